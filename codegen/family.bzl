@@ -1,0 +1,59 @@
+"""modelhub_family: compiles a family spec into C++ libraries as a build action.
+
+    load("//codegen:family.bzl", "modelhub_family")
+    modelhub_family(name = "qwen", spec = "//specs:qwen.yaml")
+
+defines, in the calling package:
+    :<name>_config   the config structs and their traits (no LibTorch);
+    :<name>          the family: arch presets, key maps, registration (alwayslink)
+                     and get_<name>_model_hub(). Depend on this one.
+The spec's `family:` must equal `name`. Generated files are build outputs named
+after `name`; nothing is checked in.
+"""
+
+def modelhub_family(name, spec, visibility = None):
+    outs = [
+        name + "_config.h",
+        name + "_config.cc",
+        name + ".h",
+        name + ".cc",
+    ]
+    native.genrule(
+        name = name + "_codegen",
+        srcs = [spec],
+        outs = outs,
+        tools = [Label("//codegen:modelhub_codegen")],
+        cmd = "$(location {tool}) --spec $(location {spec}) --include_prefix {prefix} --out_dir $(@D) --family {name}".format(
+            name = name,
+            tool = Label("//codegen:modelhub_codegen"),
+            spec = spec,
+            prefix = native.package_name(),
+        ),
+        visibility = ["//visibility:private"],
+    )
+    native.cc_library(
+        name = name + "_config",
+        srcs = [name + "_config.cc"],
+        hdrs = [name + "_config.h"],
+        visibility = visibility,
+        deps = [
+            Label("//runtime/config:config_traits"),
+            Label("//runtime/config:yaml_fields"),
+            Label("//runtime/models:decoder_blueprint"),
+            Label("//third_party/system:yaml_cpp"),
+        ],
+    )
+    native.cc_library(
+        name = name,
+        srcs = [name + ".cc"],
+        hdrs = [name + ".h"],
+        alwayslink = True,
+        visibility = visibility,
+        deps = [
+            ":" + name + "_config",
+            Label("//runtime/checkpoint:key_map"),
+            Label("//runtime/hub:model_family_registry"),
+            Label("//runtime/hub:model_hub"),
+            Label("//runtime/hub:typed_model_family"),
+        ],
+    )

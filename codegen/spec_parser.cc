@@ -1,0 +1,664 @@
+#include "codegen/spec_parser.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <set>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "codegen/spec_error.h"
+#include "runtime/checkpoint/key_pattern.h"
+#include "runtime/config/yaml_fields.h"
+
+namespace modelhub::codegen {
+namespace {
+
+// Words a field or struct name may not take because the generated C++ would not compile.
+const std::set<std::string>& CppKeywords() {
+  static const auto* keywords = new std::set<std::string>{
+      "auto",  "bool",   "break",  "case",     "char",    "class",  "const",    "default",
+      "delete", "do",    "double", "else",     "enum",    "false",  "float",    "for",
+      "if",    "int",    "long",   "namespace", "new",    "operator", "private", "public",
+      "return", "short", "signed", "sizeof",   "static",  "struct", "switch",   "template",
+      "this",  "true",   "typedef", "union",   "unsigned", "using", "virtual",  "void",
+      "while", "config", "out",    "reader",   "other",   "map",    "b"};
+  return *keywords;
+}
+
+bool IsIdentifier(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string file) : file_(std::move(file)) {}
+
+  FamilySpec Parse(const std::string& text);
+
+ private:
+  // Strict view of one YAML map of the spec: duplicates are rejected up front,
+  // every key must be asked for, and Finish() rejects the rest.
+  class Map {
+   public:
+    Map(Parser& parser, const YAML::Node& node, std::string what, std::string item = "key")
+        : parser_(parser), node_(node), what_(std::move(what)) {
+      if (!node.IsMap()) {
+        parser.Fail(node, absl::StrCat(what_, " must be a map, not ", DescribeYaml(node)));
+      }
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        const std::string key = it->first.Scalar();
+        for (const auto& entry : entries_) {
+          if (entry.first.Scalar() == key) {
+            parser.Fail(it->first, absl::StrCat("duplicate ", item, " '", key, "' in ", what_,
+                                                " (first at line ", entry.first.Mark().line + 1,
+                                                ")"));
+          }
+        }
+        entries_.emplace_back(it->first, it->second);
+      }
+      used_.assign(entries_.size(), false);
+    }
+
+    const std::vector<std::pair<YAML::Node, YAML::Node>>& entries() {
+      used_.assign(entries_.size(), true);
+      return entries_;
+    }
+
+    std::optional<YAML::Node> Optional(const std::string& key) {
+      asked_.push_back(key);
+      for (size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].first.Scalar() == key) {
+          used_[i] = true;
+          return entries_[i].second;
+        }
+      }
+      return std::nullopt;
+    }
+
+    YAML::Node Required(const std::string& key) {
+      std::optional<YAML::Node> node = Optional(key);
+      if (!node) parser_.Fail(node_, absl::StrCat(what_, " needs '", key, "'"));
+      return *node;
+    }
+
+    void Finish() const {
+      for (size_t i = 0; i < entries_.size(); ++i) {
+        if (!used_[i]) {
+          parser_.Fail(entries_[i].first,
+                       absl::StrCat("unknown key '", entries_[i].first.Scalar(), "' in ", what_,
+                                    " (expected one of: ", absl::StrJoin(asked_, ", "), ")"));
+        }
+      }
+    }
+
+   private:
+    Parser& parser_;
+    YAML::Node node_;
+    std::string what_;
+    std::vector<std::pair<YAML::Node, YAML::Node>> entries_;
+    std::vector<bool> used_;
+    std::vector<std::string> asked_;
+  };
+
+  SourceMark MarkOf(const YAML::Node& node) const {
+    YAML::Mark mark = node.Mark();
+    if (mark.is_null()) return SourceMark{file_, 0, 0};
+    return SourceMark{file_, mark.line + 1, mark.column + 1};
+  }
+
+  [[noreturn]] void Fail(const YAML::Node& node, const std::string& message) const {
+    throw SpecError(MarkOf(node), message);
+  }
+
+  std::string String(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsScalar() || IsYamlNull(node)) {
+      Fail(node, absl::StrCat(what, " must be a string, not ", DescribeYaml(node)));
+    }
+    return node.Scalar();
+  }
+
+  std::string Enum(const YAML::Node& node, const std::string& what,
+                   const std::vector<std::string>& allowed) const {
+    std::string value = String(node, what);
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      Fail(node, absl::StrCat("unknown ", what, " '", value, "' (known: ",
+                              absl::StrJoin(allowed, ", "), ")"));
+    }
+    return value;
+  }
+
+  FieldType ParseType(const YAML::Node& node, size_t* array_size) const;
+  Literal ParseLiteral(const YAML::Node& node, FieldType type, size_t array_size,
+                       const std::string& what) const;
+  std::shared_ptr<StructSpec> ParseStruct(const YAML::Node& name, const YAML::Node& doc,
+                                          const YAML::Node& fields, const std::string& what);
+  FieldSpec ParseField(const YAML::Node& key, const YAML::Node& node, const std::string& owner);
+  void ParseArchs(const YAML::Node& node, FamilySpec& spec);
+  void ParseSettings(const YAML::Node& node, const StructSpec& schema,
+                     std::vector<std::string> prefix, std::vector<ArchSetting>& out);
+  void CheckArchBases(const FamilySpec& spec, const std::map<std::string, SourceMark>& names);
+  void ParseDecoder(const YAML::Node& node, FamilySpec& spec);
+  void ParseCheckpoints(const YAML::Node& node, FamilySpec& spec);
+
+  std::string file_;
+  std::set<std::string> struct_names_;
+};
+
+FieldType Parser::ParseType(const YAML::Node& node, size_t* array_size) const {
+  const std::string type = String(node, "type");
+  static const std::vector<std::pair<std::string, FieldType>> kTypes = {
+      {"int", FieldType::kInt},           {"float", FieldType::kFloat},
+      {"bool", FieldType::kBool},         {"string", FieldType::kString},
+      {"int?", FieldType::kOptionalInt},  {"float?", FieldType::kOptionalFloat},
+      {"struct", FieldType::kStruct}};
+  for (const auto& [name, value] : kTypes) {
+    if (type == name) return value;
+  }
+  if (type.rfind("float[", 0) == 0 && type.back() == ']') {
+    std::string digits = type.substr(6, type.size() - 7);
+    if (!digits.empty() && digits.size() < 4 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(c); }) &&
+        std::stoi(digits) > 0) {
+      *array_size = std::stoul(digits);
+      return FieldType::kFloatArray;
+    }
+  }
+  Fail(node, absl::StrCat("unknown type '", type,
+                          "' (known: int, float, bool, string, int?, float?, float[N], struct)"));
+}
+
+Literal Parser::ParseLiteral(const YAML::Node& node, FieldType type, size_t array_size,
+                             const std::string& what) const {
+  Literal literal;
+  auto fail = [&](const std::string& expected) {
+    Fail(node, absl::StrCat(what, " must be ", expected, ", not ", DescribeYaml(node)));
+  };
+  const bool optional = type == FieldType::kOptionalInt || type == FieldType::kOptionalFloat;
+  if (optional && IsYamlNull(node)) return literal;  // kNull
+  switch (type) {
+    case FieldType::kInt:
+    case FieldType::kOptionalInt: {
+      std::optional<int64_t> value = ParseYamlInt(node);
+      if (!value) fail(optional ? "an integer or null" : "an integer");
+      literal.kind = Literal::Kind::kInt;
+      literal.int_value = *value;
+      break;
+    }
+    case FieldType::kFloat:
+    case FieldType::kOptionalFloat: {
+      std::optional<double> value = ParseYamlFloat(node);
+      if (!value) fail(optional ? "a number or null" : "a number");
+      literal.kind = Literal::Kind::kFloat;
+      literal.float_value = *value;
+      break;
+    }
+    case FieldType::kBool: {
+      std::optional<bool> value = ParseYamlBool(node);
+      if (!value) fail("true or false");
+      literal.kind = Literal::Kind::kBool;
+      literal.bool_value = *value;
+      break;
+    }
+    case FieldType::kString:
+      if (!node.IsScalar() || IsYamlNull(node)) fail("a string");
+      literal.kind = Literal::Kind::kString;
+      literal.string_value = node.Scalar();
+      break;
+    case FieldType::kFloatArray: {
+      std::string expected = absl::StrCat("a list of ", array_size, " numbers");
+      if (!node.IsSequence() || node.size() != array_size) fail(expected);
+      literal.kind = Literal::Kind::kFloatList;
+      for (size_t i = 0; i < array_size; ++i) {
+        std::optional<double> value = ParseYamlFloat(node[i]);
+        if (!value) fail(expected);
+        literal.floats.push_back(*value);
+      }
+      break;
+    }
+    case FieldType::kStruct:
+      fail("a map");
+  }
+  return literal;
+}
+
+std::shared_ptr<StructSpec> Parser::ParseStruct(const YAML::Node& name, const YAML::Node& doc,
+                                                const YAML::Node& fields,
+                                                const std::string& what) {
+  auto spec = std::make_shared<StructSpec>();
+  spec->cpp_name = String(name, "struct name");
+  if (!IsIdentifier(spec->cpp_name) || !std::isupper(static_cast<unsigned char>(spec->cpp_name[0]))) {
+    Fail(name, absl::StrCat("struct name '", spec->cpp_name,
+                            "' must be a C++ identifier starting with a capital letter"));
+  }
+  if (!struct_names_.insert(spec->cpp_name).second) {
+    Fail(name, absl::StrCat("struct name '", spec->cpp_name, "' is used twice"));
+  }
+  spec->doc = String(doc, "doc");
+  spec->mark = MarkOf(name);
+  Map map(*this, fields, absl::StrCat("fields of ", what), "field");
+  for (const auto& [key, value] : map.entries()) {
+    spec->fields.push_back(ParseField(key, value, spec->cpp_name));
+  }
+  if (spec->fields.empty()) Fail(fields, absl::StrCat(spec->cpp_name, " has no fields"));
+  // divisible_by may name a sibling declared later: resolve it now.
+  for (FieldSpec& field : spec->fields) {
+    for (Constraint& constraint : field.constraints) {
+      if (constraint.kind != Constraint::Kind::kDivisibleBy || constraint.other_field.empty()) {
+        continue;
+      }
+      const FieldSpec* other = spec->FindField(constraint.other_field);
+      if (other == nullptr || other->type != FieldType::kInt) {
+        throw SpecError(constraint.mark,
+                        absl::StrCat("divisible_by of field '", field.name, "' names '",
+                                     constraint.other_field, "', which is not an int field of ",
+                                     spec->cpp_name));
+      }
+    }
+  }
+  return spec;
+}
+
+FieldSpec Parser::ParseField(const YAML::Node& key, const YAML::Node& node,
+                             const std::string& owner) {
+  FieldSpec field;
+  field.name = key.Scalar();
+  field.mark = MarkOf(key);
+  if (!IsIdentifier(field.name) || std::isupper(static_cast<unsigned char>(field.name[0])) ||
+      CppKeywords().count(field.name) > 0) {
+    Fail(key, absl::StrCat("field name '", field.name,
+                           "' must be a lower-case identifier that is not a reserved word"));
+  }
+  const std::string what = absl::StrCat("field '", field.name, "' of ", owner);
+  Map map(*this, node, what);
+  field.type = ParseType(map.Required("type"), &field.array_size);
+  field.doc = String(map.Required("doc"), "doc");
+  if (field.type == FieldType::kStruct) {
+    field.nested = ParseStruct(map.Required("struct"), map.Required("doc"),
+                               map.Required("fields"), what);
+  } else {
+    field.default_value =
+        ParseLiteral(map.Required("default"), field.type, field.array_size,
+                     absl::StrCat("the default of ", what));
+  }
+  const bool numeric = field.type == FieldType::kInt || field.type == FieldType::kOptionalInt ||
+                       field.type == FieldType::kFloat || field.type == FieldType::kOptionalFloat;
+  const bool integral = field.type == FieldType::kInt || field.type == FieldType::kOptionalInt;
+  for (const char* bound : {"min", "max"}) {
+    if (std::optional<YAML::Node> value = map.Optional(bound)) {
+      if (!numeric) Fail(*value, absl::StrCat(bound, " applies to number fields only"));
+      Constraint constraint;
+      constraint.kind = bound[1] == 'i' ? Constraint::Kind::kMin : Constraint::Kind::kMax;
+      constraint.bound = ParseLiteral(*value, integral ? FieldType::kInt : FieldType::kFloat, 0,
+                                      absl::StrCat(bound, " of ", what));
+      constraint.mark = MarkOf(*value);
+      field.constraints.push_back(constraint);
+    }
+  }
+  if (std::optional<YAML::Node> value = map.Optional("divisible_by")) {
+    if (!integral) Fail(*value, "divisible_by applies to int fields only");
+    Constraint constraint;
+    constraint.kind = Constraint::Kind::kDivisibleBy;
+    constraint.mark = MarkOf(*value);
+    if (std::optional<int64_t> number = ParseYamlInt(*value)) {
+      if (*number <= 0) Fail(*value, "divisible_by must be positive");
+      constraint.bound.kind = Literal::Kind::kInt;
+      constraint.bound.int_value = *number;
+    } else {
+      constraint.other_field = String(*value, "divisible_by");
+    }
+    field.constraints.push_back(constraint);
+  }
+  map.Finish();
+  return field;
+}
+
+void Parser::ParseSettings(const YAML::Node& node, const StructSpec& schema,
+                           std::vector<std::string> prefix, std::vector<ArchSetting>& out) {
+  const std::string where =
+      prefix.empty() ? schema.cpp_name : absl::StrCat("'", absl::StrJoin(prefix, "."), "'");
+  Map map(*this, node, absl::StrCat("settings of ", where), "field");
+  for (const auto& [key, value] : map.entries()) {
+    const FieldSpec* field = schema.FindField(key.Scalar());
+    if (field == nullptr) {
+      Fail(key, absl::StrCat("unknown field '", key.Scalar(), "' in ", schema.cpp_name));
+    }
+    std::vector<std::string> path = prefix;
+    path.push_back(field->name);
+    if (field->type == FieldType::kStruct) {
+      ParseSettings(value, *field->nested, path, out);
+      continue;
+    }
+    ArchSetting setting;
+    setting.path = path;
+    setting.type = field->type;
+    setting.mark = MarkOf(value);
+    setting.value = ParseLiteral(value, field->type, field->array_size,
+                                 absl::StrCat("'", absl::StrJoin(path, "."), "'"));
+    out.push_back(std::move(setting));
+  }
+}
+
+void Parser::ParseArchs(const YAML::Node& node, FamilySpec& spec) {
+  Map archs(*this, node, "archs", "arch");
+  std::map<std::string, SourceMark> names;  // canonical names and aliases
+  auto claim = [&](const YAML::Node& at, const std::string& name) {
+    bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+    });
+    if (!valid) Fail(at, absl::StrCat("arch name '", name, "' may use only [A-Za-z0-9_.]"));
+    auto [it, inserted] = names.emplace(name, MarkOf(at));
+    if (!inserted) {
+      Fail(at, absl::StrCat("duplicate arch '", name, "' (first at line ", it->second.line, ")"));
+    }
+  };
+  for (const auto& [key, value] : archs.entries()) {
+    ArchSpec arch;
+    arch.name = key.Scalar();
+    arch.mark = MarkOf(key);
+    claim(key, arch.name);
+    Map map(*this, value, absl::StrCat("arch '", arch.name, "'"));
+    if (auto base = map.Optional("base")) arch.base = String(*base, "base");
+    if (auto doc = map.Optional("doc")) arch.doc = String(*doc, "doc");
+    if (auto aliases = map.Optional("aliases")) {
+      if (!aliases->IsSequence()) Fail(*aliases, "aliases must be a list of arch names");
+      for (const YAML::Node& alias : *aliases) {
+        std::string name = String(alias, "alias");
+        claim(alias, name);
+        arch.aliases.push_back(name);
+      }
+    }
+    if (auto config = map.Optional("config")) {
+      if (!IsYamlNull(*config)) ParseSettings(*config, *spec.config, {}, arch.settings);
+    }
+    map.Finish();
+    spec.archs.push_back(std::move(arch));
+  }
+  if (spec.archs.empty()) Fail(node, "archs declares no architecture");
+  CheckArchBases(spec, names);
+}
+
+void Parser::CheckArchBases(const FamilySpec& spec,
+                            const std::map<std::string, SourceMark>& names) {
+  std::map<std::string, const ArchSpec*> by_name;
+  for (const ArchSpec& arch : spec.archs) by_name[arch.name] = &arch;
+  for (const ArchSpec& arch : spec.archs) {
+    if (arch.base.empty()) continue;
+    if (by_name.count(arch.base) == 0) {
+      bool alias = names.count(arch.base) > 0;
+      throw SpecError(arch.mark, absl::StrCat("arch '", arch.name, "' derives from '", arch.base,
+                                              alias ? "', an alias: name the arch itself"
+                                                    : "', which is not an arch of this family"));
+    }
+    // Walk the chain of bases; meeting the start again is a cycle.
+    std::vector<std::string> chain = {arch.name};
+    for (const ArchSpec* at = by_name[arch.base]; at != nullptr;
+         at = at->base.empty() ? nullptr : by_name[at->base]) {
+      chain.push_back(at->name);
+      if (at->name == arch.name) {
+        throw SpecError(arch.mark, absl::StrCat("archs derive from each other in a cycle: ",
+                                                absl::StrJoin(chain, " -> ")));
+      }
+      if (chain.size() > spec.archs.size() + 1) break;  // a cycle not through `arch`
+    }
+  }
+}
+
+void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
+  enum class Param { kInt, kFloat, kBool, kOptionalInt };
+  DecoderSpec& decoder = spec.decoder;
+  decoder.mark = MarkOf(node);
+
+  // Reads one value: "$path" references a config field, anything else is a literal.
+  auto value = [&](Map& map, const std::string& key, const std::string& path, Param param,
+                   bool required) {
+    std::optional<YAML::Node> node = required ? map.Required(key) : map.Optional(key);
+    if (!node) return;
+    DecoderValue result;
+    result.mark = MarkOf(*node);
+    const std::string what = absl::StrCat("decoder value '", path, "'");
+    if (node->IsScalar() && node->Tag() != "!" && !node->Scalar().empty() &&
+        node->Scalar()[0] == '$') {
+      const std::string text = node->Scalar().substr(1);
+      result.is_reference = true;
+      const StructSpec* schema = spec.config.get();
+      const FieldSpec* field = nullptr;
+      std::string rest = text;
+      while (true) {
+        size_t dot = rest.find('.');
+        std::string segment = rest.substr(0, dot);
+        size_t bracket = segment.find('[');
+        if (bracket != std::string::npos) {
+          if (dot != std::string::npos || segment.back() != ']') {
+            Fail(*node, absl::StrCat(what, ": '[index]' may only end a reference"));
+          }
+          std::string digits = segment.substr(bracket + 1, segment.size() - bracket - 2);
+          if (digits.empty() || digits.size() > 3 ||
+              !std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(c); })) {
+            Fail(*node, absl::StrCat(what, ": bad index '[", digits, "]'"));
+          }
+          result.index = std::stoul(digits);
+          segment = segment.substr(0, bracket);
+        }
+        if (schema == nullptr) {
+          Fail(*node, absl::StrCat(what, ": '$", text, "' goes through '", result.path.back(),
+                                   "', which is not a struct"));
+        }
+        field = schema->FindField(segment);
+        if (field == nullptr) {
+          Fail(*node, absl::StrCat(what, ": '$", text, "' names no field of ", schema->cpp_name));
+        }
+        result.path.push_back(segment);
+        schema = field->type == FieldType::kStruct ? field->nested.get() : nullptr;
+        if (dot == std::string::npos) break;
+        rest = rest.substr(dot + 1);
+      }
+      FieldType type = field->type;
+      if (result.index) {
+        if (type != FieldType::kFloatArray || *result.index >= field->array_size) {
+          Fail(*node, absl::StrCat(what, ": '$", text, "' indexes past field '", field->name,
+                                   "'"));
+        }
+        type = FieldType::kFloat;
+      }
+      result.referenced_type = type;
+      bool fits = false;
+      switch (param) {
+        case Param::kInt: fits = type == FieldType::kInt; break;
+        case Param::kFloat: fits = type == FieldType::kFloat || type == FieldType::kInt; break;
+        case Param::kBool: fits = type == FieldType::kBool; break;
+        case Param::kOptionalInt:
+          fits = type == FieldType::kInt || type == FieldType::kOptionalInt;
+          break;
+      }
+      if (!fits) {
+        static const char* kExpected[] = {"an int", "a number", "a bool", "an int or int?"};
+        Fail(*node, absl::StrCat(what, " needs ", kExpected[static_cast<int>(param)],
+                                 " field, but '$", text, "' has another type"));
+      }
+    } else {
+      static const FieldType kTypes[] = {FieldType::kInt, FieldType::kFloat, FieldType::kBool,
+                                         FieldType::kOptionalInt};
+      result.literal = ParseLiteral(*node, kTypes[static_cast<int>(param)], 0, what);
+    }
+    decoder.values[path] = std::move(result);
+  };
+
+  Map top(*this, node, "decoder");
+  for (const char* key : {"model_dim", "num_layers", "vocab_size", "max_seq_len"}) {
+    value(top, key, key, Param::kInt, true);
+  }
+  value(top, "tied_embeddings", "tied_embeddings", Param::kBool, false);
+
+  Map norm(*this, top.Required("norm"), "decoder norm");
+  decoder.norm_kind = Enum(norm.Required("kind"), "norm kind", {"rms"});
+  value(norm, "eps", "norm.eps", Param::kFloat, true);
+  norm.Finish();
+
+  Map attention(*this, top.Required("attention"), "decoder attention");
+  decoder.attention_kind = Enum(attention.Required("kind"), "attention kind", {"gqa"});
+  value(attention, "num_heads", "attention.num_heads", Param::kInt, true);
+  value(attention, "num_kv_heads", "attention.num_kv_heads", Param::kInt, true);
+  value(attention, "head_dim", "attention.head_dim", Param::kOptionalInt, false);
+  for (const char* flag : {"qkv_bias", "q_norm", "k_norm"}) {
+    value(attention, flag, absl::StrCat("attention.", flag), Param::kBool, false);
+  }
+  value(attention, "sliding_window", "attention.sliding_window", Param::kOptionalInt, false);
+  attention.Finish();
+
+  Map rope(*this, top.Required("rope"), "decoder rope");
+  value(rope, "theta", "rope.theta", Param::kFloat, true);
+  decoder.rope_layout = "rotate_half";
+  if (auto layout = rope.Optional("layout")) {
+    decoder.rope_layout = Enum(*layout, "rope layout", {"rotate_half", "interleaved"});
+  }
+  decoder.rope_scaling_kind = "none";
+  if (auto scaling_node = rope.Optional("scaling")) {
+    Map scaling(*this, *scaling_node, "decoder rope scaling");
+    decoder.rope_scaling_kind = Enum(scaling.Required("kind"), "rope scaling kind",
+                                     {"none", "llama3"});
+    if (decoder.rope_scaling_kind == "llama3") {
+      value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false);
+      for (const char* key : {"factor", "low_freq_factor", "high_freq_factor"}) {
+        value(scaling, key, absl::StrCat("rope.scaling.", key), Param::kFloat, true);
+      }
+      value(scaling, "original_context_length", "rope.scaling.original_context_length",
+            Param::kInt, true);
+    }
+    scaling.Finish();
+  }
+  rope.Finish();
+
+  Map ffn(*this, top.Required("ffn"), "decoder ffn");
+  decoder.ffn_kind = Enum(ffn.Required("kind"), "ffn kind", {"swiglu"});
+  value(ffn, "inner_dim", "ffn.inner_dim", Param::kInt, true);
+  value(ffn, "inner_dim_scale", "ffn.inner_dim_scale", Param::kFloat, false);
+  value(ffn, "inner_dim_multiplier", "ffn.inner_dim_multiplier", Param::kFloat, false);
+  value(ffn, "inner_dim_multiple_of", "ffn.inner_dim_multiple_of", Param::kInt, false);
+  ffn.Finish();
+  top.Finish();
+}
+
+void Parser::ParseCheckpoints(const YAML::Node& node, FamilySpec& spec) {
+  Map formats(*this, node, "checkpoints", "format");
+  for (const auto& [key, value] : formats.entries()) {
+    KeyFormatSpec format;
+    format.name = key.Scalar();
+    format.mark = MarkOf(key);
+    if (!IsIdentifier(format.name)) {
+      Fail(key, absl::StrCat("checkpoint format name '", format.name, "' is not an identifier"));
+    }
+    const std::string what = absl::StrCat("checkpoint format '", format.name, "'");
+    Map map(*this, value, what);
+    format.rope_layout =
+        Enum(map.Required("rope_layout"), "rope layout", {"rotate_half", "interleaved"});
+    Map keys(*this, map.Required("keys"), absl::StrCat("keys of ", what), "key pattern");
+    std::map<std::string, SourceMark> shapes;  // patterns with captures blanked, for duplicates
+    for (const auto& [from_node, to_node] : keys.entries()) {
+      KeyRuleSpec rule;
+      rule.from = from_node.Scalar();
+      rule.mark = MarkOf(from_node);
+      auto check_pattern = [&](const YAML::Node& at, const std::string& text) {
+        ParsedKeyPattern parsed = ParseKeyPattern(text);
+        if (!parsed.error.empty()) {
+          SourceMark mark = MarkOf(at);
+          mark.column += static_cast<int>(parsed.error_offset) + (at.Tag() == "!" ? 1 : 0);
+          throw SpecError(mark, absl::StrCat("bad key pattern '", text, "': ", parsed.error));
+        }
+        return parsed;
+      };
+      ParsedKeyPattern source = check_pattern(from_node, rule.from);
+      std::string shape;
+      for (const KeySegment& segment : source.segments) {
+        shape += segment.capture ? std::string("{}.") : segment.text + ".";
+      }
+      auto [previous, inserted] = shapes.emplace(shape, rule.mark);
+      if (!inserted) {
+        Fail(from_node, absl::StrCat("key pattern '", rule.from, "' matches the same keys as ",
+                                     "the one at line ", previous->second.line));
+      }
+      YAML::Node target = to_node;
+      if (to_node.IsMap()) {
+        Map rule_map(*this, to_node, absl::StrCat("rule '", rule.from, "'"));
+        target = rule_map.Required("to");
+        if (auto rope = rule_map.Optional("rope")) {
+          rule.rope = Enum(*rope, "rope projection", {"query", "key"});
+        }
+        rule_map.Finish();
+      }
+      if (IsYamlNull(target)) {
+        if (!rule.rope.empty()) Fail(to_node, "a dropped tensor cannot have a rope projection");
+        rule.dropped = true;
+      } else {
+        rule.to = String(target, "key map target");
+        ParsedKeyPattern parsed = check_pattern(target, rule.to);
+        size_t offset = 0;
+        std::string error = CheckKeyTemplate(source, parsed, &offset);
+        if (!error.empty()) {
+          SourceMark mark = MarkOf(target);
+          mark.column += static_cast<int>(offset) + (target.Tag() == "!" ? 1 : 0);
+          throw SpecError(mark, absl::StrCat("bad key map target '", rule.to, "': ", error));
+        }
+      }
+      format.rules.push_back(std::move(rule));
+    }
+    map.Finish();
+    spec.checkpoint_formats.push_back(std::move(format));
+  }
+}
+
+FamilySpec Parser::Parse(const std::string& text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw SpecError(SourceMark{file_, e.mark.line + 1, e.mark.column + 1},
+                    absl::StrCat("invalid YAML: ", e.msg));
+  }
+  if (!root.IsMap()) throw SpecError(SourceMark{file_, 1, 1}, "a spec must be a YAML map");
+  FamilySpec spec;
+  spec.file = file_;
+  Map map(*this, root, "the spec");
+  const YAML::Node family = map.Required("family");
+  spec.family = String(family, "family");
+  spec.family_mark = MarkOf(family);
+  if (!IsIdentifier(spec.family) ||
+      std::any_of(spec.family.begin(), spec.family.end(),
+                  [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
+    Fail(family, absl::StrCat("family name '", spec.family,
+                              "' must be a lower-case identifier"));
+  }
+  spec.doc = String(map.Required("doc"), "doc");
+  {
+    Map config(*this, map.Required("config"), "config");
+    spec.config = ParseStruct(config.Required("name"), config.Required("doc"),
+                              config.Required("fields"), "config");
+    config.Finish();
+  }
+  ParseArchs(map.Required("archs"), spec);
+  ParseDecoder(map.Required("decoder"), spec);
+  if (auto checkpoints = map.Optional("checkpoints")) ParseCheckpoints(*checkpoints, spec);
+  map.Finish();
+  return spec;
+}
+
+}  // namespace
+
+const FieldSpec* StructSpec::FindField(const std::string& name) const {
+  for (const FieldSpec& field : fields) {
+    if (field.name == name) return &field;
+  }
+  return nullptr;
+}
+
+FamilySpec ParseSpec(const std::string& text, const std::string& file) {
+  return Parser(file).Parse(text);
+}
+
+}  // namespace modelhub::codegen

@@ -1,0 +1,132 @@
+#include "runtime/checkpoint/key_map.h"
+
+#include <stdexcept>
+#include <utility>
+
+#include "runtime/checkpoint/key_pattern.h"
+
+namespace modelhub {
+
+// A trie node: children by literal segment, one child for a capture, and the
+// rule that ends here (if any). Captures are recorded by position in the walk.
+struct KeyMap::Node {
+  std::unordered_map<std::string, std::unique_ptr<Node>> literals;
+  std::unique_ptr<Node> capture;
+  std::optional<size_t> rule;
+};
+
+// The output side of a rule: literal pieces and references to captured segments
+// (by their order among the source pattern's captures).
+struct KeyMap::Target {
+  struct Piece {
+    bool capture = false;
+    std::string literal;
+    size_t capture_index = 0;
+  };
+  std::vector<Piece> pieces;
+  bool dropped = false;
+  RopeProjection rope = RopeProjection::kNone;
+};
+
+KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules)
+    : format_(std::move(format)), layout_(layout), root_(std::make_unique<Node>()) {
+  for (size_t r = 0; r < num_rules; ++r) {
+    ParsedKeyPattern source = ParseKeyPattern(rules[r].from);
+    if (!source.error.empty()) {
+      throw std::invalid_argument(std::string(rules[r].from) + ": " + source.error);
+    }
+    std::vector<std::string> capture_names;
+    Node* node = root_.get();
+    for (const KeySegment& segment : source.segments) {
+      std::unique_ptr<Node>& child =
+          segment.capture ? node->capture : node->literals[segment.text];
+      if (!child) child = std::make_unique<Node>();
+      node = child.get();
+      if (segment.capture) capture_names.push_back(segment.text);
+    }
+    if (node->rule) throw std::invalid_argument(std::string(rules[r].from) + ": duplicate rule");
+    node->rule = r;
+
+    Target target;
+    target.rope = rules[r].rope;
+    if (rules[r].to == nullptr) {
+      target.dropped = true;
+    } else {
+      ParsedKeyPattern parsed = ParseKeyPattern(rules[r].to);
+      size_t offset = 0;
+      std::string error =
+          parsed.error.empty() ? CheckKeyTemplate(source, parsed, &offset) : parsed.error;
+      if (!error.empty()) throw std::invalid_argument(std::string(rules[r].to) + ": " + error);
+      auto append_literal = [&target](std::string_view text) {
+        if (target.pieces.empty() || target.pieces.back().capture) {
+          target.pieces.push_back({false, "", 0});
+        }
+        target.pieces.back().literal += text;
+      };
+      for (size_t i = 0; i < parsed.segments.size(); ++i) {
+        const KeySegment& segment = parsed.segments[i];
+        if (i > 0) append_literal(".");
+        if (segment.capture) {
+          size_t index = 0;
+          while (capture_names[index] != segment.text) ++index;
+          target.pieces.push_back({true, "", index});
+        } else {
+          append_literal(segment.text);
+        }
+      }
+    }
+    targets_.push_back(std::move(target));
+  }
+}
+
+KeyMap::~KeyMap() = default;
+KeyMap::KeyMap(KeyMap&&) noexcept = default;
+KeyMap& KeyMap::operator=(KeyMap&&) noexcept = default;
+
+bool KeyMap::Match(const Node& node, const std::vector<std::string_view>& segments,
+                   size_t index, std::vector<std::string_view>& captured, size_t* rule) const {
+  if (index == segments.size()) {
+    if (!node.rule) return false;
+    *rule = *node.rule;
+    return true;
+  }
+  auto literal = node.literals.find(std::string(segments[index]));
+  if (literal != node.literals.end() &&
+      Match(*literal->second, segments, index + 1, captured, rule)) {
+    return true;
+  }
+  if (node.capture) {
+    captured.push_back(segments[index]);
+    if (Match(*node.capture, segments, index + 1, captured, rule)) return true;
+    captured.pop_back();
+  }
+  return false;
+}
+
+std::optional<MappedKey> KeyMap::Map(std::string_view key) const {
+  std::vector<std::string_view> segments;
+  size_t start = 0;
+  while (true) {
+    size_t end = key.find('.', start);
+    segments.push_back(key.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  std::vector<std::string_view> captured;
+  size_t rule = 0;
+  if (!Match(*root_, segments, 0, captured, &rule)) return std::nullopt;
+  const Target& target = targets_[rule];
+  MappedKey mapped;
+  mapped.dropped = target.dropped;
+  mapped.rope = target.rope;
+  for (const Target::Piece& piece : target.pieces) {
+    if (piece.capture) {
+      mapped.name.append(captured[piece.capture_index]);
+    } else {
+      mapped.name += piece.literal;
+    }
+  }
+  return mapped;
+}
+
+}  // namespace modelhub

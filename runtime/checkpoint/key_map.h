@@ -1,0 +1,71 @@
+#ifndef MODELHUB_RUNTIME_CHECKPOINT_KEY_MAP_H_
+#define MODELHUB_RUNTIME_CHECKPOINT_KEY_MAP_H_
+
+// Maps tensor names of a checkpoint format (Hugging Face, Meta reference) to the
+// model's own names, using the rules a family spec declares. Rules are compiled
+// once into a trie over name segments, so mapping a key costs one walk over its
+// segments: no regular expressions.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/models/decoder_blueprint.h"
+
+namespace modelhub {
+
+// Which rotary projection a tensor feeds, so that loading can convert its rows
+// between RoPE layouts: queries have num_heads heads, keys num_kv_heads.
+enum class RopeProjection { kNone, kQuery, kKey };
+
+// One rule as generated from a spec: `from` pattern to `to` template, or a
+// dropped tensor (`to` == nullptr).
+struct KeyRule {
+  const char* from;
+  const char* to;
+  RopeProjection rope = RopeProjection::kNone;
+};
+
+// The result of mapping one checkpoint key.
+struct MappedKey {
+  std::string name;  // the model's name; empty when dropped
+  bool dropped = false;
+  RopeProjection rope = RopeProjection::kNone;
+};
+
+class KeyMap {
+ public:
+  // Compiles `rules` (patterns are validated; a bad one throws std::invalid_argument,
+  // which codegen makes impossible for generated tables). `layout` is the RoPE layout
+  // of checkpoints in this format.
+  KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules);
+  ~KeyMap();
+  KeyMap(KeyMap&&) noexcept;
+  KeyMap& operator=(KeyMap&&) noexcept;
+
+  // Maps a checkpoint key; nullopt when no rule matches it. Where several rules
+  // match, literal segments win over captures, segment by segment.
+  std::optional<MappedKey> Map(std::string_view key) const;
+
+  const std::string& format() const { return format_; }
+  RopeLayout layout() const { return layout_; }
+
+ private:
+  struct Node;
+  struct Target;
+  bool Match(const Node& node, const std::vector<std::string_view>& segments, size_t index,
+             std::vector<std::string_view>& captured, size_t* rule) const;
+
+  std::string format_;
+  RopeLayout layout_;
+  std::unique_ptr<Node> root_;
+  std::vector<Target> targets_;  // indexed by rule
+};
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_CHECKPOINT_KEY_MAP_H_

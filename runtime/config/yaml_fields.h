@@ -1,0 +1,116 @@
+#ifndef MODELHUB_RUNTIME_CONFIG_YAML_FIELDS_H_
+#define MODELHUB_RUNTIME_CONFIG_YAML_FIELDS_H_
+
+// Typed reading and writing of config fields as YAML, shared by all generated
+// config structs so that every family reports errors the same way.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "runtime/config/config_traits.h"
+#include "runtime/core/source_mark.h"
+
+namespace modelhub {
+
+// Where a YAML map being read into a config came from, for error messages.
+struct YamlContext {
+  std::string config;  // what is being read, e.g. "QwenConfig" or "card 'x' model_config"
+  std::string file;    // file the YAML came from, "" when not from a file
+  std::string path;    // dotted path of the map inside the config, "" at top level
+
+  // The context of the nested map under `key`.
+  YamlContext Nested(std::string_view key) const;
+  // The dotted path of `key` in this map.
+  std::string FieldPath(std::string_view key) const;
+  // The position of `node` in `file`.
+  SourceMark MarkOf(const YAML::Node& node) const;
+};
+
+// Reads the fields of one YAML map into a struct, one call per field; Finish()
+// then rejects every key no call asked for. Fields absent from the map are left
+// as they are, which is what makes reading a partial map an override.
+class YamlFieldReader {
+ public:
+  // Throws ConfigError unless `node` is a map (a null node reads as empty).
+  YamlFieldReader(const YAML::Node& node, const YamlContext& context);
+
+  void Read(std::string_view key, int64_t* out);
+  void Read(std::string_view key, double* out);
+  void Read(std::string_view key, bool* out);
+  void Read(std::string_view key, std::string* out);
+  void Read(std::string_view key, std::optional<int64_t>* out);
+  void Read(std::string_view key, std::optional<double>* out);
+  template <size_t N>
+  void Read(std::string_view key, std::array<double, N>* out) {
+    ReadDoubles(key, N, out->data());
+  }
+  // A nested config struct: merged field by field.
+  template <typename T>
+  void ReadStruct(std::string_view key, T* out) {
+    if (const YAML::Node* node = Take(key)) {
+      ConfigTraits<T>::Merge(*node, context_.Nested(key), out);
+    }
+  }
+
+  // Throws ConfigError for the first key no Read asked for, naming the closest
+  // known fields.
+  void Finish() const;
+
+ private:
+  const YAML::Node* Take(std::string_view key);
+  void ReadDoubles(std::string_view key, size_t count, double* out);
+  [[noreturn]] void Fail(std::string_view key, const YAML::Node& node,
+                         const std::string& reason) const;
+
+  YamlContext context_;
+  std::vector<std::pair<std::string, YAML::Node>> entries_;
+  std::vector<YAML::Node> keys_;
+  std::vector<bool> taken_;
+  std::vector<std::string> known_;
+};
+
+// Strict scalar parsing shared by config reading and codegen. Quoted scalars
+// are strings, never numbers or booleans; booleans accept YAML 1.1's yes/no/on/off
+// because fairseq2's cards (read by PyYAML) may use them.
+bool IsYamlNull(const YAML::Node& node);
+std::optional<int64_t> ParseYamlInt(const YAML::Node& node);
+std::optional<double> ParseYamlFloat(const YAML::Node& node);
+std::optional<bool> ParseYamlBool(const YAML::Node& node);
+// A short description of a node for messages: 'x', the string "x", a list, null.
+std::string DescribeYaml(const YAML::Node& node);
+
+// Scalars formatted for YAML output. Floats use the shortest text that reads
+// back to the same double and always look like floats ("1000000.0", "1e-06").
+std::string FormatYamlFloat(double value);
+
+// Appends `key: value` to `map` for each field type; nullopt writes null.
+void WriteYamlField(YAML::Node& map, const char* key, int64_t value);
+void WriteYamlField(YAML::Node& map, const char* key, double value);
+void WriteYamlField(YAML::Node& map, const char* key, bool value);
+void WriteYamlField(YAML::Node& map, const char* key, const std::string& value);
+void WriteYamlField(YAML::Node& map, const char* key, const std::optional<int64_t>& value);
+void WriteYamlField(YAML::Node& map, const char* key, const std::optional<double>& value);
+template <size_t N>
+void WriteYamlField(YAML::Node& map, const char* key, const std::array<double, N>& value) {
+  YAML::Node list(YAML::NodeType::Sequence);
+  list.SetStyle(YAML::EmitterStyle::Flow);
+  for (double item : value) list.push_back(FormatYamlFloat(item));
+  map[key] = list;
+}
+
+// Emits `node` as block-style YAML text.
+std::string EmitYaml(const YAML::Node& node);
+
+// Throws ConfigError(context.config, field, {}, reason): for generated Validate().
+[[noreturn]] void FailConstraint(const char* config, const std::string& field,
+                                 const std::string& reason);
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_CONFIG_YAML_FIELDS_H_

@@ -1,0 +1,49 @@
+#include "runtime/core/errors.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace modelhub {
+namespace {
+
+std::string KnownSuffix(const std::vector<std::string>& known, const char* what) {
+  if (known.empty()) return "";
+  return absl::StrCat(" (", what, ": ", absl::StrJoin(known, ", "), ")");
+}
+
+// LibTorch messages carry a C++ backtrace after the first line; keep one line.
+std::string FirstLine(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+}  // namespace
+
+ModelFamilyNotKnownError::ModelFamilyNotKnownError(std::string name,
+                                                   const std::vector<std::string>& known)
+    : Error(absl::StrCat("model family '", name, "' is not known",
+                         KnownSuffix(known, "known families"))),
+      name_(std::move(name)) {}
+
+ModelArchitectureNotKnownError::ModelArchitectureNotKnownError(
+    std::string arch, std::string family, const std::vector<std::string>& known)
+    : Error(absl::StrCat("'", arch, "' is not a known architecture of the '", family,
+                         "' model family", KnownSuffix(known, "did you mean"))),
+      arch_(std::move(arch)),
+      family_(std::move(family)) {}
+
+ConfigError::ConfigError(std::string config, std::string field, SourceMark mark,
+                         std::string reason)
+    : Error(absl::StrCat(mark.known() ? mark.ToString() + ": " : "", config,
+                         field.empty() ? "" : absl::StrCat(" field '", field, "'"),
+                         ": ", reason)),
+      config_(std::move(config)),
+      field_(std::move(field)),
+      mark_(std::move(mark)),
+      reason_(std::move(reason)) {}
+
+TorchError::TorchError(const std::string& context, const std::string& torch_message)
+    : Error(absl::StrCat(context, ": ", FirstLine(torch_message))) {}
+
+}  // namespace modelhub

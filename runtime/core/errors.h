@@ -1,0 +1,81 @@
+#ifndef MODELHUB_RUNTIME_CORE_ERRORS_H_
+#define MODELHUB_RUNTIME_CORE_ERRORS_H_
+
+// The one error model of modelhub's public API: exceptions derived from
+// modelhub::Error, named and shaped after fairseq2's, each carrying the fields a
+// caller needs to act on it. LibTorch's c10::Error is caught at the API boundary
+// and rethrown as one of these with context.
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "runtime/core/source_mark.h"
+
+namespace modelhub {
+
+// Base of every error modelhub throws on purpose. what() is one line.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// No model family named `name` is registered.
+class ModelFamilyNotKnownError : public Error {
+ public:
+  ModelFamilyNotKnownError(std::string name, const std::vector<std::string>& known);
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// Family `family` has no architecture preset named `arch`. The message names the
+// closest known architectures.
+class ModelArchitectureNotKnownError : public Error {
+ public:
+  ModelArchitectureNotKnownError(std::string arch, std::string family,
+                                 const std::vector<std::string>& known);
+  const std::string& arch() const { return arch_; }
+  const std::string& family() const { return family_; }
+
+ private:
+  std::string arch_;
+  std::string family_;
+};
+
+// A model configuration is not valid: a value of the wrong type, an unknown
+// field, a broken constraint. `field` is the dotted path to the field
+// ("rope_scale.factor"), `mark` where it came from when read from text.
+class ConfigError : public Error {
+ public:
+  ConfigError(std::string config, std::string field, SourceMark mark,
+              std::string reason);
+  const std::string& config() const { return config_; }
+  const std::string& field() const { return field_; }
+  const SourceMark& mark() const { return mark_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string config_;
+  std::string field_;
+  SourceMark mark_;
+  std::string reason_;
+};
+
+// Inputs given to a model do not fit it (token id outside the vocabulary,
+// sequence longer than max_seq_len, wrong shape or dtype).
+class InvalidModelInputError : public Error {
+ public:
+  explicit InvalidModelInputError(const std::string& message) : Error(message) {}
+};
+
+// Wraps an exception thrown by LibTorch with what modelhub was doing at the time.
+class TorchError : public Error {
+ public:
+  TorchError(const std::string& context, const std::string& torch_message);
+};
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_CORE_ERRORS_H_

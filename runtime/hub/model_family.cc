@@ -1,0 +1,52 @@
+#include "runtime/hub/model_family.h"
+
+#include <c10/core/DefaultDtype.h>
+#include <c10/core/ScalarTypeToTypeMeta.h>
+
+#include <utility>
+
+#include "runtime/core/closest_names.h"
+#include "runtime/core/errors.h"
+
+namespace modelhub {
+
+ModelFamily::ModelFamily(std::string name, std::string spec_file, std::vector<KeyMap> key_maps)
+    : name_(std::move(name)), spec_file_(std::move(spec_file)), key_maps_(std::move(key_maps)) {}
+
+ModelFamily::~ModelFamily() = default;
+
+std::unique_ptr<AnyConfig> ModelFamily::GetArchConfig(std::string_view arch) const {
+  std::unique_ptr<AnyConfig> config = MaybeGetArchConfig(arch);
+  if (!config) ThrowArchNotKnown(arch);
+  return config;
+}
+
+void ModelFamily::ThrowArchNotKnown(std::string_view arch) const {
+  std::vector<std::string> known = arch_names();
+  std::vector<std::string> close = ClosestNames(arch, known);
+  throw ModelArchitectureNotKnownError(std::string(arch), name_, close.empty() ? known : close);
+}
+
+const KeyMap* ModelFamily::FindKeyMap(std::string_view format) const {
+  for (const KeyMap& map : key_maps_) {
+    if (map.format() == format) return &map;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<DecoderModel> ModelFamily::CreateNewModel(const AnyConfig& config,
+                                                          const ModelPlacement& placement) const {
+  config.Validate();
+  return CreateDecoderModel(config.ToBlueprint(), placement);
+}
+
+std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& blueprint,
+                                                 const ModelPlacement& placement) {
+  ModuleOptions options;
+  options.device = placement.meta ? c10::Device(c10::kMeta)
+                                  : placement.device.value_or(c10::Device(c10::kCPU));
+  options.dtype = placement.dtype.value_or(c10::typeMetaToScalarType(c10::get_default_dtype()));
+  return std::make_shared<DecoderModel>(blueprint, options);
+}
+
+}  // namespace modelhub

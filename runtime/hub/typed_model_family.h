@@ -1,0 +1,143 @@
+#ifndef MODELHUB_RUNTIME_HUB_TYPED_MODEL_FAMILY_H_
+#define MODELHUB_RUNTIME_HUB_TYPED_MODEL_FAMILY_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "runtime/checkpoint/key_map.h"
+#include "runtime/config/config_traits.h"
+#include "runtime/hub/model_family.h"
+#include "runtime/hub/model_family_registry.h"
+
+namespace modelhub {
+
+// An arch preset as generated from a spec: its name, aliases and the function
+// that builds its config (deriving from its base arch in code).
+template <typename ConfigT>
+struct ArchPreset {
+  const char* name;
+  std::vector<const char*> aliases;
+  ConfigT (*make)();
+};
+
+// A checkpoint format's generated key rules.
+struct KeyFormatTable {
+  const char* name;
+  RopeLayout layout;
+  const KeyRule* rules;
+  size_t num_rules;
+};
+
+// AnyConfig over a generated config struct.
+template <typename ConfigT>
+class TypedConfig final : public AnyConfig {
+ public:
+  explicit TypedConfig(ConfigT value) : value_(std::move(value)) {}
+
+  const ConfigT& value() const { return value_; }
+  std::unique_ptr<AnyConfig> Clone() const override {
+    return std::make_unique<TypedConfig>(value_);
+  }
+  const char* type_name() const override { return ConfigTraits<ConfigT>::kName; }
+  void Merge(const YAML::Node& overrides, const YamlContext& context) override {
+    ConfigTraits<ConfigT>::Merge(overrides, context, &value_);
+  }
+  YAML::Node ToYaml() const override { return ConfigTraits<ConfigT>::ToYaml(value_); }
+  void Validate() const override { ConfigTraits<ConfigT>::Validate(value_); }
+  DecoderBlueprint ToBlueprint() const override {
+    return ConfigTraits<ConfigT>::ToBlueprint(value_);
+  }
+
+ private:
+  ConfigT value_;
+};
+
+// The family behind a generated config type; what generated code registers.
+template <typename ConfigT>
+class TypedModelFamily final : public ModelFamily {
+ public:
+  TypedModelFamily(std::string name, std::string spec_file, std::vector<ArchPreset<ConfigT>> archs,
+                   const std::vector<KeyFormatTable>& formats)
+      : ModelFamily(std::move(name), std::move(spec_file), CompileKeyMaps(formats)),
+        archs_(std::move(archs)) {}
+
+  std::vector<std::string> arch_names() const override {
+    std::vector<std::string> names;
+    for (const ArchPreset<ConfigT>& arch : archs_) names.emplace_back(arch.name);
+    return names;
+  }
+
+  std::optional<std::string> ResolveArch(std::string_view arch) const override {
+    const ArchPreset<ConfigT>* preset = Find(arch);
+    if (preset == nullptr) return std::nullopt;
+    return std::string(preset->name);
+  }
+
+  std::unique_ptr<AnyConfig> MaybeGetArchConfig(std::string_view arch) const override {
+    const ArchPreset<ConfigT>* preset = Find(arch);
+    if (preset == nullptr) return nullptr;
+    return std::make_unique<TypedConfig<ConfigT>>(preset->make());
+  }
+
+  std::unique_ptr<AnyConfig> DefaultConfig() const override {
+    return std::make_unique<TypedConfig<ConfigT>>(ConfigT{});
+  }
+
+  // Typed access for ModelHub.
+  std::optional<ConfigT> MaybeGetTypedArchConfig(std::string_view arch) const {
+    const ArchPreset<ConfigT>* preset = Find(arch);
+    if (preset == nullptr) return std::nullopt;
+    return preset->make();
+  }
+  ConfigT GetTypedArchConfig(std::string_view arch) const {
+    const ArchPreset<ConfigT>* preset = Find(arch);
+    if (preset == nullptr) ThrowArchNotKnown(arch);
+    return preset->make();
+  }
+
+ private:
+  static std::vector<KeyMap> CompileKeyMaps(const std::vector<KeyFormatTable>& formats) {
+    std::vector<KeyMap> maps;
+    for (const KeyFormatTable& format : formats) {
+      maps.emplace_back(format.name, format.layout, format.rules, format.num_rules);
+    }
+    return maps;
+  }
+
+  const ArchPreset<ConfigT>* Find(std::string_view arch) const {
+    for (const ArchPreset<ConfigT>& preset : archs_) {
+      if (arch == preset.name) return &preset;
+      for (const char* alias : preset.aliases) {
+        if (arch == alias) return &preset;
+      }
+    }
+    return nullptr;
+  }
+
+  std::vector<ArchPreset<ConfigT>> archs_;
+};
+
+// The registered family of ConfigT. Throws ModelFamilyNotKnownError when the
+// family's library was not linked, std::logic_error when the registered family
+// has another config type.
+template <typename ConfigT>
+const TypedModelFamily<ConfigT>& GetTypedModelFamily() {
+  const ModelFamily& family = GetModelFamily(ConfigTraits<ConfigT>::kFamily);
+  const auto* typed = dynamic_cast<const TypedModelFamily<ConfigT>*>(&family);
+  if (typed == nullptr) {
+    throw std::logic_error(std::string("model family '") + family.name() +
+                           "' is registered with another config type than " +
+                           ConfigTraits<ConfigT>::kName);
+  }
+  return *typed;
+}
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_HUB_TYPED_MODEL_FAMILY_H_

@@ -1,0 +1,182 @@
+#include "runtime/models/decoder_model.h"
+
+#include <c10/util/Exception.h>
+#include <torch/nn/modules/container/modulelist.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/core/errors.h"
+#include "runtime/nn/embedding.h"
+#include "runtime/nn/projection.h"
+#include "runtime/nn/rms_norm.h"
+#include "runtime/nn/swiglu_ffn.h"
+
+namespace modelhub {
+
+// A pre-norm residual block: x + attn(norm(x)), then h + ffn(norm(h)).
+class DecoderLayer : public torch::nn::Module {
+ public:
+  DecoderLayer(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
+    self_attn_layer_norm_ = register_module(
+        "self_attn_layer_norm",
+        std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
+    self_attn_ =
+        register_module("self_attn", std::make_shared<GroupedQueryAttention>(blueprint, options));
+    ffn_layer_norm_ = register_module(
+        "ffn_layer_norm",
+        std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
+    ffn_ = register_module("ffn", std::make_shared<SwiGLUFeedForward>(
+                                      blueprint.model_dim, blueprint.FfnInnerDim(), options));
+  }
+
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, int64_t start_pos,
+                     const at::Tensor& key_padding, AttentionCache* cache) const {
+    at::Tensor h =
+        x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, start_pos, key_padding,
+                                cache);
+    return h + ffn_->forward(ffn_layer_norm_->forward(h));
+  }
+
+ private:
+  std::shared_ptr<RMSNorm> self_attn_layer_norm_;
+  std::shared_ptr<GroupedQueryAttention> self_attn_;
+  std::shared_ptr<RMSNorm> ffn_layer_norm_;
+  std::shared_ptr<SwiGLUFeedForward> ffn_;
+};
+
+namespace {
+
+// Containers that exist only to give parameters fairseq2's names.
+class Frontend : public torch::nn::Module {};
+class Decoder : public torch::nn::Module {};
+
+ModuleOptions Checked(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
+  blueprint.Validate();
+  const c10::ScalarType dtype = options.dtype;
+  if (dtype != c10::kFloat && dtype != c10::kBFloat16 && dtype != c10::kHalf &&
+      dtype != c10::kDouble) {
+    throw InvalidModelInputError(absl::StrCat("cannot create a model with dtype ",
+                                              std::string(c10::toString(dtype)),
+                                              " (use float32, bfloat16 or float16)"));
+  }
+  return options;
+}
+
+}  // namespace
+
+DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options)
+    : blueprint_(blueprint),
+      options_(Checked(blueprint, options)),
+      rope_(blueprint.HeadDim(), blueprint.rope.theta, blueprint.rope.layout,
+            blueprint.rope.llama3_scaling, options.device) {
+  try {
+    auto frontend = register_module("decoder_frontend", std::make_shared<Frontend>());
+    embed_ = frontend->register_module(
+        "embed", std::make_shared<Embedding>(blueprint.vocab_size, blueprint.model_dim, options));
+    auto decoder = register_module("decoder", std::make_shared<Decoder>());
+    torch::nn::ModuleList layers;
+    for (int64_t i = 0; i < blueprint.num_layers; ++i) {
+      layers_.push_back(std::make_shared<DecoderLayer>(blueprint, options));
+      layers->push_back(layers_.back());
+    }
+    decoder->register_module("layers", layers.ptr());
+    layer_norm_ = decoder->register_module(
+        "layer_norm",
+        std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
+    if (!blueprint.tied_embeddings) {
+      final_proj_ = register_module(
+          "final_proj", std::make_shared<Projection>(blueprint.model_dim, blueprint.vocab_size,
+                                                     false, options));
+    }
+  } catch (const c10::Error& e) {
+    throw TorchError(absl::StrCat("creating a ", blueprint.family, " model on ",
+                                  options.device.str()),
+                     e.what());
+  }
+}
+
+DecoderModel::~DecoderModel() = default;
+
+KvCache DecoderModel::NewKvCache() const {
+  KvCache cache;
+  cache.layers.resize(layers_.size());
+  return cache;
+}
+
+int64_t DecoderModel::num_parameters() const {
+  int64_t total = 0;
+  for (const at::Tensor& parameter : parameters()) total += parameter.numel();
+  return total;
+}
+
+void DecoderModel::CheckInputs(const at::Tensor& seqs, const at::Tensor& padding_mask,
+                               int64_t start_pos) const {
+  if (!seqs.defined() || seqs.dim() != 2 || seqs.scalar_type() != at::kLong) {
+    throw InvalidModelInputError("token ids must be a [batch, seq_len] int64 tensor");
+  }
+  if (seqs.size(1) == 0) throw InvalidModelInputError("no tokens given");
+  const int64_t end = start_pos + seqs.size(1);
+  if (end > blueprint_.max_seq_len) {
+    throw InvalidModelInputError(absl::StrCat("sequence of ", end,
+                                              " tokens is longer than max_seq_len ",
+                                              blueprint_.max_seq_len));
+  }
+  if (options_.meta()) return;
+  const int64_t low = seqs.min().item<int64_t>();
+  const int64_t high = seqs.max().item<int64_t>();
+  if (low < 0 || high >= blueprint_.vocab_size) {
+    throw InvalidModelInputError(absl::StrCat("token id ", low < 0 ? low : high,
+                                              " is outside the vocabulary [0, ",
+                                              blueprint_.vocab_size, ")"));
+  }
+  if (padding_mask.defined() && padding_mask.sizes() != seqs.sizes()) {
+    throw InvalidModelInputError("the padding mask must have the shape of the token ids");
+  }
+}
+
+at::Tensor DecoderModel::forward(const at::Tensor& seqs, const at::Tensor& padding_mask,
+                                 KvCache* cache) const {
+  const int64_t start_pos = cache != nullptr ? cache->length : 0;
+  CheckInputs(seqs, padding_mask, start_pos);
+  if (cache != nullptr && cache->layers.size() != layers_.size()) {
+    throw InvalidModelInputError("the KV cache was not made by this model");
+  }
+  try {
+    return ForwardUnchecked(seqs, padding_mask, cache);
+  } catch (const c10::Error& e) {
+    throw TorchError(absl::StrCat("running the ", blueprint_.family, " model"), e.what());
+  }
+}
+
+at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tensor& padding_mask,
+                                          KvCache* cache) const {
+  const int64_t start_pos = cache != nullptr ? cache->length : 0;
+  at::Tensor key_padding;
+  if (padding_mask.defined() || (cache != nullptr && cache->key_padding.defined())) {
+    at::Tensor current = padding_mask.defined()
+                             ? padding_mask.to(at::kBool).to(seqs.device())
+                             : at::ones(seqs.sizes(), seqs.options().dtype(at::kBool));
+    if (cache != nullptr && start_pos > 0) {
+      at::Tensor previous =
+          cache->key_padding.defined()
+              ? cache->key_padding
+              : at::ones({seqs.size(0), start_pos}, seqs.options().dtype(at::kBool));
+      current = at::cat({previous, current}, 1);
+    }
+    key_padding = current;
+  }
+  at::Tensor x = embed_->forward(seqs.to(options_.device));
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = layers_[i]->forward(x, rope_, start_pos, key_padding,
+                            cache != nullptr ? &cache->layers[i] : nullptr);
+  }
+  x = layer_norm_->forward(x);
+  if (cache != nullptr) {
+    cache->length = start_pos + seqs.size(1);
+    cache->key_padding = key_padding;
+  }
+  return final_proj_ ? final_proj_->forward(x) : at::linear(x, embed_->weight());
+}
+
+}  // namespace modelhub

@@ -1,0 +1,79 @@
+#ifndef MODELHUB_RUNTIME_MODELS_DECODER_MODEL_H_
+#define MODELHUB_RUNTIME_MODELS_DECODER_MODEL_H_
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <vector>
+
+#include "runtime/models/decoder_blueprint.h"
+#include "runtime/nn/attention.h"
+#include "runtime/nn/module_options.h"
+#include "runtime/nn/rotary_encoder.h"
+
+namespace modelhub {
+
+class Embedding;
+class Projection;
+class RMSNorm;
+class DecoderLayer;
+
+// State of incremental decoding: per-layer keys/values plus which cached
+// positions are real tokens. Obtain one from DecoderModel::NewKvCache().
+struct KvCache {
+  std::vector<AttentionCache> layers;
+  at::Tensor key_padding;  // [B, length] bool; undefined when no padding was given
+  int64_t length = 0;      // positions cached so far
+};
+
+// The one decoder-only transformer every family builds, from its blueprint.
+// Module tree (fairseq2's names, hence its checkpoint names):
+//   decoder_frontend.embed.weight
+//   decoder.layers.N.{self_attn_layer_norm, self_attn.{q,k,v}_proj,
+//     self_attn.{q,k}_norm, self_attn.output_proj, ffn_layer_norm,
+//     ffn.{gate,inner,output}_proj}
+//   decoder.layer_norm.weight
+//   final_proj.weight             (absent with tied embeddings)
+class DecoderModel : public torch::nn::Module {
+ public:
+  // Validates the blueprint (ConfigError) and creates the parameters with
+  // `options`; on the meta device nothing is allocated.
+  DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options);
+  ~DecoderModel() override;
+
+  // seqs: [B, S] int64 token ids. padding_mask: [B, S] bool, true for real
+  // tokens, real tokens first in each row (undefined: all real). cache: when
+  // given, continues from the positions it holds and extends it.
+  // Returns logits [B, S, vocab_size] in the model's dtype. Bad inputs (ids
+  // outside the vocabulary, too long a sequence, wrong shapes) throw
+  // InvalidModelInputError; LibTorch failures throw TorchError.
+  at::Tensor forward(const at::Tensor& seqs, const at::Tensor& padding_mask = {},
+                     KvCache* cache = nullptr) const;
+
+  // An empty cache for incremental decoding.
+  KvCache NewKvCache() const;
+
+  const DecoderBlueprint& blueprint() const { return blueprint_; }
+  const ModuleOptions& options() const { return options_; }
+  // The number of parameter elements (tied weights counted once).
+  int64_t num_parameters() const;
+
+ private:
+  at::Tensor ForwardUnchecked(const at::Tensor& seqs, const at::Tensor& padding_mask,
+                              KvCache* cache) const;
+  void CheckInputs(const at::Tensor& seqs, const at::Tensor& padding_mask,
+                   int64_t start_pos) const;
+
+  DecoderBlueprint blueprint_;
+  ModuleOptions options_;
+  RotaryEncoder rope_;
+  std::shared_ptr<Embedding> embed_;
+  std::vector<std::shared_ptr<DecoderLayer>> layers_;
+  std::shared_ptr<RMSNorm> layer_norm_;
+  std::shared_ptr<Projection> final_proj_;  // null when tied
+};
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_MODELS_DECODER_MODEL_H_

@@ -1,0 +1,62 @@
+#ifndef MODELHUB_RUNTIME_NN_ATTENTION_H_
+#define MODELHUB_RUNTIME_NN_ATTENTION_H_
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <optional>
+
+#include "runtime/models/decoder_blueprint.h"
+#include "runtime/nn/module_options.h"
+#include "runtime/nn/projection.h"
+#include "runtime/nn/rms_norm.h"
+#include "runtime/nn/rotary_encoder.h"
+
+namespace modelhub {
+
+// Keys and values of earlier positions for one attention layer, so incremental
+// decoding attends to them without recomputing.
+struct AttentionCache {
+  at::Tensor keys;    // [B, num_kv_heads, T, head_dim]; undefined when empty
+  at::Tensor values;  // [B, num_kv_heads, T, head_dim]
+};
+
+// Causal grouped-query self-attention with fairseq2's module names: q_proj,
+// k_proj, v_proj (optional bias), optional per-head q_norm/k_norm (RMSNorm over
+// head_dim, applied before RoPE), output_proj. Uses LibTorch's
+// scaled_dot_product_attention where it exists (2.x), a float32 softmax otherwise.
+class GroupedQueryAttention : public torch::nn::Module {
+ public:
+  GroupedQueryAttention(const DecoderBlueprint& blueprint, const ModuleOptions& options);
+
+  // x: [B, S, model_dim], rows at absolute positions start_pos + s.
+  // key_padding: [B, start_pos + S] bool, true for real tokens (undefined: all
+  // real). cache: when given, its keys/values are prepended and then extended.
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, int64_t start_pos,
+                     const at::Tensor& key_padding, AttentionCache* cache) const;
+
+ private:
+  int64_t num_heads_;
+  int64_t num_kv_heads_;
+  int64_t head_dim_;
+  std::optional<int64_t> sliding_window_;
+  std::shared_ptr<Projection> q_proj_;
+  std::shared_ptr<Projection> k_proj_;
+  std::shared_ptr<Projection> v_proj_;
+  std::shared_ptr<RMSNorm> q_norm_;  // null when the blueprint has none
+  std::shared_ptr<RMSNorm> k_norm_;
+  std::shared_ptr<Projection> output_proj_;
+};
+
+// The boolean attention mask [B or 1, 1, S, T] for queries at positions
+// start_pos..start_pos+S-1 over keys 0..T-1: causal, within the sliding window
+// when given, and only over real keys (key_padding [B, T], may be undefined).
+// A query always sees its own position, so no row is empty.
+at::Tensor MakeAttentionMask(int64_t start_pos, int64_t seq_len, int64_t key_len,
+                             const std::optional<int64_t>& sliding_window,
+                             const at::Tensor& key_padding, c10::Device device);
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_NN_ATTENTION_H_

@@ -1,0 +1,24 @@
+#include "runtime/nn/projection.h"
+
+#include <cmath>
+
+namespace modelhub {
+
+Projection::Projection(int64_t input_dim, int64_t output_dim, bool bias,
+                       const ModuleOptions& options) {
+  weight_ = register_parameter("weight",
+                               at::empty({output_dim, input_dim}, options.tensor_options()));
+  if (bias) bias_ = register_parameter("bias", at::empty({output_dim}, options.tensor_options()));
+  if (!options.meta()) {
+    at::NoGradGuard no_grad;
+    const double bound = 1.0 / std::sqrt(static_cast<double>(input_dim));
+    weight_.uniform_(-bound, bound);
+    if (bias) bias_.uniform_(-bound, bound);
+  }
+}
+
+at::Tensor Projection::forward(const at::Tensor& x) const {
+  return at::linear(x, weight_, bias_);
+}
+
+}  // namespace modelhub

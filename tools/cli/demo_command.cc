@@ -1,0 +1,80 @@
+#include "tools/cli/demo_command.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "families/qwen/qwen.h"
+#include "runtime/models/generate.h"
+#include "tools/cli/device_options.h"
+
+namespace modelhub::cli {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string Format(const char* format, double a, double b = 0) {
+  char buffer[128];
+  std::snprintf(buffer, sizeof(buffer), format, a, b);
+  return buffer;
+}
+
+}  // namespace
+
+void RunDemo(const std::string& device_name, const std::string& dtype_name, std::ostream& out) {
+  const c10::Device device = ParseDevice(device_name);
+  const c10::ScalarType dtype = ParseDtype(dtype_name);
+
+  QwenModelHub hub = get_qwen_model_hub();
+  QwenConfig config = hub.get_arch_config("qwen3_0.6b");
+  config.model_dim = 256;
+  config.num_layers = 4;
+  config.num_attn_heads = 4;
+  config.num_key_value_heads = 2;
+  config.head_dim = 64;
+  config.ffn_inner_dim = 768;
+  config.vocab_size = 4096;
+  config.max_seq_len = 1024;
+  out << "config: qwen3_0.6b with model_dim 256, 4 layers, 4/2 heads of 64, ffn 768, vocab 4096\n";
+
+  at::manual_seed(0);
+  auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<DecoderModel> model = hub.create_new_model(config, device, dtype);
+  out << "created: " << model->num_parameters() << " parameters on " << device.str() << " as "
+      << c10::toString(dtype) << Format(" in %.1f ms\n", 1000 * SecondsSince(start));
+
+  const int64_t batch = 4;
+  const int64_t seq_len = 128;
+  at::Tensor tokens =
+      at::randint(0, config.vocab_size, {batch, seq_len}, at::TensorOptions().dtype(at::kLong));
+  {
+    c10::InferenceMode inference;
+    model->forward(tokens.to(device));  // warm-up
+    start = std::chrono::steady_clock::now();
+    at::Tensor logits = model->forward(tokens.to(device));
+    const double seconds = SecondsSince(start);
+    out << "forward: logits [" << logits.size(0) << ", " << logits.size(1) << ", "
+        << logits.size(2) << "]"
+        << Format(" in %.1f ms (%.0f tokens/s)\n", 1000 * seconds, batch * seq_len / seconds);
+  }
+
+  const std::vector<int64_t> prompt = {1, 2, 3, 4, 5, 6, 7, 8};
+  const int64_t new_tokens = 16;
+  start = std::chrono::steady_clock::now();
+  std::vector<int64_t> generated = GenerateGreedy(*model, prompt, new_tokens);
+  const double seconds = SecondsSince(start);
+  out << "generate: greedy, KV cache, prompt 1..8"
+      << Format(", %.0f new tokens in %.1f ms\n", static_cast<double>(generated.size()),
+                1000 * seconds);
+  std::string ids;
+  for (int64_t id : generated) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  out << ids << "\n";
+}
+
+}  // namespace modelhub::cli

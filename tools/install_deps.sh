@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages modelhub builds and tests with, if any is missing.
+# Idempotent: does nothing (and needs no network) when all are installed.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap       # Bazel 4.2.3 (pulls a JDK)
+  g++
+  libtorch-dev          # LibTorch 1.13 (CPU); LIBTORCH_HOME selects another
+  libopenblas0-pthread  # fast BLAS for LibTorch (the default reference BLAS is ~17x slower)
+  libyaml-cpp-dev       # specs, configs, cards
+  libabsl-dev           # strings
+  libcli11-dev          # command line parsing
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "modelhub: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "modelhub: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
