@@ -222,9 +222,7 @@ void EmitTraitsDefinition(const StructSpec& spec, std::string& out) {
                   any_check ? "prefix" : "/*prefix*/", ") {\n", checks, "}\n\n");
   // Print and Equal
   absl::StrAppend(&out, "void ", traits, "::Print(std::ostream& out, const ", name,
-                  "& config) {\n", "  YAML::Node yaml = ToYaml(config);\n",
-                  "  yaml.SetStyle(YAML::EmitterStyle::Flow);\n", "  YAML::Emitter emitter;\n",
-                  "  emitter << yaml;\n", "  out << kName << emitter.c_str();\n}\n\n");
+                  "& config) {\n  out << kName << EmitYamlFlow(ToYaml(config));\n}\n\n");
   std::vector<std::string> comparisons;
   for (const FieldSpec& field : spec.fields) {
     if (field.type == FieldType::kStruct) {

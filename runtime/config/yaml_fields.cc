@@ -250,7 +250,10 @@ void WriteYamlField(YAML::Node& map, const char* key, bool value) {
 }
 
 void WriteYamlField(YAML::Node& map, const char* key, const std::string& value) {
-  map[key] = value;
+  YAML::Node scalar(value);
+  // Keep strings such as "true", "12" or "" strings when the YAML is read back.
+  if (IsYamlNull(scalar) || ParseYamlBool(scalar) || ParseYamlFloat(scalar)) scalar.SetTag("!");
+  map[key] = scalar;
 }
 
 void WriteYamlField(YAML::Node& map, const char* key, const std::optional<int64_t>& value) {
@@ -269,10 +272,45 @@ void WriteYamlField(YAML::Node& map, const char* key, const std::optional<double
   }
 }
 
+namespace {
+
+void Emit(const YAML::Node& node, YAML::Emitter& emitter) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      emitter << YAML::BeginMap;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        emitter << YAML::Key << it->first.Scalar() << YAML::Value;
+        Emit(it->second, emitter);
+      }
+      emitter << YAML::EndMap;
+      break;
+    case YAML::NodeType::Sequence:
+      emitter << YAML::Flow << YAML::BeginSeq;
+      for (const YAML::Node& item : node) Emit(item, emitter);
+      emitter << YAML::EndSeq;
+      break;
+    case YAML::NodeType::Scalar:
+      if (node.Tag() == "!") emitter << YAML::DoubleQuoted;
+      emitter << node.Scalar();
+      break;
+    default:
+      emitter << YAML::Null;
+  }
+}
+
+}  // namespace
+
 std::string EmitYaml(const YAML::Node& node) {
   YAML::Emitter emitter;
-  emitter << node;
+  Emit(node, emitter);
   return std::string(emitter.c_str()) + "\n";
+}
+
+std::string EmitYamlFlow(const YAML::Node& node) {
+  YAML::Emitter emitter;
+  emitter << YAML::Flow;
+  Emit(node, emitter);
+  return emitter.c_str();
 }
 
 void FailConstraint(const char* config, const std::string& field, const std::string& reason) {

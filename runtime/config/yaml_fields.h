@@ -104,8 +104,11 @@ void WriteYamlField(YAML::Node& map, const char* key, const std::array<double, N
   map[key] = list;
 }
 
-// Emits `node` as block-style YAML text.
+// Emits `node` as block-style YAML text ending in a newline. Scalars tagged "!"
+// (strings that would otherwise read as numbers, booleans or null) are quoted.
 std::string EmitYaml(const YAML::Node& node);
+// The same on one line, in flow style.
+std::string EmitYamlFlow(const YAML::Node& node);
 
 // Throws ConfigError(context.config, field, {}, reason): for generated Validate().
 [[noreturn]] void FailConstraint(const char* config, const std::string& field,

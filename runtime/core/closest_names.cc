@@ -28,8 +28,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 std::vector<std::string> ClosestNames(std::string_view name,
                                       const std::vector<std::string>& known,
                                       size_t limit) {
-  // A name is a plausible typo when at most half of it (and at least 2 chars) differs.
-  const size_t max_distance = std::max<size_t>(2, name.size() / 2);
+  // A name is a plausible typo when at most a third of it (or 2 chars) differs.
+  const size_t max_distance = std::max<size_t>(2, name.size() / 3);
   std::vector<std::pair<size_t, size_t>> scored;  // (distance, index in known)
   for (size_t i = 0; i < known.size(); ++i) {
     size_t distance = EditDistance(name, known[i]);

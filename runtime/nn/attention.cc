@@ -85,10 +85,12 @@ at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncod
 #if TORCH_VERSION_MAJOR >= 2
   attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false);
 #else
+  // Scores and softmax in at least float32.
+  const at::ScalarType compute = at::promote_types(q.scalar_type(), at::kFloat);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  at::Tensor scores = at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(-2, -1)) * scale;
-  scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
-  attended = at::matmul(at::softmax(scores, -1), v.to(at::kFloat)).to(x.scalar_type());
+  at::Tensor scores = at::matmul(q.to(compute), k.to(compute).transpose(-2, -1)) * scale;
+  scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
+  attended = at::matmul(at::softmax(scores, -1), v.to(compute)).to(x.scalar_type());
 #endif
   at::Tensor merged = attended.transpose(1, 2).reshape({batch, seq_len, num_heads_ * head_dim_});
   return output_proj_->forward(merged);

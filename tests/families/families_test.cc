@@ -1,0 +1,194 @@
+// Every preset of every built-in family: its size, its config's YAML round trip
+// and its checkpoint key maps.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "families/llama/llama.h"
+#include "families/mistral/mistral.h"
+#include "families/qwen/qwen.h"
+#include "runtime/core/errors.h"
+#include "runtime/hub/model_family_registry.h"
+#include "tests/testing/checkpoint_names.h"
+#include "tests/testing/reference_counts.h"
+
+namespace modelhub {
+namespace {
+
+std::shared_ptr<DecoderModel> MetaModel(const ModelFamily& family, const std::string& arch) {
+  ModelPlacement meta;
+  meta.meta = true;
+  return family.CreateNewModel(*family.GetArchConfig(arch), meta);
+}
+
+TEST(FamiliesTest, AllThreeAreRegisteredWithTheirPresets) {
+  std::vector<std::string> names;
+  for (const ModelFamily* family : ListModelFamilies()) names.push_back(family->name());
+  EXPECT_EQ(names, (std::vector<std::string>{"llama", "mistral", "qwen"}));
+  std::set<std::string> qwen = get_qwen_model_hub().get_archs();
+  for (const char* arch : {"qwen25_0.5b", "qwen25_1.5b", "qwen25_3b", "qwen25_7b", "qwen25_14b",
+                           "qwen25_32b", "qwen25_72b", "qwen3_0.6b", "qwen3_1.7b", "qwen3_4b",
+                           "qwen3_8b", "qwen3_14b", "qwen3_32b"}) {
+    EXPECT_EQ(qwen.count(arch), 1u) << arch;
+  }
+  std::set<std::string> llama = get_llama_model_hub().get_archs();
+  for (const char* arch : {"llama3_8b", "llama3_70b", "llama3_1_8b", "llama3_1_70b",
+                           "llama3_1_405b", "llama3_2_1b", "llama3_2_3b"}) {
+    EXPECT_EQ(llama.count(arch), 1u) << arch;
+  }
+  EXPECT_EQ(get_mistral_model_hub().get_archs(), std::set<std::string>{"7b"});
+  EXPECT_EQ(get_mistral_model_hub().get_arch_config("mistral_7b"),
+            get_mistral_model_hub().get_arch_config("7b"));
+  EXPECT_EQ(get_qwen_model_hub().get_arch_config("qwen25_0_5b"),
+            get_qwen_model_hub().get_arch_config("qwen25_0.5b"));
+}
+
+TEST(FamiliesTest, EveryPresetHasItsReferenceParameterCount) {
+  for (const ModelFamily* family : ListModelFamilies()) {
+    for (const std::string& arch : family->arch_names()) {
+      DecoderBlueprint blueprint = family->GetArchConfig(arch)->ToBlueprint();
+      EXPECT_EQ(MetaModel(*family, arch)->num_parameters(),
+                testing::ReferenceParameterCount(blueprint))
+          << family->name() << " " << arch;
+    }
+  }
+}
+
+TEST(FamiliesTest, PresetsHaveThePublishedSizes) {
+  // Totals published with the official checkpoints (Hugging Face model cards).
+  const std::map<std::pair<std::string, std::string>, int64_t> published = {
+      {{"qwen", "qwen25_0.5b"}, 494032768},     {{"qwen", "qwen25_7b"}, 7615616512},
+      {{"qwen", "qwen3_0.6b"}, 596049920},      {{"qwen", "qwen3_8b"}, 8190735360},
+      {{"llama", "llama3_8b"}, 8030261248},     {{"llama", "llama3_1_405b"}, 405853388800},
+      {{"llama", "llama3_2_1b"}, 1235814400},   {{"llama", "llama3_2_3b"}, 3212749824},
+      {{"llama", "llama2_7b"}, 6738415616},     {{"llama", "llama2_13b"}, 13015864320},
+      {{"llama", "llama2_70b"}, 68976648192},   {{"mistral", "7b"}, 7241732096},
+  };
+  for (const auto& [key, count] : published) {
+    EXPECT_EQ(MetaModel(GetModelFamily(key.first), key.second)->num_parameters(), count)
+        << key.first << " " << key.second;
+  }
+}
+
+TEST(FamiliesTest, PresetValuesFollowTheOfficialConfigs) {
+  QwenConfig qwen3 = get_qwen_model_hub().get_arch_config("qwen3_0.6b");
+  EXPECT_EQ(qwen3.head_dim, 128);
+  EXPECT_FALSE(qwen3.qkv_proj_bias);
+  EXPECT_TRUE(qwen3.q_norm && qwen3.k_norm && qwen3.tied_embeddings);
+  EXPECT_EQ(qwen3.max_seq_len, 40960);
+  DecoderBlueprint qwen = ConfigTraits<QwenConfig>::ToBlueprint(qwen3);
+  EXPECT_EQ(qwen.norm.eps, 1e-6);
+
+  LLaMAConfig llama32 = get_llama_model_hub().get_arch_config("llama3_2_1b");
+  DecoderBlueprint llama = ConfigTraits<LLaMAConfig>::ToBlueprint(llama32);
+  EXPECT_EQ(llama.HeadDim(), 64);
+  EXPECT_EQ(llama.norm.eps, 1e-5);
+  ASSERT_TRUE(llama.rope.llama3_scaling.has_value());
+  EXPECT_EQ(llama.rope.llama3_scaling->factor, 32.0);
+  EXPECT_EQ(llama.rope.theta, 500000.0);
+  EXPECT_FALSE(ConfigTraits<LLaMAConfig>::ToBlueprint(
+                   get_llama_model_hub().get_arch_config("llama3_8b"))
+                   .rope.llama3_scaling.has_value());
+
+  DecoderBlueprint mistral =
+      ConfigTraits<MistralConfig>::ToBlueprint(get_mistral_model_hub().get_arch_config("7b"));
+  EXPECT_EQ(mistral.attention.sliding_window, 4096);
+  EXPECT_EQ(mistral.rope.theta, 10000.0);
+}
+
+template <typename ConfigT>
+void ExpectYamlRoundTrip(const ModelHub<DecoderModel, ConfigT>& hub) {
+  for (const std::string& arch : hub.get_archs()) {
+    ConfigT preset = hub.get_arch_config(arch);
+    const std::string text = EmitYaml(ConfigTraits<ConfigT>::ToYaml(preset));
+    ConfigT parsed;
+    ConfigTraits<ConfigT>::Merge(YAML::Load(text), YamlContext{"test", "", ""}, &parsed);
+    EXPECT_EQ(parsed, preset) << arch << ":\n" << text;
+  }
+}
+
+TEST(FamiliesTest, EveryPresetRoundTripsThroughYaml) {
+  ExpectYamlRoundTrip(get_qwen_model_hub());
+  ExpectYamlRoundTrip(get_llama_model_hub());
+  ExpectYamlRoundTrip(get_mistral_model_hub());
+}
+
+std::string OverrideError(const std::string& yaml) {
+  LLaMAConfig config = get_llama_model_hub().get_arch_config("llama3_8b");
+  try {
+    ConfigTraits<LLaMAConfig>::Merge(YAML::Load(yaml),
+                                     YamlContext{"card 'x' model_config", "cards/x.yaml", ""},
+                                     &config);
+    ConfigTraits<LLaMAConfig>::Validate(config);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FamiliesTest, OverridesMergeLikeFairseq2sModelConfig) {
+  LLaMAConfig config = get_llama_model_hub().get_arch_config("llama3_2_1b");
+  ConfigTraits<LLaMAConfig>::Merge(YAML::Load("max_seq_len: 4096\nrope_scale: {factor: 16}"),
+                                   YamlContext{"override", "", ""}, &config);
+  EXPECT_EQ(config.max_seq_len, 4096);
+  EXPECT_EQ(config.rope_scale.factor, 16.0);
+  EXPECT_EQ(config.rope_scale.original_context_length, 8192);  // untouched
+  EXPECT_EQ(config.model_dim, 2048);                          // untouched
+}
+
+TEST(FamiliesTest, BadOverridesAreClearErrors) {
+  EXPECT_EQ(OverrideError("model_dimm: 8"),
+            "cards/x.yaml:1:1: card 'x' model_config field 'model_dimm': unknown field (did you "
+            "mean model_dim?)");
+  EXPECT_EQ(OverrideError("\nrope_scale:\n  factr: 2"),
+            "cards/x.yaml:3:3: card 'x' model_config field 'rope_scale.factr': unknown field (did "
+            "you mean factor?)");
+  EXPECT_EQ(OverrideError("num_layers: many"),
+            "cards/x.yaml:1:13: card 'x' model_config field 'num_layers': expected an integer, "
+            "got 'many'");
+  EXPECT_EQ(OverrideError("num_key_value_heads: 5"),
+            "LLaMAConfig field 'num_attn_heads': 32 is not divisible by num_key_value_heads (5)");
+  EXPECT_EQ(OverrideError("rope_scale: {factor: 0.5}"),
+            "LLaMAConfig field 'rope_scale.factor': must be at least 1.0, is 0.5");
+  EXPECT_EQ(OverrideError("dropout_p: 1.5"),
+            "LLaMAConfig field 'dropout_p': must be at most 1.0, is 1.5");
+}
+
+// The Hugging Face (and, for Llama/Mistral, Meta) names of every preset map one
+// to one onto the model's parameters.
+TEST(FamiliesTest, CheckpointKeyMapsCoverEveryParameter) {
+  for (const ModelFamily* family : ListModelFamilies()) {
+    for (const std::string& arch : family->arch_names()) {
+      std::shared_ptr<DecoderModel> model = MetaModel(*family, arch);
+      std::set<std::string> parameters;
+      for (const auto& item : model->named_parameters()) parameters.insert(item.key());
+      const DecoderBlueprint& blueprint = model->blueprint();
+
+      std::vector<std::pair<std::string, std::vector<std::string>>> formats = {
+          {"hf", testing::HuggingFaceTensorNames(blueprint)}};
+      if (family->name() != "qwen" && !blueprint.tied_embeddings) {
+        formats.emplace_back("meta", testing::MetaTensorNames(blueprint));
+      }
+      for (const auto& [format, names] : formats) {
+        const KeyMap* map = family->FindKeyMap(format);
+        ASSERT_NE(map, nullptr) << family->name() << " " << format;
+        std::set<std::string> mapped;
+        for (const std::string& name : names) {
+          std::optional<MappedKey> key = map->Map(name);
+          ASSERT_TRUE(key.has_value()) << family->name() << " " << format << ": " << name;
+          if (key->dropped) continue;
+          EXPECT_TRUE(mapped.insert(key->name).second) << "two keys map to " << key->name;
+          const bool rope_row = name.find("attention.wq") != std::string::npos ||
+                                name.find("attention.wk") != std::string::npos;
+          EXPECT_EQ(key->rope != RopeProjection::kNone, rope_row) << name;
+        }
+        EXPECT_EQ(mapped, parameters) << family->name() << " " << arch << " " << format;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace modelhub

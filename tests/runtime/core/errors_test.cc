@@ -1,0 +1,29 @@
+#include "runtime/core/errors.h"
+
+#include <gtest/gtest.h>
+
+namespace modelhub {
+namespace {
+
+TEST(ErrorsTest, CarryTheirFieldsAndOneLineMessages) {
+  ModelArchitectureNotKnownError arch("qwen9", "qwen", {"qwen3_8b"});
+  EXPECT_EQ(arch.arch(), "qwen9");
+  EXPECT_EQ(arch.family(), "qwen");
+  EXPECT_STREQ(arch.what(),
+               "'qwen9' is not a known architecture of the 'qwen' model family (did you mean: "
+               "qwen3_8b)");
+
+  ModelFamilyNotKnownError family("gpt", {"llama", "qwen"});
+  EXPECT_EQ(family.name(), "gpt");
+  EXPECT_STREQ(family.what(), "model family 'gpt' is not known (known families: llama, qwen)");
+
+  ConfigError config("QwenConfig", "rope_theta", SourceMark{"card.yaml", 3, 5}, "bad");
+  EXPECT_STREQ(config.what(), "card.yaml:3:5: QwenConfig field 'rope_theta': bad");
+  EXPECT_EQ(config.mark().line, 3);
+
+  TorchError torch("running", "shape mismatch\n(backtrace follows)");
+  EXPECT_STREQ(torch.what(), "running: shape mismatch");
+}
+
+}  // namespace
+}  // namespace modelhub

@@ -1,0 +1,78 @@
+#include "runtime/models/decoder_blueprint.h"
+
+#include <gtest/gtest.h>
+
+#include "runtime/core/errors.h"
+
+namespace modelhub {
+namespace {
+
+DecoderBlueprint Valid() {
+  DecoderBlueprint b;
+  b.family = "test";
+  b.model_dim = 64;
+  b.num_layers = 2;
+  b.vocab_size = 100;
+  b.max_seq_len = 32;
+  b.attention.num_heads = 4;
+  b.attention.num_kv_heads = 2;
+  b.ffn.inner_dim = 128;
+  return b;
+}
+
+TEST(DecoderBlueprintTest, FfnInnerDimFollowsFairseq2sRule) {
+  DecoderBlueprint b = Valid();
+  b.ffn.inner_dim = 4 * 4096;
+  b.ffn.inner_dim_scale = 2.0 / 3.0;
+  b.ffn.inner_dim_multiplier = 1.3;
+  b.ffn.inner_dim_multiple_of = 1024;
+  EXPECT_EQ(b.FfnInnerDim(), 14336);  // Llama 3 8B
+  b.ffn.inner_dim = 4 * 16384;
+  b.ffn.inner_dim_multiplier = 1.2;
+  b.ffn.inner_dim_multiple_of = 4096;
+  EXPECT_EQ(b.FfnInnerDim(), 53248);  // Llama 3.1 405B
+  EXPECT_EQ(Valid().FfnInnerDim(), 128);
+}
+
+TEST(DecoderBlueprintTest, HeadDimDefaultsToModelDimOverHeads) {
+  DecoderBlueprint b = Valid();
+  EXPECT_EQ(b.HeadDim(), 16);
+  b.attention.head_dim = 128;
+  EXPECT_EQ(b.HeadDim(), 128);
+}
+
+TEST(DecoderBlueprintTest, ValidateNamesTheInconsistentValue) {
+  EXPECT_NO_THROW(Valid().Validate());
+  auto message = [](DecoderBlueprint b) -> std::string {
+    try {
+      b.Validate();
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  DecoderBlueprint b = Valid();
+  b.attention.num_kv_heads = 3;
+  EXPECT_EQ(message(b),
+            "test decoder field 'attention.num_heads': 4 is not divisible by num_kv_heads 3");
+  b = Valid();
+  b.model_dim = 66;
+  EXPECT_EQ(message(b),
+            "test decoder field 'model_dim': 66 is not divisible by num_heads 4 (set head_dim "
+            "explicitly)");
+  b.attention.head_dim = 7;
+  EXPECT_EQ(message(b),
+            "test decoder field 'attention.head_dim': must be even for rotary embeddings, is 7");
+  b = Valid();
+  b.num_layers = 0;
+  EXPECT_EQ(message(b), "test decoder field 'num_layers': must be positive, is 0");
+  b = Valid();
+  b.attention.sliding_window = 0;
+  EXPECT_NE(message(b), "");
+  b = Valid();
+  b.rope.llama3_scaling = Llama3RopeScaling{8.0, 4.0, 1.0, 8192};
+  EXPECT_EQ(message(b), "test decoder field 'rope.scaling': needs 0 < low_freq_factor < high_freq_factor");
+}
+
+}  // namespace
+}  // namespace modelhub

@@ -1,0 +1,243 @@
+#include "runtime/models/decoder_model.h"
+
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "runtime/core/errors.h"
+#include "runtime/models/generate.h"
+#include "tests/testing/reference_counts.h"
+
+namespace modelhub {
+namespace {
+
+DecoderBlueprint Small() {
+  DecoderBlueprint b;
+  b.family = "test";
+  b.model_dim = 32;
+  b.num_layers = 2;
+  b.vocab_size = 50;
+  b.max_seq_len = 40;
+  b.attention.num_heads = 4;
+  b.attention.num_kv_heads = 2;
+  b.ffn.inner_dim = 48;
+  return b;
+}
+
+// Blueprints that exercise each optional block, as Qwen 3, Mistral and Llama 3.x use them.
+std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
+  DecoderBlueprint qwen3 = Small();
+  qwen3.attention.head_dim = 16;
+  qwen3.attention.q_norm = qwen3.attention.k_norm = true;
+  qwen3.tied_embeddings = true;
+  DecoderBlueprint qwen25 = Small();
+  qwen25.attention.qkv_bias = true;
+  DecoderBlueprint mistral = Small();
+  mistral.attention.sliding_window = 4;
+  DecoderBlueprint llama31 = Small();
+  llama31.rope.theta = 500000.0;
+  llama31.rope.llama3_scaling = Llama3RopeScaling{8.0, 1.0, 4.0, 16};
+  DecoderBlueprint interleaved = Small();
+  interleaved.rope.layout = RopeLayout::kInterleaved;
+  return {{"qwen3", qwen3}, {"qwen25", qwen25}, {"mistral", mistral}, {"llama31", llama31},
+          {"interleaved", interleaved}};
+}
+
+ModuleOptions Double() {
+  ModuleOptions options;
+  options.dtype = at::kDouble;
+  return options;
+}
+
+at::Tensor Tokens(std::vector<int64_t> ids) { return at::tensor(ids).unsqueeze(0); }
+
+TEST(DecoderModelTest, KvCacheDecodingEqualsTheFullForward) {
+  for (const auto& [name, blueprint] : Variants()) {
+    at::manual_seed(7);
+    DecoderModel model(blueprint, Double());
+    c10::InferenceMode inference;
+    at::Tensor tokens = at::randint(0, 50, {2, 12}, at::kLong);
+    at::Tensor full = model.forward(tokens);
+
+    KvCache cache = model.NewKvCache();
+    std::vector<at::Tensor> pieces = {model.forward(tokens.slice(1, 0, 5), {}, &cache)};
+    for (int64_t i = 5; i < 12; ++i) {
+      pieces.push_back(model.forward(tokens.slice(1, i, i + 1), {}, &cache));
+    }
+    EXPECT_EQ(cache.length, 12);
+    at::Tensor incremental = at::cat(pieces, 1);
+    EXPECT_TRUE(at::allclose(incremental, full, 1e-9, 1e-9))
+        << name << ": " << (incremental - full).abs().max().item<double>();
+  }
+}
+
+TEST(DecoderModelTest, RightPaddingDoesNotChangeRealPositions) {
+  for (const auto& [name, blueprint] : Variants()) {
+    at::manual_seed(8);
+    DecoderModel model(blueprint, Double());
+    c10::InferenceMode inference;
+    at::Tensor batch =
+        at::tensor(std::vector<int64_t>{3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 0, 0, 0, 0}).reshape({2, 7});
+    at::Tensor mask = at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}).to(at::kBool).reshape({2, 7});
+    at::Tensor padded = model.forward(batch, mask);
+    at::Tensor alone = model.forward(Tokens({1, 2, 3}));
+    EXPECT_TRUE(at::allclose(padded[1].slice(0, 0, 3), alone[0], 1e-9, 1e-9)) << name;
+    EXPECT_TRUE(padded.isfinite().all().item<bool>()) << name;
+  }
+}
+
+TEST(DecoderModelTest, SlidingWindowLimitsWhatEarlyTokensInfluence) {
+  DecoderBlueprint blueprint = Small();
+  blueprint.num_layers = 1;
+  blueprint.attention.sliding_window = 3;
+  at::manual_seed(9);
+  DecoderModel model(blueprint, Double());
+  c10::InferenceMode inference;
+  at::Tensor a = model.forward(Tokens({1, 2, 3, 4, 5, 6}));
+  at::Tensor b = model.forward(Tokens({9, 2, 3, 4, 5, 6}));
+  // With one layer and window 3, position 5 sees positions 3..5 only.
+  EXPECT_TRUE(at::allclose(a[0][5], b[0][5], 1e-12, 1e-12));
+  EXPECT_FALSE(at::allclose(a[0][2], b[0][2], 1e-6, 1e-6));
+}
+
+TEST(DecoderModelTest, ParametersHaveFairseq2Names) {
+  DecoderBlueprint blueprint = Small();
+  blueprint.num_layers = 1;
+  blueprint.attention.qkv_bias = true;
+  blueprint.attention.q_norm = blueprint.attention.k_norm = true;
+  DecoderModel model(blueprint, ModuleOptions{});
+  std::set<std::string> names;
+  for (const auto& item : model.named_parameters()) names.insert(item.key());
+  const std::set<std::string> expected = {
+      "decoder_frontend.embed.weight",
+      "decoder.layers.0.self_attn_layer_norm.weight",
+      "decoder.layers.0.self_attn.q_proj.weight",
+      "decoder.layers.0.self_attn.q_proj.bias",
+      "decoder.layers.0.self_attn.k_proj.weight",
+      "decoder.layers.0.self_attn.k_proj.bias",
+      "decoder.layers.0.self_attn.v_proj.weight",
+      "decoder.layers.0.self_attn.v_proj.bias",
+      "decoder.layers.0.self_attn.q_norm.weight",
+      "decoder.layers.0.self_attn.k_norm.weight",
+      "decoder.layers.0.self_attn.output_proj.weight",
+      "decoder.layers.0.ffn_layer_norm.weight",
+      "decoder.layers.0.ffn.gate_proj.weight",
+      "decoder.layers.0.ffn.inner_proj.weight",
+      "decoder.layers.0.ffn.output_proj.weight",
+      "decoder.layer_norm.weight",
+      "final_proj.weight"};
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(model.num_parameters(), testing::ReferenceParameterCount(blueprint));
+}
+
+TEST(DecoderModelTest, TiedEmbeddingsShareTheTable) {
+  DecoderBlueprint blueprint = Small();
+  blueprint.tied_embeddings = true;
+  at::manual_seed(1);
+  DecoderModel model(blueprint, Double());
+  auto params = model.named_parameters();
+  EXPECT_FALSE(params.contains("final_proj.weight"));
+  c10::InferenceMode inference;
+  at::Tensor logits = model.forward(Tokens({4}));
+  // With tied weights the logit of a token is <final hidden state, its embedding>.
+  EXPECT_EQ(logits.size(-1), 50);
+  EXPECT_EQ(model.num_parameters(), testing::ReferenceParameterCount(blueprint));
+}
+
+TEST(DecoderModelTest, MetaModelsOfAnySizeAllocateNothing) {
+  DecoderBlueprint huge = Small();  // Llama 3.1 405B's shape
+  huge.model_dim = 16384;
+  huge.num_layers = 126;
+  huge.vocab_size = 128256;
+  huge.attention.num_heads = 128;
+  huge.attention.num_kv_heads = 8;
+  huge.ffn.inner_dim = 53248;
+  ModuleOptions meta;
+  meta.device = c10::Device(c10::kMeta);
+  meta.dtype = at::kBFloat16;
+  DecoderModel model(huge, meta);
+  EXPECT_EQ(model.num_parameters(), 405853388800);
+  for (const at::Tensor& parameter : model.parameters()) ASSERT_TRUE(parameter.is_meta());
+}
+
+TEST(DecoderModelTest, LowPrecisionForwardStaysCloseToFloat32) {
+  at::manual_seed(5);
+  DecoderModel reference(Small(), ModuleOptions{});
+  ModuleOptions bf16;
+  bf16.dtype = at::kBFloat16;
+  DecoderModel model(Small(), bf16);
+  {
+    at::NoGradGuard no_grad;
+    auto source = reference.named_parameters();
+    for (auto& item : model.named_parameters()) item.value().copy_(source[item.key()]);
+  }
+  c10::InferenceMode inference;
+  at::Tensor tokens = Tokens({1, 2, 3, 4, 5});
+  at::Tensor low = model.forward(tokens);
+  EXPECT_EQ(low.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::allclose(low.to(at::kFloat), reference.forward(tokens), 0.05, 0.05));
+}
+
+TEST(DecoderModelTest, BadInputsAreClearErrors) {
+  DecoderModel model(Small(), ModuleOptions{});
+  c10::InferenceMode inference;
+  auto message = [&](const at::Tensor& seqs, const at::Tensor& mask = {}) -> std::string {
+    try {
+      model.forward(seqs, mask);
+    } catch (const InvalidModelInputError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message(Tokens({1, 50})), "token id 50 is outside the vocabulary [0, 50)");
+  EXPECT_EQ(message(Tokens({-1, 2})), "token id -1 is outside the vocabulary [0, 50)");
+  EXPECT_EQ(message(at::zeros({1, 41}, at::kLong)),
+            "sequence of 41 tokens is longer than max_seq_len 40");
+  EXPECT_EQ(message(at::zeros({1, 3}, at::kInt)), "token ids must be a [batch, seq_len] int64 tensor");
+  EXPECT_EQ(message(at::zeros({3}, at::kLong)), "token ids must be a [batch, seq_len] int64 tensor");
+  EXPECT_EQ(message(at::zeros({1, 3}, at::kLong), at::ones({1, 2}).to(at::kBool)),
+            "the padding mask must have the shape of the token ids");
+
+  KvCache cache = model.NewKvCache();
+  model.forward(at::zeros({1, 39}, at::kLong), {}, &cache);
+  EXPECT_THROW(model.forward(at::zeros({1, 2}, at::kLong), {}, &cache), InvalidModelInputError);
+  KvCache foreign;
+  EXPECT_THROW(model.forward(Tokens({1}), {}, &foreign), InvalidModelInputError);
+}
+
+TEST(DecoderModelTest, UnsupportedDtypesAndBlueprintsAreRejected) {
+  ModuleOptions ints;
+  ints.dtype = at::kInt;
+  EXPECT_THROW(DecoderModel(Small(), ints), InvalidModelInputError);
+  DecoderBlueprint bad = Small();
+  bad.attention.num_kv_heads = 3;
+  EXPECT_THROW(DecoderModel(bad, ModuleOptions{}), ConfigError);
+}
+
+TEST(GenerateGreedyTest, MatchesArgmaxOfRepeatedFullForwards) {
+  at::manual_seed(11);
+  DecoderModel model(Variants()[0].second, Double());
+  const std::vector<int64_t> prompt = {5, 6, 7};
+  std::vector<int64_t> generated = GenerateGreedy(model, prompt, 6);
+  ASSERT_EQ(generated.size(), 6u);
+  c10::InferenceMode inference;
+  std::vector<int64_t> sequence = prompt;
+  for (int64_t expected : generated) {
+    at::Tensor logits = model.forward(Tokens(sequence));
+    EXPECT_EQ(logits[0][-1].argmax().item<int64_t>(), expected);
+    sequence.push_back(expected);
+  }
+  // Stopping keeps everything up to and including the first stop token.
+  const int64_t stop = generated.back();
+  std::vector<int64_t> expected;
+  for (int64_t token : generated) {
+    expected.push_back(token);
+    if (token == stop) break;
+  }
+  EXPECT_EQ(GenerateGreedy(model, prompt, 6, stop), expected);
+  EXPECT_THROW(GenerateGreedy(model, {}, 3), InvalidModelInputError);
+}
+
+}  // namespace
+}  // namespace modelhub

@@ -1,0 +1,116 @@
+#include "runtime/nn/attention.h"
+
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace modelhub {
+namespace {
+
+DecoderBlueprint Blueprint() {
+  DecoderBlueprint b;
+  b.family = "test";
+  b.model_dim = 24;
+  b.num_layers = 1;
+  b.vocab_size = 10;
+  b.max_seq_len = 64;
+  b.attention.num_heads = 6;
+  b.attention.num_kv_heads = 2;
+  b.attention.head_dim = 8;
+  b.attention.qkv_bias = true;
+  b.ffn.inner_dim = 8;
+  return b;
+}
+
+at::Tensor Param(const GroupedQueryAttention& attention, const std::string& name) {
+  return attention.named_parameters()[name];
+}
+
+// Grouped-query attention computed head by head with explicit loops over
+// positions: query head h reads kv head h / (H / Hkv); key j is visible to
+// query i when j <= i, i - j < window, and j is a real token.
+at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const DecoderBlueprint& b,
+                              const at::Tensor& x, const RotaryEncoder& rope,
+                              std::optional<int64_t> window, const std::vector<bool>& real) {
+  const int64_t seq = x.size(0), heads = b.attention.num_heads, kv = b.attention.num_kv_heads;
+  const int64_t d = *b.attention.head_dim;
+  at::Tensor q = at::matmul(x, Param(attention, "q_proj.weight").t()) + Param(attention, "q_proj.bias");
+  at::Tensor k = at::matmul(x, Param(attention, "k_proj.weight").t()) + Param(attention, "k_proj.bias");
+  at::Tensor v = at::matmul(x, Param(attention, "v_proj.weight").t()) + Param(attention, "v_proj.bias");
+  at::Tensor out = at::zeros({seq, heads * d}, x.options());
+  for (int64_t h = 0; h < heads; ++h) {
+    const int64_t g = h / (heads / kv);
+    at::Tensor qh = rope.forward(q.slice(1, h * d, (h + 1) * d), 0);
+    at::Tensor kh = rope.forward(k.slice(1, g * d, (g + 1) * d), 0);
+    at::Tensor vh = v.slice(1, g * d, (g + 1) * d);
+    for (int64_t i = 0; i < seq; ++i) {
+      std::vector<double> weights(seq, 0.0);
+      double max_score = -std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j <= i; ++j) {
+        const bool visible = (real[j] || j == i) && (!window || i - j < *window);
+        if (!visible) continue;
+        weights[j] = (qh[i] * kh[j]).sum().item<double>() / std::sqrt(static_cast<double>(d));
+        max_score = std::max(max_score, weights[j]);
+      }
+      double total = 0;
+      for (int64_t j = 0; j <= i; ++j) {
+        const bool visible = (real[j] || j == i) && (!window || i - j < *window);
+        weights[j] = visible ? std::exp(weights[j] - max_score) : 0.0;
+        total += weights[j];
+      }
+      at::Tensor row = at::zeros({d}, x.options());
+      for (int64_t j = 0; j <= i; ++j) row += vh[j] * (weights[j] / total);
+      out[i].slice(0, h * d, (h + 1) * d).copy_(row);
+    }
+  }
+  return at::matmul(out, Param(attention, "output_proj.weight").t());
+}
+
+class AttentionTest : public ::testing::TestWithParam<std::optional<int64_t>> {};
+
+TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
+  at::manual_seed(3);
+  DecoderBlueprint b = Blueprint();
+  b.attention.sliding_window = GetParam();
+  ModuleOptions options;
+  options.dtype = at::kDouble;
+  GroupedQueryAttention attention(b, options);
+  RotaryEncoder rope(8, 10000.0, RopeLayout::kRotateHalf, std::nullopt, at::kCPU);
+  const int64_t seq = 9;
+  at::Tensor x = at::randn({seq, 24}, at::kDouble);
+  std::vector<bool> real = {true, true, true, true, true, true, true, false, false};
+  at::Tensor key_padding = at::tensor(std::vector<int64_t>(real.begin(), real.end()))
+                               .to(at::kBool)
+                               .unsqueeze(0);
+  c10::InferenceMode inference;
+  at::Tensor actual = attention.forward(x.unsqueeze(0), rope, 0, key_padding, nullptr)[0];
+  at::Tensor expected = ReferenceAttention(attention, b, x, rope, GetParam(), real);
+  EXPECT_TRUE(at::allclose(actual, expected, 1e-6, 1e-8))
+      << (actual - expected).abs().max().item<double>();
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, AttentionTest,
+                         ::testing::Values(std::nullopt, std::optional<int64_t>(3)));
+
+TEST(AttentionMaskTest, CausalWindowAndPadding) {
+  at::Tensor padding = at::tensor({1, 0, 1, 1}).to(at::kBool).unsqueeze(0);
+  at::Tensor mask = MakeAttentionMask(2, 2, 4, 2, padding, at::kCPU);
+  // Query at position 2 sees 1 (window) but 1 is padding, and itself; query 3 sees 2, 3.
+  at::Tensor expected = at::tensor({0, 0, 1, 0, 0, 0, 1, 1}).to(at::kBool).reshape({1, 1, 2, 4});
+  EXPECT_TRUE(at::equal(mask, expected)) << mask;
+}
+
+TEST(AttentionTest, QueryAndKeyNormsExistOnlyWhenAsked) {
+  DecoderBlueprint b = Blueprint();
+  b.attention.q_norm = true;
+  GroupedQueryAttention with_norms(b, ModuleOptions{});
+  auto names = with_norms.named_parameters().keys();
+  EXPECT_NE(std::find(names.begin(), names.end(), "q_norm.weight"), names.end());
+  EXPECT_EQ(std::find(names.begin(), names.end(), "k_norm.weight"), names.end());
+  EXPECT_EQ(with_norms.named_parameters()["q_norm.weight"].size(0), 8);
+}
+
+}  // namespace
+}  // namespace modelhub
