@@ -32,10 +32,17 @@ std::string CppString(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out + "\"";
@@ -58,28 +65,40 @@ std::string CamelCase(const std::string& name) {
 
 std::string CppType(const FieldSpec& field) {
   switch (field.type) {
-    case FieldType::kInt: return "int64_t";
-    case FieldType::kFloat: return "double";
-    case FieldType::kBool: return "bool";
-    case FieldType::kString: return "std::string";
-    case FieldType::kOptionalInt: return "std::optional<int64_t>";
-    case FieldType::kOptionalFloat: return "std::optional<double>";
-    case FieldType::kFloatArray: return absl::StrCat("std::array<double, ", field.array_size, ">");
-    case FieldType::kStruct: return field.nested->cpp_name;
+    case FieldType::kInt:
+      return "int64_t";
+    case FieldType::kFloat:
+      return "double";
+    case FieldType::kBool:
+      return "bool";
+    case FieldType::kString:
+      return "std::string";
+    case FieldType::kOptionalInt:
+      return "std::optional<int64_t>";
+    case FieldType::kOptionalFloat:
+      return "std::optional<double>";
+    case FieldType::kFloatArray:
+      return absl::StrCat("std::array<double, ", field.array_size, ">");
+    case FieldType::kStruct:
+      return field.nested->cpp_name;
   }
   return "";
 }
 
 std::string CppLiteral(const Literal& literal) {
   switch (literal.kind) {
-    case Literal::Kind::kNull: return "std::nullopt";
+    case Literal::Kind::kNull:
+      return "std::nullopt";
     case Literal::Kind::kInt: {
       const bool wide = literal.int_value > INT32_MAX || literal.int_value < INT32_MIN;
       return absl::StrCat(literal.int_value, wide ? "LL" : "");
     }
-    case Literal::Kind::kFloat: return FormatYamlFloat(literal.float_value);
-    case Literal::Kind::kBool: return literal.bool_value ? "true" : "false";
-    case Literal::Kind::kString: return CppString(literal.string_value);
+    case Literal::Kind::kFloat:
+      return FormatYamlFloat(literal.float_value);
+    case Literal::Kind::kBool:
+      return literal.bool_value ? "true" : "false";
+    case Literal::Kind::kString:
+      return CppString(literal.string_value);
     case Literal::Kind::kFloatList: {
       std::vector<std::string> items;
       for (double value : literal.floats) items.push_back(FormatYamlFloat(value));
@@ -101,8 +120,7 @@ void EmitStructDeclaration(const StructSpec& spec, std::string& out) {
   absl::StrAppend(&out, "// ", spec.doc, "\nstruct ", spec.cpp_name, " {\n");
   for (const FieldSpec& field : spec.fields) {
     absl::StrAppend(&out, "  // ", field.doc, "\n  ", CppType(field), " ", field.name);
-    if (field.type == FieldType::kStruct ||
-        field.default_value.kind == Literal::Kind::kNull) {
+    if (field.type == FieldType::kStruct || field.default_value.kind == Literal::Kind::kNull) {
       absl::StrAppend(&out, ";\n");
     } else {
       absl::StrAppend(&out, " = ", CppLiteral(field.default_value), ";\n");
@@ -116,16 +134,15 @@ void EmitTraitsDeclaration(const StructSpec& spec, const FamilySpec* family, std
   absl::StrAppend(&out, "template <>\nstruct ConfigTraits<", name, "> {\n",
                   "  static constexpr const char* kName = \"", name, "\";\n");
   if (family != nullptr) {
-    absl::StrAppend(&out, "  static constexpr const char* kFamily = \"", family->family,
-                    "\";\n");
+    absl::StrAppend(&out, "  static constexpr const char* kFamily = \"", family->family, "\";\n");
   }
-  absl::StrAppend(
-      &out, "  static void Merge(const YAML::Node& map, const YamlContext& context, ", name,
-      "* config);\n", "  static YAML::Node ToYaml(const ", name, "& config);\n",
-      "  static void Validate(const ", name, "& config);\n", "  static void ValidateFields(const ",
-      name, "& config, const char* owner, const std::string& prefix);\n",
-      "  static void Print(std::ostream& out, const ", name, "& config);\n",
-      "  static bool Equal(const ", name, "& a, const ", name, "& b);\n");
+  absl::StrAppend(&out, "  static void Merge(const YAML::Node& map, const YamlContext& context, ",
+                  name, "* config);\n", "  static YAML::Node ToYaml(const ", name, "& config);\n",
+                  "  static void Validate(const ", name, "& config);\n",
+                  "  static void ValidateFields(const ", name,
+                  "& config, const char* owner, const std::string& prefix);\n",
+                  "  static void Print(std::ostream& out, const ", name, "& config);\n",
+                  "  static bool Equal(const ", name, "& a, const ", name, "& b);\n");
   if (family != nullptr) {
     absl::StrAppend(&out, "  static DecoderBlueprint ToBlueprint(const ", name, "& config);\n");
   }
@@ -137,36 +154,34 @@ void EmitTraitsDeclaration(const StructSpec& spec, const FamilySpec* family, std
 void EmitConstraint(const FieldSpec& field, const Constraint& constraint, std::string& out) {
   const bool optional =
       field.type == FieldType::kOptionalInt || field.type == FieldType::kOptionalFloat;
-  const std::string value = optional ? absl::StrCat("*config.", field.name)
-                                     : absl::StrCat("config.", field.name);
+  const std::string value =
+      optional ? absl::StrCat("*config.", field.name) : absl::StrCat("config.", field.name);
   const bool integral = field.type == FieldType::kInt || field.type == FieldType::kOptionalInt;
-  const std::string shown =
-      integral ? absl::StrCat("std::to_string(", value, ")")
-               : absl::StrCat("FormatYamlFloat(", value, ")");
+  const std::string shown = integral ? absl::StrCat("std::to_string(", value, ")")
+                                     : absl::StrCat("FormatYamlFloat(", value, ")");
   std::string condition;
   std::string reason;
   switch (constraint.kind) {
     case Constraint::Kind::kMin:
       condition = absl::StrCat(value, " < ", CppLiteral(constraint.bound));
-      reason = absl::StrCat("\"must be at least ", CppLiteral(constraint.bound), ", is \" + ",
-                            shown);
+      reason =
+          absl::StrCat("\"must be at least ", CppLiteral(constraint.bound), ", is \" + ", shown);
       break;
     case Constraint::Kind::kMax:
       condition = absl::StrCat(value, " > ", CppLiteral(constraint.bound));
-      reason = absl::StrCat("\"must be at most ", CppLiteral(constraint.bound), ", is \" + ",
-                            shown);
+      reason =
+          absl::StrCat("\"must be at most ", CppLiteral(constraint.bound), ", is \" + ", shown);
       break;
     case Constraint::Kind::kDivisibleBy:
       if (constraint.other_field.empty()) {
         condition = absl::StrCat(value, " % ", CppLiteral(constraint.bound), " != 0");
-        reason = absl::StrCat("\"must be divisible by ", CppLiteral(constraint.bound),
-                              ", is \" + ", shown);
+        reason = absl::StrCat("\"must be divisible by ", CppLiteral(constraint.bound), ", is \" + ",
+                              shown);
       } else {
         const std::string other = absl::StrCat("config.", constraint.other_field);
         condition = absl::StrCat(other, " > 0 && ", value, " % ", other, " != 0");
         reason = absl::StrCat("std::to_string(", value, ") + \" is not divisible by ",
-                              constraint.other_field, " (\" + std::to_string(", other,
-                              ") + \")\"");
+                              constraint.other_field, " (\" + std::to_string(", other, ") + \")\"");
       }
       break;
   }
@@ -234,11 +249,11 @@ void EmitTraitsDefinition(const StructSpec& spec, std::string& out) {
   }
   absl::StrAppend(&out, "bool ", traits, "::Equal(const ", name, "& a, const ", name,
                   "& b) {\n  return ", absl::StrJoin(comparisons, " &&\n         "), ";\n}\n\n");
-  absl::StrAppend(&out, "bool operator==(const ", name, "& a, const ", name,
-                  "& b) { return ", traits, "::Equal(a, b); }\n", "bool operator!=(const ", name,
-                  "& a, const ", name, "& b) { return !", traits, "::Equal(a, b); }\n",
-                  "std::ostream& operator<<(std::ostream& out, const ", name, "& config) {\n",
-                  "  ", traits, "::Print(out, config);\n  return out;\n}\n\n");
+  absl::StrAppend(&out, "bool operator==(const ", name, "& a, const ", name, "& b) { return ",
+                  traits, "::Equal(a, b); }\n", "bool operator!=(const ", name, "& a, const ", name,
+                  "& b) { return !", traits, "::Equal(a, b); }\n",
+                  "std::ostream& operator<<(std::ostream& out, const ", name, "& config) {\n", "  ",
+                  traits, "::Print(out, config);\n  return out;\n}\n\n");
 }
 
 // The C++ expression of a decoder value.
@@ -262,22 +277,27 @@ void EmitBlueprint(const FamilySpec& spec, std::string& out) {
   const DecoderSpec& decoder = spec.decoder;
   absl::StrAppend(&out, "DecoderBlueprint ConfigTraits<", name, ">::ToBlueprint(const ", name,
                   "& config) {\n", "  DecoderBlueprint b;\n", "  b.family = kFamily;\n");
-  static const std::set<std::string> kFloatParams = {
-      "norm.eps",        "rope.theta",         "ffn.inner_dim_scale", "ffn.inner_dim_multiplier",
-      "rope.scaling.factor", "rope.scaling.low_freq_factor", "rope.scaling.high_freq_factor"};
+  static const std::set<std::string> kFloatParams = {"norm.eps",
+                                                     "rope.theta",
+                                                     "ffn.inner_dim_scale",
+                                                     "ffn.inner_dim_multiplier",
+                                                     "rope.scaling.factor",
+                                                     "rope.scaling.low_freq_factor",
+                                                     "rope.scaling.high_freq_factor"};
   for (const auto& [path, value] : decoder.values) {
     if (path.rfind("rope.scaling.", 0) == 0) continue;
-    absl::StrAppend(&out, "  b.", path, " = ", DecoderExpression(value, kFloatParams.count(path) > 0),
-                    ";\n");
+    absl::StrAppend(&out, "  b.", path, " = ",
+                    DecoderExpression(value, kFloatParams.count(path) > 0), ";\n");
   }
   absl::StrAppend(&out, "  b.rope.layout = RopeLayout::",
                   decoder.rope_layout == "interleaved" ? "kInterleaved" : "kRotateHalf", ";\n");
   if (decoder.rope_scaling_kind == "llama3") {
     auto it = decoder.values.find("rope.scaling.enabled");
-    std::string condition = it == decoder.values.end() ? "true" : DecoderExpression(it->second, false);
+    std::string condition =
+        it == decoder.values.end() ? "true" : DecoderExpression(it->second, false);
     absl::StrAppend(&out, "  if (", condition, ") {\n    Llama3RopeScaling scaling;\n");
-    for (const char* key : {"factor", "low_freq_factor", "high_freq_factor",
-                            "original_context_length"}) {
+    for (const char* key :
+         {"factor", "low_freq_factor", "high_freq_factor", "original_context_length"}) {
       const std::string path = absl::StrCat("rope.scaling.", key);
       absl::StrAppend(&out, "    scaling.", key, " = ",
                       DecoderExpression(decoder.values.at(path), kFloatParams.count(path) > 0),
@@ -350,8 +370,8 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
   }
   for (size_t i = 0; i < spec.archs.size(); ++i) {
     const ArchSpec& arch = spec.archs[i];
-    absl::StrAppend(&out, "\n// ", arch.name, arch.doc.empty() ? "" : ": ", arch.doc, "\n",
-                    config, " MakeArch", i, "() {\n  ", config, " config",
+    absl::StrAppend(&out, "\n// ", arch.name, arch.doc.empty() ? "" : ": ", arch.doc, "\n", config,
+                    " MakeArch", i, "() {\n  ", config, " config",
                     arch.base.empty() ? "" : absl::StrCat(" = MakeArch", index[arch.base], "()"),
                     ";\n");
     for (const ArchSetting& setting : arch.settings) {
@@ -388,12 +408,12 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
                     format.rope_layout == "interleaved" ? "kInterleaved" : "kRotateHalf", ", ",
                     table, ", std::size(", table, ")},\n");
   }
-  absl::StrAppend(
-      &out, "  };\n}\n\n", "const bool kRegistered = RegisterModelFamily(\n",
-      "    std::make_unique<TypedModelFamily<", config, ">>(", CppString(spec.family), ", ",
-      CppString(spec.file), ", Archs(), KeyFormats()));\n\n", "}  // namespace\n\n", hub, " get_",
-      spec.family, "_model_hub() {\n", "  static_cast<void>(kRegistered);\n", "  return ", hub,
-      "(GetTypedModelFamily<", config, ">());\n}\n\n", "}  // namespace modelhub\n");
+  absl::StrAppend(&out, "  };\n}\n\n", "const bool kRegistered = RegisterModelFamily(\n",
+                  "    std::make_unique<TypedModelFamily<", config, ">>(", CppString(spec.family),
+                  ", ", CppString(spec.file), ", Archs(), KeyFormats()));\n\n",
+                  "}  // namespace\n\n", hub, " get_", spec.family, "_model_hub() {\n",
+                  "  static_cast<void>(kRegistered);\n", "  return ", hub, "(GetTypedModelFamily<",
+                  config, ">());\n}\n\n", "}  // namespace modelhub\n");
   return {absl::StrCat(spec.family, ".cc"), out};
 }
 

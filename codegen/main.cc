@@ -5,12 +5,11 @@
 // Spec errors print as "specs/qwen.yaml:LINE:COL: message" and exit with 1.
 // Files are written only when their content changes.
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "codegen/cpp_emitter.h"
 #include "codegen/spec_error.h"

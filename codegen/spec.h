@@ -53,9 +53,9 @@ struct Constraint {
 struct FieldSpec {
   std::string name;
   FieldType type = FieldType::kInt;
-  size_t array_size = 0;              // kFloatArray
+  size_t array_size = 0;               // kFloatArray
   std::shared_ptr<StructSpec> nested;  // kStruct
-  Literal default_value;              // not used for kStruct
+  Literal default_value;               // not used for kStruct
   std::string doc;
   std::vector<Constraint> constraints;
   SourceMark mark;
@@ -91,8 +91,8 @@ struct ArchSpec {
 // ("$rope_scale.frequency_factors[0]") or a literal.
 struct DecoderValue {
   bool is_reference = false;
-  std::vector<std::string> path;        // reference: field path
-  std::optional<size_t> index;          // reference into a float array
+  std::vector<std::string> path;                // reference: field path
+  std::optional<size_t> index;                  // reference into a float array
   FieldType referenced_type = FieldType::kInt;  // type of what the reference yields
   Literal literal;
   SourceMark mark;
@@ -112,9 +112,9 @@ struct DecoderSpec {
 
 struct KeyRuleSpec {
   std::string from;
-  std::string to;         // "" when dropped
+  std::string to;  // "" when dropped
   bool dropped = false;
-  std::string rope;       // "" | "query" | "key"
+  std::string rope;  // "" | "query" | "key"
   SourceMark mark;
 };
 

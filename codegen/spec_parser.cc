@@ -1,12 +1,12 @@
 #include "codegen/spec_parser.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
 #include <set>
 #include <utility>
-
-#include <yaml-cpp/yaml.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -20,12 +20,12 @@ namespace {
 // Words a field or struct name may not take because the generated C++ would not compile.
 const std::set<std::string>& CppKeywords() {
   static const auto* keywords = new std::set<std::string>{
-      "auto",  "bool",   "break",  "case",     "char",    "class",  "const",    "default",
-      "delete", "do",    "double", "else",     "enum",    "false",  "float",    "for",
-      "if",    "int",    "long",   "namespace", "new",    "operator", "private", "public",
-      "return", "short", "signed", "sizeof",   "static",  "struct", "switch",   "template",
-      "this",  "true",   "typedef", "union",   "unsigned", "using", "virtual",  "void",
-      "while", "config", "out",    "reader",   "other",   "map",    "b"};
+      "auto",   "bool",   "break",   "case",      "char",     "class",    "const",   "default",
+      "delete", "do",     "double",  "else",      "enum",     "false",    "float",   "for",
+      "if",     "int",    "long",    "namespace", "new",      "operator", "private", "public",
+      "return", "short",  "signed",  "sizeof",    "static",   "struct",   "switch",  "template",
+      "this",   "true",   "typedef", "union",     "unsigned", "using",    "virtual", "void",
+      "while",  "config", "out",     "reader",    "other",    "map",      "b"};
   return *keywords;
 }
 
@@ -56,9 +56,9 @@ class Parser {
         const std::string key = it->first.Scalar();
         for (const auto& entry : entries_) {
           if (entry.first.Scalar() == key) {
-            parser.Fail(it->first, absl::StrCat("duplicate ", item, " '", key, "' in ", what_,
-                                                " (first at line ", entry.first.Mark().line + 1,
-                                                ")"));
+            parser.Fail(it->first,
+                        absl::StrCat("duplicate ", item, " '", key, "' in ", what_,
+                                     " (first at line ", entry.first.Mark().line + 1, ")"));
           }
         }
         entries_.emplace_back(it->first, it->second);
@@ -128,8 +128,8 @@ class Parser {
                    const std::vector<std::string>& allowed) const {
     std::string value = String(node, what);
     if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-      Fail(node, absl::StrCat("unknown ", what, " '", value, "' (known: ",
-                              absl::StrJoin(allowed, ", "), ")"));
+      Fail(node, absl::StrCat("unknown ", what, " '", value,
+                              "' (known: ", absl::StrJoin(allowed, ", "), ")"));
     }
     return value;
   }
@@ -154,9 +154,9 @@ class Parser {
 FieldType Parser::ParseType(const YAML::Node& node, size_t* array_size) const {
   const std::string type = String(node, "type");
   static const std::vector<std::pair<std::string, FieldType>> kTypes = {
-      {"int", FieldType::kInt},           {"float", FieldType::kFloat},
-      {"bool", FieldType::kBool},         {"string", FieldType::kString},
-      {"int?", FieldType::kOptionalInt},  {"float?", FieldType::kOptionalFloat},
+      {"int", FieldType::kInt},          {"float", FieldType::kFloat},
+      {"bool", FieldType::kBool},        {"string", FieldType::kString},
+      {"int?", FieldType::kOptionalInt}, {"float?", FieldType::kOptionalFloat},
       {"struct", FieldType::kStruct}};
   for (const auto& [name, value] : kTypes) {
     if (type == name) return value;
@@ -229,11 +229,11 @@ Literal Parser::ParseLiteral(const YAML::Node& node, FieldType type, size_t arra
 }
 
 std::shared_ptr<StructSpec> Parser::ParseStruct(const YAML::Node& name, const YAML::Node& doc,
-                                                const YAML::Node& fields,
-                                                const std::string& what) {
+                                                const YAML::Node& fields, const std::string& what) {
   auto spec = std::make_shared<StructSpec>();
   spec->cpp_name = String(name, "struct name");
-  if (!IsIdentifier(spec->cpp_name) || !std::isupper(static_cast<unsigned char>(spec->cpp_name[0]))) {
+  if (!IsIdentifier(spec->cpp_name) ||
+      !std::isupper(static_cast<unsigned char>(spec->cpp_name[0]))) {
     Fail(name, absl::StrCat("struct name '", spec->cpp_name,
                             "' must be a C++ identifier starting with a capital letter"));
   }
@@ -255,10 +255,10 @@ std::shared_ptr<StructSpec> Parser::ParseStruct(const YAML::Node& name, const YA
       }
       const FieldSpec* other = spec->FindField(constraint.other_field);
       if (other == nullptr || other->type != FieldType::kInt) {
-        throw SpecError(constraint.mark,
-                        absl::StrCat("divisible_by of field '", field.name, "' names '",
-                                     constraint.other_field, "', which is not an int field of ",
-                                     spec->cpp_name));
+        throw SpecError(
+            constraint.mark,
+            absl::StrCat("divisible_by of field '", field.name, "' names '", constraint.other_field,
+                         "', which is not an int field of ", spec->cpp_name));
       }
     }
   }
@@ -280,12 +280,11 @@ FieldSpec Parser::ParseField(const YAML::Node& key, const YAML::Node& node,
   field.type = ParseType(map.Required("type"), &field.array_size);
   field.doc = String(map.Required("doc"), "doc");
   if (field.type == FieldType::kStruct) {
-    field.nested = ParseStruct(map.Required("struct"), map.Required("doc"),
-                               map.Required("fields"), what);
+    field.nested =
+        ParseStruct(map.Required("struct"), map.Required("doc"), map.Required("fields"), what);
   } else {
-    field.default_value =
-        ParseLiteral(map.Required("default"), field.type, field.array_size,
-                     absl::StrCat("the default of ", what));
+    field.default_value = ParseLiteral(map.Required("default"), field.type, field.array_size,
+                                       absl::StrCat("the default of ", what));
   }
   const bool numeric = field.type == FieldType::kInt || field.type == FieldType::kOptionalInt ||
                        field.type == FieldType::kFloat || field.type == FieldType::kOptionalFloat;
@@ -462,17 +461,22 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
       FieldType type = field->type;
       if (result.index) {
         if (type != FieldType::kFloatArray || *result.index >= field->array_size) {
-          Fail(*node, absl::StrCat(what, ": '$", text, "' indexes past field '", field->name,
-                                   "'"));
+          Fail(*node, absl::StrCat(what, ": '$", text, "' indexes past field '", field->name, "'"));
         }
         type = FieldType::kFloat;
       }
       result.referenced_type = type;
       bool fits = false;
       switch (param) {
-        case Param::kInt: fits = type == FieldType::kInt; break;
-        case Param::kFloat: fits = type == FieldType::kFloat || type == FieldType::kInt; break;
-        case Param::kBool: fits = type == FieldType::kBool; break;
+        case Param::kInt:
+          fits = type == FieldType::kInt;
+          break;
+        case Param::kFloat:
+          fits = type == FieldType::kFloat || type == FieldType::kInt;
+          break;
+        case Param::kBool:
+          fits = type == FieldType::kBool;
+          break;
         case Param::kOptionalInt:
           fits = type == FieldType::kInt || type == FieldType::kOptionalInt;
           break;
@@ -521,15 +525,15 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
   decoder.rope_scaling_kind = "none";
   if (auto scaling_node = rope.Optional("scaling")) {
     Map scaling(*this, *scaling_node, "decoder rope scaling");
-    decoder.rope_scaling_kind = Enum(scaling.Required("kind"), "rope scaling kind",
-                                     {"none", "llama3"});
+    decoder.rope_scaling_kind =
+        Enum(scaling.Required("kind"), "rope scaling kind", {"none", "llama3"});
     if (decoder.rope_scaling_kind == "llama3") {
       value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false);
       for (const char* key : {"factor", "low_freq_factor", "high_freq_factor"}) {
         value(scaling, key, absl::StrCat("rope.scaling.", key), Param::kFloat, true);
       }
-      value(scaling, "original_context_length", "rope.scaling.original_context_length",
-            Param::kInt, true);
+      value(scaling, "original_context_length", "rope.scaling.original_context_length", Param::kInt,
+            true);
     }
     scaling.Finish();
   }
@@ -628,11 +632,10 @@ FamilySpec Parser::Parse(const std::string& text) {
   const YAML::Node family = map.Required("family");
   spec.family = String(family, "family");
   spec.family_mark = MarkOf(family);
-  if (!IsIdentifier(spec.family) ||
-      std::any_of(spec.family.begin(), spec.family.end(),
-                  [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
-    Fail(family, absl::StrCat("family name '", spec.family,
-                              "' must be a lower-case identifier"));
+  if (!IsIdentifier(spec.family) || std::any_of(spec.family.begin(), spec.family.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c));
+      })) {
+    Fail(family, absl::StrCat("family name '", spec.family, "' must be a lower-case identifier"));
   }
   spec.doc = String(map.Required("doc"), "doc");
   {

@@ -13,8 +13,8 @@ bazel_status=${PIPESTATUS[0]}
 
 passed=0
 failed=0
-# Lines like "//tests/codegen:golden_test   PASSED in 0.4s".
-while read -r label status _; do
+# Lines like "//tests/codegen:golden_test   (cached) PASSED in 0.4s".
+while read -r label status; do
   xml="bazel-testlogs/$(echo "${label#//}" | tr ':' '/')/test.xml"
   cases=1
   failures=0
@@ -33,7 +33,11 @@ while read -r label status _; do
     failed=$((failed + failures))
     passed=$((passed + cases - failures))
   fi
-done < <(grep -E '^//[^ ]+ +(PASSED|FAILED|TIMEOUT|FLAKY|NO STATUS|FAILED TO BUILD)' "$summary" | sed 's/NO STATUS/NO_STATUS/; s/FAILED TO BUILD/FAILED_TO_BUILD/')
+done < <(awk '/^\/\// {
+  for (i = 2; i <= NF; i++) {
+    if ($i ~ /^(PASSED|FAILED|TIMEOUT|FLAKY|INCOMPLETE|SKIPPED)$/ || $i == "NO") { print $1, $i; break }
+  }
+}' "$summary")
 if [ "$bazel_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "bazel test failed before running tests (exit $bazel_status)"
   failed=$((failed + 1))

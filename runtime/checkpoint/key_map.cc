@@ -38,8 +38,7 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
     std::vector<std::string> capture_names;
     Node* node = root_.get();
     for (const KeySegment& segment : source.segments) {
-      std::unique_ptr<Node>& child =
-          segment.capture ? node->capture : node->literals[segment.text];
+      std::unique_ptr<Node>& child = segment.capture ? node->capture : node->literals[segment.text];
       if (!child) child = std::make_unique<Node>();
       node = child.get();
       if (segment.capture) capture_names.push_back(segment.text);
@@ -83,8 +82,8 @@ KeyMap::~KeyMap() = default;
 KeyMap::KeyMap(KeyMap&&) noexcept = default;
 KeyMap& KeyMap::operator=(KeyMap&&) noexcept = default;
 
-bool KeyMap::Match(const Node& node, const std::vector<std::string_view>& segments,
-                   size_t index, std::vector<std::string_view>& captured, size_t* rule) const {
+bool KeyMap::Match(const Node& node, const std::vector<std::string_view>& segments, size_t index,
+                   std::vector<std::string_view>& captured, size_t* rule) const {
   if (index == segments.size()) {
     if (!node.rule) return false;
     *rule = *node.rule;

@@ -6,14 +6,13 @@ namespace modelhub {
 namespace {
 
 bool IsLiteralChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 
 bool IsIdentifier(std::string_view name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [](char c) { return IsLiteralChar(c) && c != '-'; });
+  return std::all_of(name.begin(), name.end(), [](char c) { return IsLiteralChar(c) && c != '-'; });
 }
 
 // Offsets of each segment's first character, for error positions.
@@ -61,8 +60,8 @@ ParsedKeyPattern ParseKeyPattern(std::string_view pattern) {
     } else {
       for (size_t i = 0; i < segment.size(); ++i) {
         if (!IsLiteralChar(segment[i])) {
-          return fail(start + i, std::string("unexpected character '") + segment[i] +
-                                     "' in key pattern");
+          return fail(start + i,
+                      std::string("unexpected character '") + segment[i] + "' in key pattern");
         }
       }
       parsed.segments.push_back(KeySegment{false, std::string(segment)});

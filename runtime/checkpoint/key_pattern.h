@@ -22,7 +22,7 @@ struct KeySegment {
 // A parsed pattern, or the first problem found in it.
 struct ParsedKeyPattern {
   std::vector<KeySegment> segments;
-  std::string error;       // empty when the pattern parsed
+  std::string error;        // empty when the pattern parsed
   size_t error_offset = 0;  // 0-based character offset of the problem
 };
 

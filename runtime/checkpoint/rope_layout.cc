@@ -13,8 +13,8 @@ at::Tensor ConvertRopeLayout(const at::Tensor& tensor, int64_t num_heads, RopeLa
   const int64_t rows = tensor.dim() > 0 ? tensor.size(0) : 0;
   if (num_heads <= 0 || rows % num_heads != 0 || (rows / num_heads) % 2 != 0) {
     throw InvalidModelInputError("cannot convert the RoPE layout of a tensor with " +
-                                 std::to_string(rows) + " rows into " +
-                                 std::to_string(num_heads) + " heads of even size");
+                                 std::to_string(rows) + " rows into " + std::to_string(num_heads) +
+                                 " heads of even size");
   }
   const int64_t half = rows / num_heads / 2;
   std::vector<int64_t> shape = {num_heads, 0, 0};

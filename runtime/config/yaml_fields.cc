@@ -17,9 +17,7 @@ namespace modelhub {
 namespace {
 
 // yaml-cpp tags quoted scalars "!" and plain ones "?"; a quoted "12" is a string.
-bool IsPlainScalar(const YAML::Node& node) {
-  return node.IsScalar() && node.Tag() != "!";
-}
+bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() != "!"; }
 
 }  // namespace
 
@@ -96,8 +94,8 @@ YamlFieldReader::YamlFieldReader(const YAML::Node& node, const YamlContext& cont
     std::string key = it->first.Scalar();
     for (const auto& [seen, unused] : entries_) {
       if (seen == key) {
-        throw ConfigError(context_.config, context_.FieldPath(key),
-                          context_.MarkOf(it->first), "field given twice");
+        throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(it->first),
+                          "field given twice");
       }
     }
     entries_.emplace_back(key, it->second);
@@ -119,8 +117,7 @@ const YAML::Node* YamlFieldReader::Take(std::string_view key) {
 
 void YamlFieldReader::Fail(std::string_view key, const YAML::Node& node,
                            const std::string& reason) const {
-  throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(node),
-                    reason);
+  throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(node), reason);
 }
 
 void YamlFieldReader::Read(std::string_view key, int64_t* out) {
@@ -206,9 +203,9 @@ void YamlFieldReader::Finish() const {
     if (taken_[i]) continue;
     const std::string& key = entries_[i].first;
     std::vector<std::string> close = ClosestNames(key, known_);
-    std::string hint =
-        close.empty() ? absl::StrCat("known fields: ", absl::StrJoin(known_, ", "))
-                      : absl::StrCat("did you mean ", absl::StrJoin(close, ", "), "?");
+    std::string hint = close.empty()
+                           ? absl::StrCat("known fields: ", absl::StrJoin(known_, ", "))
+                           : absl::StrCat("did you mean ", absl::StrJoin(close, ", "), "?");
     throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(keys_[i]),
                       absl::StrCat("unknown field (", hint, ")"));
   }

@@ -4,14 +4,14 @@
 // Typed reading and writing of config fields as YAML, shared by all generated
 // config structs so that every family reports errors the same way.
 
+#include <yaml-cpp/yaml.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "runtime/config/config_traits.h"
 #include "runtime/core/source_mark.h"

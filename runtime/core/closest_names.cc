@@ -25,8 +25,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::vector<std::string> ClosestNames(std::string_view name,
-                                      const std::vector<std::string>& known,
+std::vector<std::string> ClosestNames(std::string_view name, const std::vector<std::string>& known,
                                       size_t limit) {
   // A name is a plausible typo when at most a third of it (or 2 chars) differs.
   const size_t max_distance = std::max<size_t>(2, name.size() / 3);

@@ -14,9 +14,7 @@ std::string KnownSuffix(const std::vector<std::string>& known, const char* what)
 }
 
 // LibTorch messages carry a C++ backtrace after the first line; keep one line.
-std::string FirstLine(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 }  // namespace
 
@@ -33,11 +31,9 @@ ModelArchitectureNotKnownError::ModelArchitectureNotKnownError(
       arch_(std::move(arch)),
       family_(std::move(family)) {}
 
-ConfigError::ConfigError(std::string config, std::string field, SourceMark mark,
-                         std::string reason)
+ConfigError::ConfigError(std::string config, std::string field, SourceMark mark, std::string reason)
     : Error(absl::StrCat(mark.known() ? mark.ToString() + ": " : "", config,
-                         field.empty() ? "" : absl::StrCat(" field '", field, "'"),
-                         ": ", reason)),
+                         field.empty() ? "" : absl::StrCat(" field '", field, "'"), ": ", reason)),
       config_(std::move(config)),
       field_(std::move(field)),
       mark_(std::move(mark)),

@@ -49,8 +49,7 @@ class ModelArchitectureNotKnownError : public Error {
 // ("rope_scale.factor"), `mark` where it came from when read from text.
 class ConfigError : public Error {
  public:
-  ConfigError(std::string config, std::string field, SourceMark mark,
-              std::string reason);
+  ConfigError(std::string config, std::string field, SourceMark mark, std::string reason);
   const std::string& config() const { return config_; }
   const std::string& field() const { return field_; }
   const SourceMark& mark() const { return mark_; }

@@ -43,8 +43,8 @@ std::shared_ptr<DecoderModel> ModelFamily::CreateNewModel(const AnyConfig& confi
 std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& blueprint,
                                                  const ModelPlacement& placement) {
   ModuleOptions options;
-  options.device = placement.meta ? c10::Device(c10::kMeta)
-                                  : placement.device.value_or(c10::Device(c10::kCPU));
+  options.device =
+      placement.meta ? c10::Device(c10::kMeta) : placement.device.value_or(c10::Device(c10::kCPU));
   options.dtype = placement.dtype.value_or(c10::typeMetaToScalarType(c10::get_default_dtype()));
   return std::make_shared<DecoderModel>(blueprint, options);
 }

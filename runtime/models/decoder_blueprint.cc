@@ -9,8 +9,7 @@ namespace {
 void Require(const DecoderBlueprint& blueprint, bool ok, const char* field,
              const std::string& reason) {
   if (!ok) {
-    throw ConfigError(absl::StrCat(blueprint.family, " decoder"), field, SourceMark{},
-                      reason);
+    throw ConfigError(absl::StrCat(blueprint.family, " decoder"), field, SourceMark{}, reason);
   }
 }
 
@@ -65,8 +64,8 @@ void DecoderBlueprint::Validate() const {
   if (rope.llama3_scaling) {
     const Llama3RopeScaling& s = *rope.llama3_scaling;
     Require(*this, s.factor > 0, "rope.scaling.factor", "must be positive");
-    Require(*this, s.high_freq_factor > s.low_freq_factor && s.low_freq_factor > 0,
-            "rope.scaling", "needs 0 < low_freq_factor < high_freq_factor");
+    Require(*this, s.high_freq_factor > s.low_freq_factor && s.low_freq_factor > 0, "rope.scaling",
+            "needs 0 < low_freq_factor < high_freq_factor");
     RequirePositive(*this, s.original_context_length, "rope.scaling.original_context_length");
   }
   RequirePositive(*this, ffn.inner_dim, "ffn.inner_dim");

@@ -45,8 +45,8 @@ struct DecoderBlueprint {
     int64_t num_kv_heads = 0;
     std::optional<int64_t> head_dim;  // unset: model_dim / num_heads
     bool qkv_bias = false;
-    bool q_norm = false;  // per-head RMSNorm of queries (Qwen 3)
-    bool k_norm = false;  // per-head RMSNorm of keys (Qwen 3)
+    bool q_norm = false;                    // per-head RMSNorm of queries (Qwen 3)
+    bool k_norm = false;                    // per-head RMSNorm of keys (Qwen 3)
     std::optional<int64_t> sliding_window;  // query i sees key j when i - j < W
   } attention;
 

@@ -32,9 +32,8 @@ class DecoderLayer : public torch::nn::Module {
 
   at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, int64_t start_pos,
                      const at::Tensor& key_padding, AttentionCache* cache) const {
-    at::Tensor h =
-        x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, start_pos, key_padding,
-                                cache);
+    at::Tensor h = x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, start_pos,
+                                           key_padding, cache);
     return h + ffn_->forward(ffn_layer_norm_->forward(h));
   }
 
@@ -82,17 +81,16 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
     }
     decoder->register_module("layers", layers.ptr());
     layer_norm_ = decoder->register_module(
-        "layer_norm",
-        std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
+        "layer_norm", std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
     if (!blueprint.tied_embeddings) {
       final_proj_ = register_module(
-          "final_proj", std::make_shared<Projection>(blueprint.model_dim, blueprint.vocab_size,
-                                                     false, options));
+          "final_proj",
+          std::make_shared<Projection>(blueprint.model_dim, blueprint.vocab_size, false, options));
     }
   } catch (const c10::Error& e) {
-    throw TorchError(absl::StrCat("creating a ", blueprint.family, " model on ",
-                                  options.device.str()),
-                     e.what());
+    throw TorchError(
+        absl::StrCat("creating a ", blueprint.family, " model on ", options.device.str()),
+        e.what());
   }
 }
 
@@ -118,9 +116,8 @@ void DecoderModel::CheckInputs(const at::Tensor& seqs, const at::Tensor& padding
   if (seqs.size(1) == 0) throw InvalidModelInputError("no tokens given");
   const int64_t end = start_pos + seqs.size(1);
   if (end > blueprint_.max_seq_len) {
-    throw InvalidModelInputError(absl::StrCat("sequence of ", end,
-                                              " tokens is longer than max_seq_len ",
-                                              blueprint_.max_seq_len));
+    throw InvalidModelInputError(absl::StrCat(
+        "sequence of ", end, " tokens is longer than max_seq_len ", blueprint_.max_seq_len));
   }
   if (options_.meta()) return;
   const int64_t low = seqs.min().item<int64_t>();

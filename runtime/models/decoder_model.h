@@ -62,8 +62,7 @@ class DecoderModel : public torch::nn::Module {
  private:
   at::Tensor ForwardUnchecked(const at::Tensor& seqs, const at::Tensor& padding_mask,
                               KvCache* cache) const;
-  void CheckInputs(const at::Tensor& seqs, const at::Tensor& padding_mask,
-                   int64_t start_pos) const;
+  void CheckInputs(const at::Tensor& seqs, const at::Tensor& padding_mask, int64_t start_pos) const;
 
   DecoderBlueprint blueprint_;
   ModuleOptions options_;

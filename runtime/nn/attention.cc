@@ -46,7 +46,8 @@ GroupedQueryAttention::GroupedQueryAttention(const DecoderBlueprint& blueprint,
                               std::make_shared<RMSNorm>(head_dim_, blueprint.norm.eps, options));
   }
   output_proj_ = register_module(
-      "output_proj", std::make_shared<Projection>(num_heads_ * head_dim_, model_dim, false, options));
+      "output_proj",
+      std::make_shared<Projection>(num_heads_ * head_dim_, model_dim, false, options));
 }
 
 at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncoder& rope,

@@ -4,8 +4,7 @@
 
 namespace modelhub {
 
-Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim,
-                     const ModuleOptions& options) {
+Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, const ModuleOptions& options) {
   weight_ = register_parameter(
       "weight", at::empty({num_embeddings, embedding_dim}, options.tensor_options()));
   if (!options.meta()) {

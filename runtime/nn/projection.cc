@@ -6,8 +6,8 @@ namespace modelhub {
 
 Projection::Projection(int64_t input_dim, int64_t output_dim, bool bias,
                        const ModuleOptions& options) {
-  weight_ = register_parameter("weight",
-                               at::empty({output_dim, input_dim}, options.tensor_options()));
+  weight_ =
+      register_parameter("weight", at::empty({output_dim, input_dim}, options.tensor_options()));
   if (bias) bias_ = register_parameter("bias", at::empty({output_dim}, options.tensor_options()));
   if (!options.meta()) {
     at::NoGradGuard no_grad;
@@ -17,8 +17,6 @@ Projection::Projection(int64_t input_dim, int64_t output_dim, bool bias,
   }
 }
 
-at::Tensor Projection::forward(const at::Tensor& x) const {
-  return at::linear(x, weight_, bias_);
-}
+at::Tensor Projection::forward(const at::Tensor& x) const { return at::linear(x, weight_, bias_); }
 
 }  // namespace modelhub

@@ -30,13 +30,11 @@ std::vector<double> RopeInverseFrequencies(int64_t head_dim, double theta,
 }
 
 RotaryEncoder::RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
-                             const std::optional<Llama3RopeScaling>& scaling,
-                             c10::Device device)
+                             const std::optional<Llama3RopeScaling>& scaling, c10::Device device)
     : layout_(layout) {
   std::vector<double> frequencies = RopeInverseFrequencies(head_dim, theta, scaling);
-  inverse_frequencies_ = at::tensor(frequencies, at::TensorOptions().dtype(at::kDouble))
-                             .to(at::kFloat)
-                             .to(device);
+  inverse_frequencies_ =
+      at::tensor(frequencies, at::TensorOptions().dtype(at::kDouble)).to(at::kFloat).to(device);
 }
 
 at::Tensor RotaryEncoder::forward(const at::Tensor& x, int64_t start_pos) const {

@@ -4,10 +4,10 @@ namespace modelhub {
 
 SwiGLUFeedForward::SwiGLUFeedForward(int64_t model_dim, int64_t inner_dim,
                                      const ModuleOptions& options) {
-  gate_proj_ = register_module(
-      "gate_proj", std::make_shared<Projection>(model_dim, inner_dim, false, options));
-  inner_proj_ = register_module(
-      "inner_proj", std::make_shared<Projection>(model_dim, inner_dim, false, options));
+  gate_proj_ = register_module("gate_proj",
+                               std::make_shared<Projection>(model_dim, inner_dim, false, options));
+  inner_proj_ = register_module("inner_proj",
+                                std::make_shared<Projection>(model_dim, inner_dim, false, options));
   output_proj_ = register_module(
       "output_proj", std::make_shared<Projection>(inner_dim, model_dim, false, options));
 }

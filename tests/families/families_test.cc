@@ -59,12 +59,12 @@ TEST(FamiliesTest, EveryPresetHasItsReferenceParameterCount) {
 TEST(FamiliesTest, PresetsHaveThePublishedSizes) {
   // Totals published with the official checkpoints (Hugging Face model cards).
   const std::map<std::pair<std::string, std::string>, int64_t> published = {
-      {{"qwen", "qwen25_0.5b"}, 494032768},     {{"qwen", "qwen25_7b"}, 7615616512},
-      {{"qwen", "qwen3_0.6b"}, 596049920},      {{"qwen", "qwen3_8b"}, 8190735360},
-      {{"llama", "llama3_8b"}, 8030261248},     {{"llama", "llama3_1_405b"}, 405853388800},
-      {{"llama", "llama3_2_1b"}, 1235814400},   {{"llama", "llama3_2_3b"}, 3212749824},
-      {{"llama", "llama2_7b"}, 6738415616},     {{"llama", "llama2_13b"}, 13015864320},
-      {{"llama", "llama2_70b"}, 68976648192},   {{"mistral", "7b"}, 7241732096},
+      {{"qwen", "qwen25_0.5b"}, 494032768},   {{"qwen", "qwen25_7b"}, 7615616512},
+      {{"qwen", "qwen3_0.6b"}, 596049920},    {{"qwen", "qwen3_8b"}, 8190735360},
+      {{"llama", "llama3_8b"}, 8030261248},   {{"llama", "llama3_1_405b"}, 405853388800},
+      {{"llama", "llama3_2_1b"}, 1235814400}, {{"llama", "llama3_2_3b"}, 3212749824},
+      {{"llama", "llama2_7b"}, 6738415616},   {{"llama", "llama2_13b"}, 13015864320},
+      {{"llama", "llama2_70b"}, 68976648192}, {{"mistral", "7b"}, 7241732096},
   };
   for (const auto& [key, count] : published) {
     EXPECT_EQ(MetaModel(GetModelFamily(key.first), key.second)->num_parameters(), count)
@@ -88,9 +88,9 @@ TEST(FamiliesTest, PresetValuesFollowTheOfficialConfigs) {
   ASSERT_TRUE(llama.rope.llama3_scaling.has_value());
   EXPECT_EQ(llama.rope.llama3_scaling->factor, 32.0);
   EXPECT_EQ(llama.rope.theta, 500000.0);
-  EXPECT_FALSE(ConfigTraits<LLaMAConfig>::ToBlueprint(
-                   get_llama_model_hub().get_arch_config("llama3_8b"))
-                   .rope.llama3_scaling.has_value());
+  EXPECT_FALSE(
+      ConfigTraits<LLaMAConfig>::ToBlueprint(get_llama_model_hub().get_arch_config("llama3_8b"))
+          .rope.llama3_scaling.has_value());
 
   DecoderBlueprint mistral =
       ConfigTraits<MistralConfig>::ToBlueprint(get_mistral_model_hub().get_arch_config("7b"));
@@ -118,9 +118,8 @@ TEST(FamiliesTest, EveryPresetRoundTripsThroughYaml) {
 std::string OverrideError(const std::string& yaml) {
   LLaMAConfig config = get_llama_model_hub().get_arch_config("llama3_8b");
   try {
-    ConfigTraits<LLaMAConfig>::Merge(YAML::Load(yaml),
-                                     YamlContext{"card 'x' model_config", "cards/x.yaml", ""},
-                                     &config);
+    ConfigTraits<LLaMAConfig>::Merge(
+        YAML::Load(yaml), YamlContext{"card 'x' model_config", "cards/x.yaml", ""}, &config);
     ConfigTraits<LLaMAConfig>::Validate(config);
   } catch (const ConfigError& e) {
     return e.what();
@@ -135,7 +134,7 @@ TEST(FamiliesTest, OverridesMergeLikeFairseq2sModelConfig) {
   EXPECT_EQ(config.max_seq_len, 4096);
   EXPECT_EQ(config.rope_scale.factor, 16.0);
   EXPECT_EQ(config.rope_scale.original_context_length, 8192);  // untouched
-  EXPECT_EQ(config.model_dim, 2048);                          // untouched
+  EXPECT_EQ(config.model_dim, 2048);                           // untouched
 }
 
 TEST(FamiliesTest, BadOverridesAreClearErrors) {

@@ -13,9 +13,9 @@ std::vector<std::string> HuggingFaceTensorNames(const DecoderBlueprint& b) {
     }
     if (b.attention.q_norm) names.push_back(layer + "self_attn.q_norm.weight");
     if (b.attention.k_norm) names.push_back(layer + "self_attn.k_norm.weight");
-    for (const char* name : {"self_attn.o_proj.weight", "input_layernorm.weight",
-                             "post_attention_layernorm.weight", "mlp.gate_proj.weight",
-                             "mlp.up_proj.weight", "mlp.down_proj.weight"}) {
+    for (const char* name :
+         {"self_attn.o_proj.weight", "input_layernorm.weight", "post_attention_layernorm.weight",
+          "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"}) {
       names.push_back(layer + name);
     }
   }

@@ -15,12 +15,12 @@ int64_t ReferenceParameterCount(const DecoderBlueprint& b) {
   const int64_t m = b.ffn.inner_dim_multiple_of;
   ffn = (ffn + m - 1) / m * m;
 
-  int64_t layer = d * q + 2 * d * kv + q * d;   // q, k, v, output projections
+  int64_t layer = d * q + 2 * d * kv + q * d;  // q, k, v, output projections
   if (b.attention.qkv_bias) layer += q + 2 * kv;
   if (b.attention.q_norm) layer += head;
   if (b.attention.k_norm) layer += head;
-  layer += 3 * d * ffn;                          // gate, up, down
-  layer += 2 * d;                                // the two RMSNorms
+  layer += 3 * d * ffn;                                         // gate, up, down
+  layer += 2 * d;                                               // the two RMSNorms
   int64_t total = b.num_layers * layer + b.vocab_size * d + d;  // + embeddings, final norm
   if (!b.tied_embeddings) total += b.vocab_size * d;
   return total;

@@ -59,8 +59,8 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
     start = std::chrono::steady_clock::now();
     at::Tensor logits = model->forward(tokens.to(device));
     const double seconds = SecondsSince(start);
-    out << "forward: logits [" << logits.size(0) << ", " << logits.size(1) << ", "
-        << logits.size(2) << "]"
+    out << "forward: logits [" << logits.size(0) << ", " << logits.size(1) << ", " << logits.size(2)
+        << "]"
         << Format(" in %.1f ms (%.0f tokens/s)\n", 1000 * seconds, batch * seq_len / seconds);
   }
 

@@ -2,7 +2,6 @@
 // Exit codes: 0 success, 1 failure while doing the work, 2 bad command line.
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <string>
 
@@ -36,7 +35,8 @@ int main(int argc, char** argv) {
 
   std::string arch;
   std::string config_family;
-  CLI::App* config = app.add_subcommand("config", "Print an arch preset's resolved config as YAML.");
+  CLI::App* config =
+      app.add_subcommand("config", "Print an arch preset's resolved config as YAML.");
   config->add_option("arch", arch, "The architecture, e.g. qwen25_7b.")->required();
   config->add_option("--family", config_family, "The family, where ARCH is ambiguous.");
 

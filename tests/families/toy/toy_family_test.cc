@@ -25,14 +25,14 @@ TEST(ToyFamilyTest, RegistersItselfWithItsArchsInSpecOrder) {
 TEST(ToyFamilyTest, PresetsDeriveFromTheirBases) {
   ToyModelHub hub = get_toy_model_hub();
   ToyConfig scaled = hub.get_arch_config("toy_scaled");
-  EXPECT_EQ(scaled.window, 8);            // from toy_windowed
-  EXPECT_FALSE(scaled.tied);              // from toy_windowed
-  EXPECT_EQ(scaled.head_dim, 32);         // its own
+  EXPECT_EQ(scaled.window, 8);     // from toy_windowed
+  EXPECT_FALSE(scaled.tied);       // from toy_windowed
+  EXPECT_EQ(scaled.head_dim, 32);  // its own
   EXPECT_EQ(scaled.label, "scaled");
   EXPECT_TRUE(scaled.rope.scaled);
   EXPECT_EQ(scaled.rope.factors[1], 2.0);
   EXPECT_EQ(scaled.rope.theta, 500000.0);
-  EXPECT_EQ(scaled.rope.factor, 8.0);     // the struct default
+  EXPECT_EQ(scaled.rope.factor, 8.0);  // the struct default
   EXPECT_EQ(hub.get_arch_config("toy_small").label, "toy \"one\"");
 }
 
@@ -50,9 +50,9 @@ TEST(ToyFamilyTest, BlueprintFollowsTheDecoderSection) {
   EXPECT_EQ(b.rope.llama3_scaling->original_context_length, 64);
   EXPECT_EQ(b.norm.eps, 1e-5);
   EXPECT_EQ(b.FfnInnerDim(), 96);
-  EXPECT_FALSE(ConfigTraits<ToyConfig>::ToBlueprint(get_toy_model_hub().get_arch_config(
-                                                       "toy_small"))
-                   .rope.llama3_scaling.has_value());
+  EXPECT_FALSE(
+      ConfigTraits<ToyConfig>::ToBlueprint(get_toy_model_hub().get_arch_config("toy_small"))
+          .rope.llama3_scaling.has_value());
 }
 
 TEST(ToyFamilyTest, CreatesModelsAndCountsTheirParameters) {

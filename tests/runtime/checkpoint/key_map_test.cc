@@ -63,7 +63,8 @@ TEST(KeyMapTest, BadRulesAreRejected) {
 
 TEST(KeyPatternTest, ReportsTheOffsetOfEachProblem) {
   EXPECT_EQ(ParseKeyPattern("a..b").error_offset, 2u);
-  EXPECT_EQ(ParseKeyPattern("a.x{i}").error, "a capture must fill a whole segment, as in '{layer}'");
+  EXPECT_EQ(ParseKeyPattern("a.x{i}").error,
+            "a capture must fill a whole segment, as in '{layer}'");
   EXPECT_EQ(ParseKeyPattern("a.{1x}").error, "capture name '1x' is not an identifier");
   EXPECT_EQ(ParseKeyPattern("a.b c").error_offset, 3u);
   EXPECT_EQ(ParseKeyPattern("{i}.{i}").error, "capture '{i}' appears twice");

@@ -44,20 +44,20 @@ TEST(RopeLayoutTest, InverseConversionRestoresTheOriginal) {
   EXPECT_TRUE(at::equal(
       ConvertRopeLayout(half, 4, RopeLayout::kRotateHalf, RopeLayout::kInterleaved), weight));
   at::Tensor bias = at::arange(8, at::kFloat);  // one head of 8: rows 0,2,4,6 then 1,3,5,7
+  EXPECT_TRUE(
+      at::equal(ConvertRopeLayout(bias, 1, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
+                at::tensor({0.f, 2.f, 4.f, 6.f, 1.f, 3.f, 5.f, 7.f})));
   EXPECT_TRUE(at::equal(
-      ConvertRopeLayout(bias, 1, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
-      at::tensor({0.f, 2.f, 4.f, 6.f, 1.f, 3.f, 5.f, 7.f})));
-  EXPECT_TRUE(at::equal(ConvertRopeLayout(bias, 1, RopeLayout::kRotateHalf, RopeLayout::kRotateHalf),
-                        bias));
+      ConvertRopeLayout(bias, 1, RopeLayout::kRotateHalf, RopeLayout::kRotateHalf), bias));
 }
 
 TEST(RopeLayoutTest, RowsThatDoNotSplitIntoHeadsAreAnError) {
-  EXPECT_THROW(ConvertRopeLayout(at::zeros({10, 4}), 3, RopeLayout::kInterleaved,
-                                 RopeLayout::kRotateHalf),
-               InvalidModelInputError);
-  EXPECT_THROW(ConvertRopeLayout(at::zeros({6, 4}), 2, RopeLayout::kInterleaved,
-                                 RopeLayout::kRotateHalf),
-               InvalidModelInputError);
+  EXPECT_THROW(
+      ConvertRopeLayout(at::zeros({10, 4}), 3, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
+      InvalidModelInputError);
+  EXPECT_THROW(
+      ConvertRopeLayout(at::zeros({6, 4}), 2, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
+      InvalidModelInputError);
 }
 
 }  // namespace

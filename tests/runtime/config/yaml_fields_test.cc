@@ -62,7 +62,8 @@ TEST(YamlFieldReaderTest, WrongTypesNameTheFieldAndPosition) {
             "test.yaml:1:4: TestConfig field 'n': expected an integer, got '1.5'");
   EXPECT_EQ(read_int("n: \"12\""),
             "test.yaml:1:4: TestConfig field 'n': expected an integer, got the string \"12\"");
-  EXPECT_EQ(read_int("n: [1]"), "test.yaml:1:4: TestConfig field 'n': expected an integer, got a list");
+  EXPECT_EQ(read_int("n: [1]"),
+            "test.yaml:1:4: TestConfig field 'n': expected an integer, got a list");
   EXPECT_EQ(read_int("n: ~"), "test.yaml:1:4: TestConfig field 'n': expected an integer, got null");
   EXPECT_NE(ErrorOf([&] {
               YamlFieldReader reader(YAML::Load("x: nan_value"), Context());
@@ -94,9 +95,7 @@ TEST(YamlFieldReaderTest, UnknownAndDuplicateKeysAreErrors) {
               reader.Finish();
             }),
             "test.yaml:1:1: TestConfig field 'colour': unknown field (known fields: model_dim)");
-  EXPECT_EQ(ErrorOf([&] {
-              YamlFieldReader reader(YAML::Load("a: 1\na: 2"), Context());
-            }),
+  EXPECT_EQ(ErrorOf([&] { YamlFieldReader reader(YAML::Load("a: 1\na: 2"), Context()); }),
             "test.yaml:2:1: TestConfig field 'a': field given twice");
 }
 

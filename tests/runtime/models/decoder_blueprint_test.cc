@@ -71,7 +71,8 @@ TEST(DecoderBlueprintTest, ValidateNamesTheInconsistentValue) {
   EXPECT_NE(message(b), "");
   b = Valid();
   b.rope.llama3_scaling = Llama3RopeScaling{8.0, 4.0, 1.0, 8192};
-  EXPECT_EQ(message(b), "test decoder field 'rope.scaling': needs 0 < low_freq_factor < high_freq_factor");
+  EXPECT_EQ(message(b),
+            "test decoder field 'rope.scaling': needs 0 < low_freq_factor < high_freq_factor");
 }
 
 }  // namespace

@@ -40,7 +40,10 @@ std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
   llama31.rope.llama3_scaling = Llama3RopeScaling{8.0, 1.0, 4.0, 16};
   DecoderBlueprint interleaved = Small();
   interleaved.rope.layout = RopeLayout::kInterleaved;
-  return {{"qwen3", qwen3}, {"qwen25", qwen25}, {"mistral", mistral}, {"llama31", llama31},
+  return {{"qwen3", qwen3},
+          {"qwen25", qwen25},
+          {"mistral", mistral},
+          {"llama31", llama31},
           {"interleaved", interleaved}};
 }
 
@@ -79,7 +82,8 @@ TEST(DecoderModelTest, RightPaddingDoesNotChangeRealPositions) {
     c10::InferenceMode inference;
     at::Tensor batch =
         at::tensor(std::vector<int64_t>{3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 0, 0, 0, 0}).reshape({2, 7});
-    at::Tensor mask = at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}).to(at::kBool).reshape({2, 7});
+    at::Tensor mask =
+        at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}).to(at::kBool).reshape({2, 7});
     at::Tensor padded = model.forward(batch, mask);
     at::Tensor alone = model.forward(Tokens({1, 2, 3}));
     EXPECT_TRUE(at::allclose(padded[1].slice(0, 0, 3), alone[0], 1e-9, 1e-9)) << name;
@@ -109,24 +113,23 @@ TEST(DecoderModelTest, ParametersHaveFairseq2Names) {
   DecoderModel model(blueprint, ModuleOptions{});
   std::set<std::string> names;
   for (const auto& item : model.named_parameters()) names.insert(item.key());
-  const std::set<std::string> expected = {
-      "decoder_frontend.embed.weight",
-      "decoder.layers.0.self_attn_layer_norm.weight",
-      "decoder.layers.0.self_attn.q_proj.weight",
-      "decoder.layers.0.self_attn.q_proj.bias",
-      "decoder.layers.0.self_attn.k_proj.weight",
-      "decoder.layers.0.self_attn.k_proj.bias",
-      "decoder.layers.0.self_attn.v_proj.weight",
-      "decoder.layers.0.self_attn.v_proj.bias",
-      "decoder.layers.0.self_attn.q_norm.weight",
-      "decoder.layers.0.self_attn.k_norm.weight",
-      "decoder.layers.0.self_attn.output_proj.weight",
-      "decoder.layers.0.ffn_layer_norm.weight",
-      "decoder.layers.0.ffn.gate_proj.weight",
-      "decoder.layers.0.ffn.inner_proj.weight",
-      "decoder.layers.0.ffn.output_proj.weight",
-      "decoder.layer_norm.weight",
-      "final_proj.weight"};
+  const std::set<std::string> expected = {"decoder_frontend.embed.weight",
+                                          "decoder.layers.0.self_attn_layer_norm.weight",
+                                          "decoder.layers.0.self_attn.q_proj.weight",
+                                          "decoder.layers.0.self_attn.q_proj.bias",
+                                          "decoder.layers.0.self_attn.k_proj.weight",
+                                          "decoder.layers.0.self_attn.k_proj.bias",
+                                          "decoder.layers.0.self_attn.v_proj.weight",
+                                          "decoder.layers.0.self_attn.v_proj.bias",
+                                          "decoder.layers.0.self_attn.q_norm.weight",
+                                          "decoder.layers.0.self_attn.k_norm.weight",
+                                          "decoder.layers.0.self_attn.output_proj.weight",
+                                          "decoder.layers.0.ffn_layer_norm.weight",
+                                          "decoder.layers.0.ffn.gate_proj.weight",
+                                          "decoder.layers.0.ffn.inner_proj.weight",
+                                          "decoder.layers.0.ffn.output_proj.weight",
+                                          "decoder.layer_norm.weight",
+                                          "final_proj.weight"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(model.num_parameters(), testing::ReferenceParameterCount(blueprint));
 }
@@ -194,8 +197,10 @@ TEST(DecoderModelTest, BadInputsAreClearErrors) {
   EXPECT_EQ(message(Tokens({-1, 2})), "token id -1 is outside the vocabulary [0, 50)");
   EXPECT_EQ(message(at::zeros({1, 41}, at::kLong)),
             "sequence of 41 tokens is longer than max_seq_len 40");
-  EXPECT_EQ(message(at::zeros({1, 3}, at::kInt)), "token ids must be a [batch, seq_len] int64 tensor");
-  EXPECT_EQ(message(at::zeros({3}, at::kLong)), "token ids must be a [batch, seq_len] int64 tensor");
+  EXPECT_EQ(message(at::zeros({1, 3}, at::kInt)),
+            "token ids must be a [batch, seq_len] int64 tensor");
+  EXPECT_EQ(message(at::zeros({3}, at::kLong)),
+            "token ids must be a [batch, seq_len] int64 tensor");
   EXPECT_EQ(message(at::zeros({1, 3}, at::kLong), at::ones({1, 2}).to(at::kBool)),
             "the padding mask must have the shape of the token ids");
 

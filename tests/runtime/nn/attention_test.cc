@@ -36,9 +36,12 @@ at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const Deco
                               std::optional<int64_t> window, const std::vector<bool>& real) {
   const int64_t seq = x.size(0), heads = b.attention.num_heads, kv = b.attention.num_kv_heads;
   const int64_t d = *b.attention.head_dim;
-  at::Tensor q = at::matmul(x, Param(attention, "q_proj.weight").t()) + Param(attention, "q_proj.bias");
-  at::Tensor k = at::matmul(x, Param(attention, "k_proj.weight").t()) + Param(attention, "k_proj.bias");
-  at::Tensor v = at::matmul(x, Param(attention, "v_proj.weight").t()) + Param(attention, "v_proj.bias");
+  at::Tensor q =
+      at::matmul(x, Param(attention, "q_proj.weight").t()) + Param(attention, "q_proj.bias");
+  at::Tensor k =
+      at::matmul(x, Param(attention, "k_proj.weight").t()) + Param(attention, "k_proj.bias");
+  at::Tensor v =
+      at::matmul(x, Param(attention, "v_proj.weight").t()) + Param(attention, "v_proj.bias");
   at::Tensor out = at::zeros({seq, heads * d}, x.options());
   for (int64_t h = 0; h < heads; ++h) {
     const int64_t g = h / (heads / kv);
@@ -81,9 +84,8 @@ TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
   const int64_t seq = 9;
   at::Tensor x = at::randn({seq, 24}, at::kDouble);
   std::vector<bool> real = {true, true, true, true, true, true, true, false, false};
-  at::Tensor key_padding = at::tensor(std::vector<int64_t>(real.begin(), real.end()))
-                               .to(at::kBool)
-                               .unsqueeze(0);
+  at::Tensor key_padding =
+      at::tensor(std::vector<int64_t>(real.begin(), real.end())).to(at::kBool).unsqueeze(0);
   c10::InferenceMode inference;
   at::Tensor actual = attention.forward(x.unsqueeze(0), rope, 0, key_padding, nullptr)[0];
   at::Tensor expected = ReferenceAttention(attention, b, x, rope, GetParam(), real);
