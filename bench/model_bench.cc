@@ -13,6 +13,7 @@
 
 #include "families/qwen/qwen.h"
 #include "runtime/hub/model_family_registry.h"
+#include "tools/cli/demo_model.h"
 
 namespace modelhub {
 namespace {
@@ -46,18 +47,8 @@ BENCHMARK_CAPTURE(BM_CreateReal, qwen25_0_5b, "qwen", "qwen25_0.5b")
     ->Iterations(3);
 
 std::shared_ptr<DecoderModel> DemoModel() {
-  QwenModelHub hub = get_qwen_model_hub();
-  QwenConfig config = hub.get_arch_config("qwen3_0.6b");
-  config.model_dim = 256;
-  config.num_layers = 4;
-  config.num_attn_heads = 4;
-  config.num_key_value_heads = 2;
-  config.head_dim = 64;
-  config.ffn_inner_dim = 768;
-  config.vocab_size = 4096;
-  config.max_seq_len = 1024;
   at::manual_seed(0);
-  return hub.create_new_model(config);
+  return get_qwen_model_hub().create_new_model(cli::DemoConfig());
 }
 
 void BM_Forward(benchmark::State& state) {

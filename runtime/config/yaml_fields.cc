@@ -120,28 +120,43 @@ void YamlFieldReader::Fail(std::string_view key, const YAML::Node& node,
   throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(node), reason);
 }
 
-void YamlFieldReader::Read(std::string_view key, int64_t* out) {
+template <typename T>
+void YamlFieldReader::ReadScalar(std::string_view key, Parser<T> parse, const char* expected,
+                                 T* out) {
   if (const YAML::Node* node = Take(key)) {
-    std::optional<int64_t> value = ParseYamlInt(*node);
-    if (!value) Fail(key, *node, absl::StrCat("expected an integer, got ", DescribeYaml(*node)));
+    std::optional<T> value = parse(*node);
+    if (!value)
+      Fail(key, *node, absl::StrCat("expected ", expected, ", got ", DescribeYaml(*node)));
     *out = *value;
   }
+}
+
+template <typename T>
+void YamlFieldReader::ReadOptional(std::string_view key, Parser<T> parse, const char* expected,
+                                   std::optional<T>* out) {
+  if (const YAML::Node* node = Take(key)) {
+    if (IsYamlNull(*node)) {
+      out->reset();
+      return;
+    }
+    std::optional<T> value = parse(*node);
+    if (!value) {
+      Fail(key, *node, absl::StrCat("expected ", expected, " or null, got ", DescribeYaml(*node)));
+    }
+    *out = value;
+  }
+}
+
+void YamlFieldReader::Read(std::string_view key, int64_t* out) {
+  ReadScalar(key, &ParseYamlInt, "an integer", out);
 }
 
 void YamlFieldReader::Read(std::string_view key, double* out) {
-  if (const YAML::Node* node = Take(key)) {
-    std::optional<double> value = ParseYamlFloat(*node);
-    if (!value) Fail(key, *node, absl::StrCat("expected a number, got ", DescribeYaml(*node)));
-    *out = *value;
-  }
+  ReadScalar(key, &ParseYamlFloat, "a number", out);
 }
 
 void YamlFieldReader::Read(std::string_view key, bool* out) {
-  if (const YAML::Node* node = Take(key)) {
-    std::optional<bool> value = ParseYamlBool(*node);
-    if (!value) Fail(key, *node, absl::StrCat("expected true or false, got ", DescribeYaml(*node)));
-    *out = *value;
-  }
+  ReadScalar(key, &ParseYamlBool, "true or false", out);
 }
 
 void YamlFieldReader::Read(std::string_view key, std::string* out) {
@@ -154,31 +169,11 @@ void YamlFieldReader::Read(std::string_view key, std::string* out) {
 }
 
 void YamlFieldReader::Read(std::string_view key, std::optional<int64_t>* out) {
-  if (const YAML::Node* node = Take(key)) {
-    if (IsYamlNull(*node)) {
-      out->reset();
-      return;
-    }
-    std::optional<int64_t> value = ParseYamlInt(*node);
-    if (!value) {
-      Fail(key, *node, absl::StrCat("expected an integer or null, got ", DescribeYaml(*node)));
-    }
-    *out = value;
-  }
+  ReadOptional(key, &ParseYamlInt, "an integer", out);
 }
 
 void YamlFieldReader::Read(std::string_view key, std::optional<double>* out) {
-  if (const YAML::Node* node = Take(key)) {
-    if (IsYamlNull(*node)) {
-      out->reset();
-      return;
-    }
-    std::optional<double> value = ParseYamlFloat(*node);
-    if (!value) {
-      Fail(key, *node, absl::StrCat("expected a number or null, got ", DescribeYaml(*node)));
-    }
-    *out = value;
-  }
+  ReadOptional(key, &ParseYamlFloat, "a number", out);
 }
 
 void YamlFieldReader::ReadDoubles(std::string_view key, size_t count, double* out) {

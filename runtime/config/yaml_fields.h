@@ -63,6 +63,13 @@ class YamlFieldReader {
   void Finish() const;
 
  private:
+  template <typename T>
+  using Parser = std::optional<T> (*)(const YAML::Node&);
+  template <typename T>
+  void ReadScalar(std::string_view key, Parser<T> parse, const char* expected, T* out);
+  template <typename T>
+  void ReadOptional(std::string_view key, Parser<T> parse, const char* expected,
+                    std::optional<T>* out);
   const YAML::Node* Take(std::string_view key);
   void ReadDoubles(std::string_view key, size_t count, double* out);
   [[noreturn]] void Fail(std::string_view key, const YAML::Node& node,

@@ -78,9 +78,9 @@ TEST(CliTest, ConfigPrintsTheResolvedConfigAsYaml) {
 }
 
 TEST(CliTest, BadArgumentsGiveOneLineAndExitCode2) {
-  for (const char* args : {"config qwen25_7", "config 7b", "archs gpt", "bogus", "config",
-                           "archs --nope", "config 7b --family gpt", "demo --dtype int8",
-                           "demo --device tpu"}) {
+  for (const char* args :
+       {"config qwen25_7", "config 7b", "archs gpt", "bogus", "config", "archs --nope",
+        "config 7b --family gpt", "demo --dtype int8", "demo --device tpu"}) {
     CommandResult run = Modelhub(args);
     EXPECT_EQ(run.exit_code, 2) << args;
     EXPECT_EQ(Lines(run.err), 1) << args << ": " << run.err;

@@ -10,6 +10,7 @@
 
 #include "families/qwen/qwen.h"
 #include "runtime/models/generate.h"
+#include "tools/cli/demo_model.h"
 #include "tools/cli/device_options.h"
 
 namespace modelhub::cli {
@@ -32,15 +33,7 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
   const c10::ScalarType dtype = ParseDtype(dtype_name);
 
   QwenModelHub hub = get_qwen_model_hub();
-  QwenConfig config = hub.get_arch_config("qwen3_0.6b");
-  config.model_dim = 256;
-  config.num_layers = 4;
-  config.num_attn_heads = 4;
-  config.num_key_value_heads = 2;
-  config.head_dim = 64;
-  config.ffn_inner_dim = 768;
-  config.vocab_size = 4096;
-  config.max_seq_len = 1024;
+  const QwenConfig config = DemoConfig();
   out << "config: qwen3_0.6b with model_dim 256, 4 layers, 4/2 heads of 64, ffn 768, vocab 4096\n";
 
   at::manual_seed(0);

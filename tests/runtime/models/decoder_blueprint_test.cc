@@ -3,22 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "runtime/core/errors.h"
+#include "tests/testing/small_blueprint.h"
 
 namespace modelhub {
 namespace {
 
-DecoderBlueprint Valid() {
-  DecoderBlueprint b;
-  b.family = "test";
-  b.model_dim = 64;
-  b.num_layers = 2;
-  b.vocab_size = 100;
-  b.max_seq_len = 32;
-  b.attention.num_heads = 4;
-  b.attention.num_kv_heads = 2;
-  b.ffn.inner_dim = 128;
-  return b;
-}
+DecoderBlueprint Valid() { return testing::SmallBlueprint(); }
 
 TEST(DecoderBlueprintTest, FfnInnerDimFollowsFairseq2sRule) {
   DecoderBlueprint b = Valid();
@@ -31,12 +21,12 @@ TEST(DecoderBlueprintTest, FfnInnerDimFollowsFairseq2sRule) {
   b.ffn.inner_dim_multiplier = 1.2;
   b.ffn.inner_dim_multiple_of = 4096;
   EXPECT_EQ(b.FfnInnerDim(), 53248);  // Llama 3.1 405B
-  EXPECT_EQ(Valid().FfnInnerDim(), 128);
+  EXPECT_EQ(Valid().FfnInnerDim(), 48);
 }
 
 TEST(DecoderBlueprintTest, HeadDimDefaultsToModelDimOverHeads) {
   DecoderBlueprint b = Valid();
-  EXPECT_EQ(b.HeadDim(), 16);
+  EXPECT_EQ(b.HeadDim(), 8);
   b.attention.head_dim = 128;
   EXPECT_EQ(b.HeadDim(), 128);
 }

@@ -8,37 +8,27 @@
 #include "runtime/core/errors.h"
 #include "runtime/models/generate.h"
 #include "tests/testing/reference_counts.h"
+#include "tests/testing/small_blueprint.h"
 
 namespace modelhub {
 namespace {
 
-DecoderBlueprint Small() {
-  DecoderBlueprint b;
-  b.family = "test";
-  b.model_dim = 32;
-  b.num_layers = 2;
-  b.vocab_size = 50;
-  b.max_seq_len = 40;
-  b.attention.num_heads = 4;
-  b.attention.num_kv_heads = 2;
-  b.ffn.inner_dim = 48;
-  return b;
-}
+using testing::SmallBlueprint;
 
 // Blueprints that exercise each optional block, as Qwen 3, Mistral and Llama 3.x use them.
 std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
-  DecoderBlueprint qwen3 = Small();
+  DecoderBlueprint qwen3 = SmallBlueprint();
   qwen3.attention.head_dim = 16;
   qwen3.attention.q_norm = qwen3.attention.k_norm = true;
   qwen3.tied_embeddings = true;
-  DecoderBlueprint qwen25 = Small();
+  DecoderBlueprint qwen25 = SmallBlueprint();
   qwen25.attention.qkv_bias = true;
-  DecoderBlueprint mistral = Small();
+  DecoderBlueprint mistral = SmallBlueprint();
   mistral.attention.sliding_window = 4;
-  DecoderBlueprint llama31 = Small();
+  DecoderBlueprint llama31 = SmallBlueprint();
   llama31.rope.theta = 500000.0;
   llama31.rope.llama3_scaling = Llama3RopeScaling{8.0, 1.0, 4.0, 16};
-  DecoderBlueprint interleaved = Small();
+  DecoderBlueprint interleaved = SmallBlueprint();
   interleaved.rope.layout = RopeLayout::kInterleaved;
   return {{"qwen3", qwen3},
           {"qwen25", qwen25},
@@ -92,7 +82,7 @@ TEST(DecoderModelTest, RightPaddingDoesNotChangeRealPositions) {
 }
 
 TEST(DecoderModelTest, SlidingWindowLimitsWhatEarlyTokensInfluence) {
-  DecoderBlueprint blueprint = Small();
+  DecoderBlueprint blueprint = SmallBlueprint();
   blueprint.num_layers = 1;
   blueprint.attention.sliding_window = 3;
   at::manual_seed(9);
@@ -106,7 +96,7 @@ TEST(DecoderModelTest, SlidingWindowLimitsWhatEarlyTokensInfluence) {
 }
 
 TEST(DecoderModelTest, ParametersHaveFairseq2Names) {
-  DecoderBlueprint blueprint = Small();
+  DecoderBlueprint blueprint = SmallBlueprint();
   blueprint.num_layers = 1;
   blueprint.attention.qkv_bias = true;
   blueprint.attention.q_norm = blueprint.attention.k_norm = true;
@@ -135,7 +125,7 @@ TEST(DecoderModelTest, ParametersHaveFairseq2Names) {
 }
 
 TEST(DecoderModelTest, TiedEmbeddingsShareTheTable) {
-  DecoderBlueprint blueprint = Small();
+  DecoderBlueprint blueprint = SmallBlueprint();
   blueprint.tied_embeddings = true;
   at::manual_seed(1);
   DecoderModel model(blueprint, Double());
@@ -149,7 +139,7 @@ TEST(DecoderModelTest, TiedEmbeddingsShareTheTable) {
 }
 
 TEST(DecoderModelTest, MetaModelsOfAnySizeAllocateNothing) {
-  DecoderBlueprint huge = Small();  // Llama 3.1 405B's shape
+  DecoderBlueprint huge = SmallBlueprint();  // Llama 3.1 405B's shape
   huge.model_dim = 16384;
   huge.num_layers = 126;
   huge.vocab_size = 128256;
@@ -166,10 +156,10 @@ TEST(DecoderModelTest, MetaModelsOfAnySizeAllocateNothing) {
 
 TEST(DecoderModelTest, LowPrecisionForwardStaysCloseToFloat32) {
   at::manual_seed(5);
-  DecoderModel reference(Small(), ModuleOptions{});
+  DecoderModel reference(SmallBlueprint(), ModuleOptions{});
   ModuleOptions bf16;
   bf16.dtype = at::kBFloat16;
-  DecoderModel model(Small(), bf16);
+  DecoderModel model(SmallBlueprint(), bf16);
   {
     at::NoGradGuard no_grad;
     auto source = reference.named_parameters();
@@ -183,7 +173,7 @@ TEST(DecoderModelTest, LowPrecisionForwardStaysCloseToFloat32) {
 }
 
 TEST(DecoderModelTest, BadInputsAreClearErrors) {
-  DecoderModel model(Small(), ModuleOptions{});
+  DecoderModel model(SmallBlueprint(), ModuleOptions{});
   c10::InferenceMode inference;
   auto message = [&](const at::Tensor& seqs, const at::Tensor& mask = {}) -> std::string {
     try {
@@ -214,8 +204,8 @@ TEST(DecoderModelTest, BadInputsAreClearErrors) {
 TEST(DecoderModelTest, UnsupportedDtypesAndBlueprintsAreRejected) {
   ModuleOptions ints;
   ints.dtype = at::kInt;
-  EXPECT_THROW(DecoderModel(Small(), ints), InvalidModelInputError);
-  DecoderBlueprint bad = Small();
+  EXPECT_THROW(DecoderModel(SmallBlueprint(), ints), InvalidModelInputError);
+  DecoderBlueprint bad = SmallBlueprint();
   bad.attention.num_kv_heads = 3;
   EXPECT_THROW(DecoderModel(bad, ModuleOptions{}), ConfigError);
 }

@@ -6,21 +6,18 @@
 #include <cmath>
 #include <limits>
 
+#include "tests/testing/small_blueprint.h"
+
 namespace modelhub {
 namespace {
 
+// Three query heads per key-value head, with biases.
 DecoderBlueprint Blueprint() {
-  DecoderBlueprint b;
-  b.family = "test";
+  DecoderBlueprint b = testing::SmallBlueprint();
   b.model_dim = 24;
-  b.num_layers = 1;
-  b.vocab_size = 10;
-  b.max_seq_len = 64;
   b.attention.num_heads = 6;
-  b.attention.num_kv_heads = 2;
   b.attention.head_dim = 8;
   b.attention.qkv_bias = true;
-  b.ffn.inner_dim = 8;
   return b;
 }
 

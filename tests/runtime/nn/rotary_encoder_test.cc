@@ -35,20 +35,18 @@ std::vector<double> PlainFrequencies(int64_t dim, double theta) {
   return freqs;
 }
 
-TEST(RotaryEncoderTest, RotateHalfMatchesTheReference) {
+TEST(RotaryEncoderTest, BothLayoutsMatchTheReference) {
   at::manual_seed(0);
   at::Tensor x = at::randn({7, 16}, at::kDouble);
-  RotaryEncoder rope(16, 10000.0, RopeLayout::kRotateHalf, std::nullopt, at::kCPU);
-  at::Tensor expected = ReferenceRope(x, 3, PlainFrequencies(16, 10000.0), false);
-  EXPECT_TRUE(at::allclose(rope.forward(x, 3), expected, 1e-5, 1e-5));
-}
-
-TEST(RotaryEncoderTest, InterleavedMatchesTheReference) {
-  at::manual_seed(0);
-  at::Tensor x = at::randn({7, 16}, at::kDouble);
-  RotaryEncoder rope(16, 500000.0, RopeLayout::kInterleaved, std::nullopt, at::kCPU);
-  at::Tensor expected = ReferenceRope(x, 11, PlainFrequencies(16, 500000.0), true);
-  EXPECT_TRUE(at::allclose(rope.forward(x, 11), expected, 1e-5, 1e-5));
+  for (RopeLayout layout : {RopeLayout::kRotateHalf, RopeLayout::kInterleaved}) {
+    for (double theta : {10000.0, 500000.0}) {
+      RotaryEncoder rope(16, theta, layout, std::nullopt, at::kCPU);
+      at::Tensor expected =
+          ReferenceRope(x, 11, PlainFrequencies(16, theta), layout == RopeLayout::kInterleaved);
+      EXPECT_TRUE(at::allclose(rope.forward(x, 11), expected, 1e-5, 1e-5))
+          << RopeLayoutName(layout) << " " << theta;
+    }
+  }
 }
 
 TEST(RotaryEncoderTest, KeepsTheInputDtypeAndLeadingDimensions) {
