@@ -31,6 +31,29 @@ ModelArchitectureNotKnownError::ModelArchitectureNotKnownError(
       arch_(std::move(arch)),
       family_(std::move(family)) {}
 
+ModelNotKnownError::ModelNotKnownError(std::string name)
+    : Error(absl::StrCat("no model is named '", name, "' (see 'modelhub list')")),
+      name_(std::move(name)) {}
+
+ModelGatedError::ModelGatedError(std::string name, std::string url)
+    : Error(absl::StrCat("model '", name, "' is gated: its card names no checkpoint",
+                         url.empty() ? "" : absl::StrCat("; request access at ", url))),
+      name_(std::move(name)),
+      url_(std::move(url)) {}
+
+AssetCardError::AssetCardError(std::string name, const std::string& message)
+    : Error(absl::StrCat("asset card '", name, "': ", message)), name_(std::move(name)) {}
+
+AssetNotFoundError::AssetNotFoundError(std::string name)
+    : Error(absl::StrCat("asset '", name, "' is not found")), name_(std::move(name)) {}
+
+AssetDownloadError::AssetDownloadError(std::string uri, const std::string& why)
+    : Error(absl::StrCat("cannot download ", uri, ": ", why)), uri_(std::move(uri)) {}
+
+CorruptModelCheckpointError::CorruptModelCheckpointError(std::string path,
+                                                         const std::string& message)
+    : Error(absl::StrCat(path, ": corrupt model checkpoint: ", message)), path_(std::move(path)) {}
+
 ConfigError::ConfigError(std::string config, std::string field, SourceMark mark, std::string reason)
     : Error(absl::StrCat(mark.known() ? mark.ToString() + ": " : "", config,
                          field.empty() ? "" : absl::StrCat(" field '", field, "'"), ": ", reason)),

@@ -44,6 +44,70 @@ class ModelArchitectureNotKnownError : public Error {
   std::string family_;
 };
 
+// No asset card is named `name`.
+class ModelNotKnownError : public Error {
+ public:
+  explicit ModelNotKnownError(std::string name);
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// The card `name` has no public checkpoint; `url` says where to request access.
+class ModelGatedError : public Error {
+ public:
+  ModelGatedError(std::string name, std::string url);
+  const std::string& name() const { return name_; }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+// The asset card `name` is malformed or does not fit its use; `message` says how
+// (and where: file and line).
+class AssetCardError : public Error {
+ public:
+  AssetCardError(std::string name, const std::string& message);
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// An asset (a card, or a file it refers to) named `name` does not exist.
+class AssetNotFoundError : public Error {
+ public:
+  explicit AssetNotFoundError(std::string name);
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// Downloading `uri` failed for the reason `why`.
+class AssetDownloadError : public Error {
+ public:
+  AssetDownloadError(std::string uri, const std::string& why);
+  const std::string& uri() const { return uri_; }
+
+ private:
+  std::string uri_;
+};
+
+// The checkpoint at `path` cannot be loaded: missing, unexpected or misshaped
+// tensors, or bytes that do not match their format (`message` says which).
+class CorruptModelCheckpointError : public Error {
+ public:
+  CorruptModelCheckpointError(std::string path, const std::string& message);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // A model configuration is not valid: a value of the wrong type, an unknown
 // field, a broken constraint. `field` is the dotted path to the field
 // ("rope_scale.factor"), `mark` where it came from when read from text.

@@ -24,7 +24,6 @@ namespace modelhub {
 class AnyConfig {
  public:
   virtual ~AnyConfig() = default;
-  virtual std::unique_ptr<AnyConfig> Clone() const = 0;
   // The family's config type, e.g. "QwenConfig".
   virtual const char* type_name() const = 0;
   // Overwrites the fields given in `overrides` (a partial YAML map); unknown
@@ -63,12 +62,9 @@ class ModelFamily {
   // The resolved preset of `arch`; ModelArchitectureNotKnownError if there is none.
   std::unique_ptr<AnyConfig> GetArchConfig(std::string_view arch) const;
   virtual std::unique_ptr<AnyConfig> MaybeGetArchConfig(std::string_view arch) const = 0;
-  // The config struct's defaults.
-  virtual std::unique_ptr<AnyConfig> DefaultConfig() const = 0;
 
   // The key map of a checkpoint format ("hf", "meta"), or null.
   const KeyMap* FindKeyMap(std::string_view format) const;
-  const std::vector<KeyMap>& key_maps() const { return key_maps_; }
 
   // Validates `config` and builds a model from it.
   std::shared_ptr<DecoderModel> CreateNewModel(const AnyConfig& config,

@@ -40,10 +40,6 @@ class TypedConfig final : public AnyConfig {
  public:
   explicit TypedConfig(ConfigT value) : value_(std::move(value)) {}
 
-  const ConfigT& value() const { return value_; }
-  std::unique_ptr<AnyConfig> Clone() const override {
-    return std::make_unique<TypedConfig>(value_);
-  }
   const char* type_name() const override { return ConfigTraits<ConfigT>::kName; }
   void Merge(const YAML::Node& overrides, const YamlContext& context) override {
     ConfigTraits<ConfigT>::Merge(overrides, context, &value_);
@@ -83,10 +79,6 @@ class TypedModelFamily final : public ModelFamily {
     const ArchPreset<ConfigT>* preset = Find(arch);
     if (preset == nullptr) return nullptr;
     return std::make_unique<TypedConfig<ConfigT>>(preset->make());
-  }
-
-  std::unique_ptr<AnyConfig> DefaultConfig() const override {
-    return std::make_unique<TypedConfig<ConfigT>>(ConfigT{});
   }
 
   // Typed access for ModelHub.

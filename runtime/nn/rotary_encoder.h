@@ -27,8 +27,6 @@ class RotaryEncoder {
   // Returns the rotated x in x's dtype.
   at::Tensor forward(const at::Tensor& x, int64_t start_pos) const;
 
-  RopeLayout layout() const { return layout_; }
-
  private:
   at::Tensor inverse_frequencies_;  // [head_dim / 2], float32
   RopeLayout layout_;

@@ -34,13 +34,13 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
 
   QwenModelHub hub = get_qwen_model_hub();
   const QwenConfig config = DemoConfig();
-  out << "config: qwen3_0.6b with model_dim 256, 4 layers, 4/2 heads of 64, ffn 768, vocab 4096\n";
+  out << "config: qwen3_0.6b narrowed to " << config << "\n";
 
   at::manual_seed(0);
   auto start = std::chrono::steady_clock::now();
   std::shared_ptr<DecoderModel> model = hub.create_new_model(config, device, dtype);
   out << "created: " << model->num_parameters() << " parameters on " << device.str() << " as "
-      << c10::toString(dtype) << Format(" in %.1f ms\n", 1000 * SecondsSince(start));
+      << DtypeName(dtype) << Format(" in %.1f ms\n", 1000 * SecondsSince(start));
 
   const int64_t batch = 4;
   const int64_t seq_len = 128;

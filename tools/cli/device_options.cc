@@ -27,4 +27,17 @@ c10::ScalarType ParseDtype(const std::string& name) {
   throw UsageError("unknown dtype '" + name + "' (use float32, bfloat16 or float16)");
 }
 
+std::string DtypeName(c10::ScalarType dtype) {
+  switch (dtype) {
+    case c10::kFloat:
+      return "float32";
+    case c10::kBFloat16:
+      return "bfloat16";
+    case c10::kHalf:
+      return "float16";
+    default:
+      return c10::toString(dtype);
+  }
+}
+
 }  // namespace modelhub::cli

@@ -15,6 +15,10 @@ c10::Device ParseDevice(const std::string& name);
 // Parses --dtype: float32 (float), bfloat16, float16 (half); UsageError otherwise.
 c10::ScalarType ParseDtype(const std::string& name);
 
+// The name ParseDtype reads for `dtype` ("float32", "bfloat16", "float16"), or
+// LibTorch's name for any other.
+std::string DtypeName(c10::ScalarType dtype);
+
 }  // namespace modelhub::cli
 
 #endif  // MODELHUB_TOOLS_CLI_DEVICE_OPTIONS_H_

@@ -25,6 +25,8 @@ KeyMap Map() { return KeyMap("test", RopeLayout::kRotateHalf, kRules, std::size(
 
 TEST(KeyMapTest, MapsLiteralAndCapturedSegments) {
   KeyMap map = Map();
+  EXPECT_EQ(map.format(), "test");
+  EXPECT_EQ(map.layout(), RopeLayout::kRotateHalf);
   EXPECT_EQ(map.Map("model.embed_tokens.weight")->name, "decoder_frontend.embed.weight");
   EXPECT_EQ(map.Map("model.layers.11.self_attn.k_proj.bias")->name,
             "decoder.layers.11.self_attn.k_proj.bias");

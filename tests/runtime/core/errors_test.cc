@@ -21,6 +21,22 @@ TEST(ErrorsTest, CarryTheirFieldsAndOneLineMessages) {
   EXPECT_STREQ(config.what(), "card.yaml:3:5: QwenConfig field 'rope_theta': bad");
   EXPECT_EQ(config.mark().line, 3);
 
+  ModelGatedError gated("llama3_8b", "https://ai.meta.com/llama");
+  EXPECT_EQ(gated.url(), "https://ai.meta.com/llama");
+  EXPECT_STREQ(gated.what(),
+               "model 'llama3_8b' is gated: its card names no checkpoint; request access at "
+               "https://ai.meta.com/llama");
+  EXPECT_EQ(ModelNotKnownError("qwen9").name(), "qwen9");
+  EXPECT_STREQ(AssetCardError("x", "cards/x.yaml:4: 'base' names no card").what(),
+               "asset card 'x': cards/x.yaml:4: 'base' names no card");
+  EXPECT_EQ(AssetNotFoundError("tiny").name(), "tiny");
+  EXPECT_STREQ(AssetDownloadError("hg://qwen/x", "HTTP 404").what(),
+               "cannot download hg://qwen/x: HTTP 404");
+  CorruptModelCheckpointError corrupt("/m/model.safetensors", "tensor 'w' ends past the file");
+  EXPECT_EQ(corrupt.path(), "/m/model.safetensors");
+  EXPECT_STREQ(corrupt.what(),
+               "/m/model.safetensors: corrupt model checkpoint: tensor 'w' ends past the file");
+
   TorchError torch("running", "shape mismatch\n(backtrace follows)");
   EXPECT_STREQ(torch.what(), "running: shape mismatch");
 }

@@ -47,6 +47,7 @@ TEST(ModelHubTest, UnknownFamiliesListTheKnownOnes) {
   }
   EXPECT_EQ(MaybeGetModelFamily("gpt2"), nullptr);
   EXPECT_EQ(&GetModelFamily("qwen"), &get_qwen_model_hub().family());
+  EXPECT_EQ(get_qwen_model_hub().family_name(), "qwen");
 }
 
 TEST(ModelHubTest, CreateNewModelHonoursDeviceDtypeAndMeta) {
