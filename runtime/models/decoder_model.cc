@@ -30,10 +30,10 @@ class DecoderLayer : public torch::nn::Module {
                                       blueprint.model_dim, blueprint.FfnInnerDim(), options));
   }
 
-  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, int64_t start_pos,
-                     const at::Tensor& key_padding, AttentionCache* cache) const {
-    at::Tensor h = x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, start_pos,
-                                           key_padding, cache);
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const at::Tensor& positions,
+                     const at::Tensor& mask, AttentionCache* cache) const {
+    at::Tensor h =
+        x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, positions, mask, cache);
     return h + ffn_->forward(ffn_layer_norm_->forward(h));
   }
 
@@ -68,7 +68,7 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
     : blueprint_(blueprint),
       options_(Checked(blueprint, options)),
       rope_(blueprint.HeadDim(), blueprint.rope.theta, blueprint.rope.layout,
-            blueprint.rope.llama3_scaling, options.device) {
+            blueprint.rope.llama3_scaling) {
   try {
     auto frontend = register_module("decoder_frontend", std::make_shared<Frontend>());
     embed_ = frontend->register_module(
@@ -119,7 +119,7 @@ void DecoderModel::CheckInputs(const at::Tensor& seqs, const at::Tensor& padding
     throw InvalidModelInputError(absl::StrCat(
         "sequence of ", end, " tokens is longer than max_seq_len ", blueprint_.max_seq_len));
   }
-  if (options_.meta()) return;
+  if (embed_->weight().is_meta()) return;  // no values to check
   const int64_t low = seqs.min().item<int64_t>();
   const int64_t high = seqs.max().item<int64_t>();
   if (low < 0 || high >= blueprint_.vocab_size) {
@@ -148,29 +148,40 @@ at::Tensor DecoderModel::forward(const at::Tensor& seqs, const at::Tensor& paddi
 
 at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tensor& padding_mask,
                                           KvCache* cache) const {
+  // Wherever the model is now (it may have been moved with to()).
+  const c10::Device device = embed_->weight().device();
+  const int64_t batch = seqs.size(0);
+  const int64_t seq_len = seqs.size(1);
   const int64_t start_pos = cache != nullptr ? cache->length : 0;
+  const int64_t key_len = start_pos + seq_len;
+  at::TensorOptions bools = at::TensorOptions().dtype(at::kBool).device(device);
+
+  // Which of all key_len slots hold real tokens; undefined when all do.
   at::Tensor key_padding;
   if (padding_mask.defined() || (cache != nullptr && cache->key_padding.defined())) {
-    at::Tensor current = padding_mask.defined()
-                             ? padding_mask.to(at::kBool).to(seqs.device())
-                             : at::ones(seqs.sizes(), seqs.options().dtype(at::kBool));
-    if (cache != nullptr && start_pos > 0) {
+    at::Tensor current = padding_mask.defined() ? padding_mask.to(device, at::kBool)
+                                                : at::ones({batch, seq_len}, bools);
+    if (start_pos > 0) {
       at::Tensor previous =
-          cache->key_padding.defined()
-              ? cache->key_padding
-              : at::ones({seqs.size(0), start_pos}, seqs.options().dtype(at::kBool));
+          cache->key_padding.defined() ? cache->key_padding : at::ones({batch, start_pos}, bools);
       current = at::cat({previous, current}, 1);
     }
     key_padding = current;
   }
-  at::Tensor x = embed_->forward(seqs.to(options_.device));
+  // Positions and mask are the same for every layer: computed once.
+  at::Tensor positions = TokenPositions(key_len, key_padding, device);
+  at::Tensor mask =
+      MakeAttentionMask(seq_len, positions, blueprint_.attention.sliding_window, key_padding);
+  at::Tensor query_positions = positions.slice(1, start_pos);
+
+  at::Tensor x = embed_->forward(seqs.to(device));
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, rope_, start_pos, key_padding,
+    x = layers_[i]->forward(x, rope_, query_positions, mask,
                             cache != nullptr ? &cache->layers[i] : nullptr);
   }
   x = layer_norm_->forward(x);
   if (cache != nullptr) {
-    cache->length = start_pos + seqs.size(1);
+    cache->length = key_len;
     cache->key_padding = key_padding;
   }
   return final_proj_ ? final_proj_->forward(x) : at::linear(x, embed_->weight());

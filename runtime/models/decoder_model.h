@@ -43,8 +43,10 @@ class DecoderModel : public torch::nn::Module {
   ~DecoderModel() override;
 
   // seqs: [B, S] int64 token ids. padding_mask: [B, S] bool, true for real
-  // tokens, real tokens first in each row (undefined: all real). cache: when
-  // given, continues from the positions it holds and extends it.
+  // tokens (undefined: all real); a token's position counts the real tokens
+  // before it, so rows of a batch may be padded at the end, or padded during
+  // cached decoding once they are done. cache: when given, continues from the
+  // slots it holds and extends it.
   // Returns logits [B, S, vocab_size] in the model's dtype. Bad inputs (ids
   // outside the vocabulary, too long a sequence, wrong shapes) throw
   // InvalidModelInputError; LibTorch failures throw TorchError.
@@ -55,6 +57,7 @@ class DecoderModel : public torch::nn::Module {
   KvCache NewKvCache() const;
 
   const DecoderBlueprint& blueprint() const { return blueprint_; }
+  // The placement the model was created with.
   const ModuleOptions& options() const { return options_; }
   // The number of parameter elements (tied weights counted once).
   int64_t num_parameters() const;

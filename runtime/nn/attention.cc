@@ -7,20 +7,30 @@
 
 namespace modelhub {
 
-at::Tensor MakeAttentionMask(int64_t start_pos, int64_t seq_len, int64_t key_len,
-                             const std::optional<int64_t>& sliding_window,
-                             const at::Tensor& key_padding, c10::Device device) {
-  at::TensorOptions options = at::TensorOptions().dtype(at::kLong).device(device);
-  at::Tensor query_pos = at::arange(start_pos, start_pos + seq_len, options).unsqueeze(1);
-  at::Tensor key_pos = at::arange(0, key_len, options).unsqueeze(0);
-  at::Tensor mask = key_pos <= query_pos;  // [S, T]
-  if (sliding_window) mask = mask & (query_pos - key_pos < *sliding_window);
-  mask = mask.unsqueeze(0).unsqueeze(0);  // [1, 1, S, T]
-  if (key_padding.defined()) {
-    at::Tensor diagonal = (key_pos == query_pos).unsqueeze(0).unsqueeze(0);
-    mask = (mask & key_padding.to(at::kBool).unsqueeze(1).unsqueeze(1)) | diagonal;
+at::Tensor TokenPositions(int64_t key_len, const at::Tensor& key_padding, c10::Device device) {
+  if (!key_padding.defined()) {
+    return at::arange(key_len, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0);
   }
-  return mask;
+  return key_padding.to(at::kLong).cumsum(1) - 1;
+}
+
+at::Tensor MakeAttentionMask(int64_t seq_len, const at::Tensor& positions,
+                             const std::optional<int64_t>& sliding_window,
+                             const at::Tensor& key_padding) {
+  const int64_t key_len = positions.size(1);
+  at::TensorOptions options = positions.options();
+  at::Tensor query_slot = at::arange(key_len - seq_len, key_len, options).unsqueeze(1);  // [S, 1]
+  at::Tensor key_slot = at::arange(0, key_len, options).unsqueeze(0);                    // [1, T]
+  at::Tensor mask = (key_slot <= query_slot).unsqueeze(0);  // [1, S, T]
+  if (sliding_window) {
+    at::Tensor query_pos = positions.slice(1, key_len - seq_len).unsqueeze(2);  // [B, S, 1]
+    at::Tensor key_pos = positions.unsqueeze(1);                                // [B, 1, T]
+    mask = mask & (query_pos - key_pos < *sliding_window);
+  }
+  if (key_padding.defined()) {
+    mask = (mask & key_padding.to(at::kBool).unsqueeze(1)) | (key_slot == query_slot).unsqueeze(0);
+  }
+  return mask.unsqueeze(1);  // [B or 1, 1, S, T]
 }
 
 GroupedQueryAttention::GroupedQueryAttention(const DecoderBlueprint& blueprint,
@@ -51,7 +61,7 @@ GroupedQueryAttention::GroupedQueryAttention(const DecoderBlueprint& blueprint,
 }
 
 at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncoder& rope,
-                                          int64_t start_pos, const at::Tensor& key_padding,
+                                          const at::Tensor& positions, const at::Tensor& mask,
                                           AttentionCache* cache) const {
   const int64_t batch = x.size(0);
   const int64_t seq_len = x.size(1);
@@ -63,8 +73,9 @@ at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncod
       v_proj_->forward(x).view({batch, seq_len, num_kv_heads_, head_dim_}).transpose(1, 2);
   if (q_norm_) q = q_norm_->forward(q);
   if (k_norm_) k = k_norm_->forward(k);
-  q = rope.forward(q, start_pos);
-  k = rope.forward(k, start_pos);
+  const at::Tensor head_positions = positions.unsqueeze(1);  // [B or 1, 1, S]: all heads
+  q = rope.forward(q, head_positions);
+  k = rope.forward(k, head_positions);
 
   if (cache != nullptr) {
     if (cache->keys.defined()) {
@@ -74,14 +85,10 @@ at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncod
     cache->keys = k;
     cache->values = v;
   }
-  const int64_t key_len = k.size(2);
   if (num_kv_heads_ != num_heads_) {
     k = k.repeat_interleave(num_heads_ / num_kv_heads_, 1);
     v = v.repeat_interleave(num_heads_ / num_kv_heads_, 1);
   }
-  at::Tensor mask =
-      MakeAttentionMask(start_pos, seq_len, key_len, sliding_window_, key_padding, x.device());
-
   at::Tensor attended;
 #if TORCH_VERSION_MAJOR >= 2
   attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false);

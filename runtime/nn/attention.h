@@ -30,11 +30,12 @@ class GroupedQueryAttention : public torch::nn::Module {
  public:
   GroupedQueryAttention(const DecoderBlueprint& blueprint, const ModuleOptions& options);
 
-  // x: [B, S, model_dim], rows at absolute positions start_pos + s.
-  // key_padding: [B, start_pos + S] bool, true for real tokens (undefined: all
-  // real). cache: when given, its keys/values are prepended and then extended.
-  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, int64_t start_pos,
-                     const at::Tensor& key_padding, AttentionCache* cache) const;
+  // x: [B, S, model_dim]. positions: the rows' token positions for RoPE,
+  // [B or 1, S] int64. mask: [B or 1, 1, S, T] bool from MakeAttentionMask, over
+  // the T = cached + S keys. cache: when given, its keys/values are prepended and
+  // then extended.
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const at::Tensor& positions,
+                     const at::Tensor& mask, AttentionCache* cache) const;
 
  private:
   int64_t num_heads_;
@@ -49,13 +50,20 @@ class GroupedQueryAttention : public torch::nn::Module {
   std::shared_ptr<Projection> output_proj_;
 };
 
-// The boolean attention mask [B or 1, 1, S, T] for queries at positions
-// start_pos..start_pos+S-1 over keys 0..T-1: causal, within the sliding window
-// when given, and only over real keys (key_padding [B, T], may be undefined).
-// A query always sees its own position, so no row is empty.
-at::Tensor MakeAttentionMask(int64_t start_pos, int64_t seq_len, int64_t key_len,
+// Token positions of a batch's T slots (cached and new): the slot index when
+// key_padding is undefined ([1, T]), else the count of real tokens before each
+// slot ([B, T]), so that rows padded in the middle of batched decoding keep the
+// positions they would have alone.
+at::Tensor TokenPositions(int64_t key_len, const at::Tensor& key_padding, c10::Device device);
+
+// The boolean attention mask [B or 1, 1, S, T] for the new slots
+// T-S..T-1 over all T slots: causal by slot, within the sliding window by token
+// position (query i sees key j when i - j < W), and only over real keys
+// (key_padding [B, T], may be undefined). A query always sees its own slot, so
+// no row is empty. `positions` comes from TokenPositions.
+at::Tensor MakeAttentionMask(int64_t seq_len, const at::Tensor& positions,
                              const std::optional<int64_t>& sliding_window,
-                             const at::Tensor& key_padding, c10::Device device);
+                             const at::Tensor& key_padding);
 
 }  // namespace modelhub
 

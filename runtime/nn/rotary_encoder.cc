@@ -30,21 +30,20 @@ std::vector<double> RopeInverseFrequencies(int64_t head_dim, double theta,
 }
 
 RotaryEncoder::RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
-                             const std::optional<Llama3RopeScaling>& scaling, c10::Device device)
-    : layout_(layout) {
-  std::vector<double> frequencies = RopeInverseFrequencies(head_dim, theta, scaling);
-  inverse_frequencies_ =
-      at::tensor(frequencies, at::TensorOptions().dtype(at::kDouble)).to(at::kFloat).to(device);
-}
+                             const std::optional<Llama3RopeScaling>& scaling)
+    : layout_(layout),
+      inverse_frequencies_(at::tensor(RopeInverseFrequencies(head_dim, theta, scaling),
+                                      at::TensorOptions().dtype(at::kDouble))) {}
 
-at::Tensor RotaryEncoder::forward(const at::Tensor& x, int64_t start_pos) const {
-  const int64_t seq_len = x.size(-2);
-  at::Tensor positions = at::arange(start_pos, start_pos + seq_len,
-                                    at::TensorOptions().dtype(at::kFloat).device(x.device()));
-  at::Tensor angles = at::outer(positions, inverse_frequencies_);  // [S, D/2]
+at::Tensor RotaryEncoder::forward(const at::Tensor& x, const at::Tensor& positions) const {
+  // Follows the model wherever it moves: a no-op once on x's device.
+  // In float32, or wider for wider models.
+  const at::ScalarType compute = at::promote_types(x.scalar_type(), at::kFloat);
+  at::Tensor frequencies = inverse_frequencies_.to(x.device(), compute);
+  at::Tensor angles = positions.to(x.device(), compute).unsqueeze(-1) * frequencies;
   at::Tensor cos = angles.cos();
   at::Tensor sin = angles.sin();
-  at::Tensor x32 = x.to(at::kFloat);
+  at::Tensor x32 = x.to(compute);
   at::Tensor rotated;
   if (layout_ == RopeLayout::kRotateHalf) {
     // Pairs (i, i + D/2): out = x * cos + rotate_half(x) * sin.

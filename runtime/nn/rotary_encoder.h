@@ -17,19 +17,20 @@ std::vector<double> RopeInverseFrequencies(int64_t head_dim, double theta,
 
 // Applies rotary position embeddings. Holds no parameters: the inverse
 // frequencies are derived from the blueprint, never loaded from checkpoints.
-// Angles and rotation are computed in float32 whatever the model's dtype.
+// Angles and rotation are computed in float32 (or the model's dtype when wider).
 class RotaryEncoder {
  public:
   RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
-                const std::optional<Llama3RopeScaling>& scaling, c10::Device device);
+                const std::optional<Llama3RopeScaling>& scaling);
 
-  // x: [..., S, head_dim], where row s has absolute position start_pos + s.
-  // Returns the rotated x in x's dtype.
-  at::Tensor forward(const at::Tensor& x, int64_t start_pos) const;
+  // x: [..., S, head_dim]; positions: int64 token positions that broadcast
+  // against x's shape without its last dimension (e.g. [S], or [B, 1, S] for x
+  // [B, H, S, D]). Returns the rotated x in x's dtype, on x's device.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& positions) const;
 
  private:
-  at::Tensor inverse_frequencies_;  // [head_dim / 2], float32
   RopeLayout layout_;
+  at::Tensor inverse_frequencies_;  // [head_dim / 2], float64 on CPU; converted per call
 };
 
 }  // namespace modelhub

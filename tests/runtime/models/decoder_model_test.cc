@@ -81,6 +81,38 @@ TEST(DecoderModelTest, RightPaddingDoesNotChangeRealPositions) {
   }
 }
 
+// Rows of different lengths decoded together, right-padded at prefill, give
+// each row what decoding it alone gives.
+TEST(DecoderModelTest, PaddedBatchDecodingEqualsDecodingEachRowAlone) {
+  for (const auto& [name, blueprint] : Variants()) {
+    at::manual_seed(10);
+    DecoderModel model(blueprint, Double());
+    c10::InferenceMode inference;
+    const std::vector<std::vector<int64_t>> prompts = {{3, 4, 5, 6, 7}, {8, 9}};
+    const std::vector<int64_t> steps = {11, 12, 13};
+    at::Tensor batch =
+        at::tensor(std::vector<int64_t>{3, 4, 5, 6, 7, 8, 9, 0, 0, 0}).reshape({2, 5});
+    at::Tensor mask = at::tensor(std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 0, 0, 0})
+                          .to(at::kBool)
+                          .reshape({2, 5});
+    KvCache batch_cache = model.NewKvCache();
+    model.forward(batch, mask, &batch_cache);
+    std::vector<at::Tensor> batch_steps;
+    for (int64_t token : steps) {
+      batch_steps.push_back(model.forward(at::full({2, 1}, token, at::kLong), {}, &batch_cache));
+    }
+    for (size_t row = 0; row < prompts.size(); ++row) {
+      KvCache cache = model.NewKvCache();
+      model.forward(Tokens(prompts[row]), {}, &cache);
+      for (size_t i = 0; i < steps.size(); ++i) {
+        at::Tensor alone = model.forward(Tokens({steps[i]}), {}, &cache);
+        EXPECT_TRUE(at::allclose(batch_steps[i][row], alone[0], 1e-9, 1e-9))
+            << name << " row " << row << " step " << i;
+      }
+    }
+  }
+}
+
 TEST(DecoderModelTest, SlidingWindowLimitsWhatEarlyTokensInfluence) {
   DecoderBlueprint blueprint = SmallBlueprint();
   blueprint.num_layers = 1;

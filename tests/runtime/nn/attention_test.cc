@@ -42,8 +42,8 @@ at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const Deco
   at::Tensor out = at::zeros({seq, heads * d}, x.options());
   for (int64_t h = 0; h < heads; ++h) {
     const int64_t g = h / (heads / kv);
-    at::Tensor qh = rope.forward(q.slice(1, h * d, (h + 1) * d), 0);
-    at::Tensor kh = rope.forward(k.slice(1, g * d, (g + 1) * d), 0);
+    at::Tensor qh = rope.forward(q.slice(1, h * d, (h + 1) * d), at::arange(seq));
+    at::Tensor kh = rope.forward(k.slice(1, g * d, (g + 1) * d), at::arange(seq));
     at::Tensor vh = v.slice(1, g * d, (g + 1) * d);
     for (int64_t i = 0; i < seq; ++i) {
       std::vector<double> weights(seq, 0.0);
@@ -77,28 +77,39 @@ TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
   ModuleOptions options;
   options.dtype = at::kDouble;
   GroupedQueryAttention attention(b, options);
-  RotaryEncoder rope(8, 10000.0, RopeLayout::kRotateHalf, std::nullopt, at::kCPU);
+  RotaryEncoder rope(8, 10000.0, RopeLayout::kRotateHalf, std::nullopt);
   const int64_t seq = 9;
   at::Tensor x = at::randn({seq, 24}, at::kDouble);
   std::vector<bool> real = {true, true, true, true, true, true, true, false, false};
   at::Tensor key_padding =
       at::tensor(std::vector<int64_t>(real.begin(), real.end())).to(at::kBool).unsqueeze(0);
   c10::InferenceMode inference;
-  at::Tensor actual = attention.forward(x.unsqueeze(0), rope, 0, key_padding, nullptr)[0];
+  at::Tensor positions = TokenPositions(seq, key_padding, at::kCPU);
+  at::Tensor mask = MakeAttentionMask(seq, positions, GetParam(), key_padding);
+  at::Tensor actual = attention.forward(x.unsqueeze(0), rope, positions, mask, nullptr)[0];
   at::Tensor expected = ReferenceAttention(attention, b, x, rope, GetParam(), real);
-  EXPECT_TRUE(at::allclose(actual, expected, 1e-6, 1e-8))
-      << (actual - expected).abs().max().item<double>();
+  // Rows of padding tokens carry no meaning; the real rows must match.
+  at::Tensor real_actual = actual.slice(0, 0, 7), real_expected = expected.slice(0, 0, 7);
+  EXPECT_TRUE(at::allclose(real_actual, real_expected, 1e-6, 1e-8))
+      << (real_actual - real_expected).abs().max().item<double>();
 }
 
 INSTANTIATE_TEST_SUITE_P(Windows, AttentionTest,
                          ::testing::Values(std::nullopt, std::optional<int64_t>(3)));
 
 TEST(AttentionMaskTest, CausalWindowAndPadding) {
+  // Slots 0..3 with slot 1 padding: token positions 0, 0, 1, 2. New slots 2 and 3.
   at::Tensor padding = at::tensor({1, 0, 1, 1}).to(at::kBool).unsqueeze(0);
-  at::Tensor mask = MakeAttentionMask(2, 2, 4, 2, padding, at::kCPU);
-  // Query at position 2 sees 1 (window) but 1 is padding, and itself; query 3 sees 2, 3.
-  at::Tensor expected = at::tensor({0, 0, 1, 0, 0, 0, 1, 1}).to(at::kBool).reshape({1, 1, 2, 4});
+  at::Tensor positions = TokenPositions(4, padding, at::kCPU);
+  EXPECT_TRUE(at::equal(positions, at::tensor(std::vector<int64_t>{0, 0, 1, 2}).unsqueeze(0)));
+  at::Tensor mask = MakeAttentionMask(2, positions, 2, padding);
+  // Slot 2 (position 1) sees slot 0 (position 0, in the window) and itself; slot 3
+  // (position 2) sees slots 2 and 3 but not slot 0 (2 - 0 is not < 2).
+  at::Tensor expected = at::tensor({1, 0, 1, 0, 0, 0, 1, 1}).to(at::kBool).reshape({1, 1, 2, 4});
   EXPECT_TRUE(at::equal(mask, expected)) << mask;
+  at::Tensor unpadded = MakeAttentionMask(2, TokenPositions(3, {}, at::kCPU), std::nullopt, {});
+  EXPECT_TRUE(
+      at::equal(unpadded, at::tensor({1, 1, 0, 1, 1, 1}).to(at::kBool).reshape({1, 1, 2, 3})));
 }
 
 TEST(AttentionTest, QueryAndKeyNormsExistOnlyWhenAsked) {
