@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -31,18 +32,15 @@ std::string HeaderGuard(const std::string& path) {
 std::string CppString(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\%03o", static_cast<unsigned char>(c));
+      out += escaped;
+    } else {
+      out += c;
     }
   }
   return out + "\"";
@@ -383,9 +381,10 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
     }
     absl::StrAppend(&out, "  return config;\n}\n");
   }
-  for (const KeyFormatSpec& format : spec.checkpoint_formats) {
-    absl::StrAppend(&out, "\n// Checkpoint format '", format.name, "'.\nconst KeyRule k",
-                    CamelCase(format.name), "Keys[] = {\n");
+  for (size_t f = 0; f < spec.checkpoint_formats.size(); ++f) {
+    const KeyFormatSpec& format = spec.checkpoint_formats[f];
+    absl::StrAppend(&out, "\n// Checkpoint format '", format.name, "'.\nconst KeyRule kKeys", f,
+                    "[] = {\n");
     for (const KeyRuleSpec& rule : format.rules) {
       const char* rope = rule.rope == "query" ? "kQuery" : rule.rope == "key" ? "kKey" : "kNone";
       absl::StrAppend(&out, "    {", CppString(rule.from), ", ",
@@ -402,8 +401,9 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
                     absl::StrJoin(aliases, ", "), "}, &MakeArch", i, "},\n");
   }
   absl::StrAppend(&out, "  };\n}\n\nstd::vector<KeyFormatTable> KeyFormats() {\n  return {\n");
-  for (const KeyFormatSpec& format : spec.checkpoint_formats) {
-    const std::string table = absl::StrCat("k", CamelCase(format.name), "Keys");
+  for (size_t f = 0; f < spec.checkpoint_formats.size(); ++f) {
+    const KeyFormatSpec& format = spec.checkpoint_formats[f];
+    const std::string table = absl::StrCat("kKeys", f);
     absl::StrAppend(&out, "      {", CppString(format.name), ", RopeLayout::",
                     format.rope_layout == "interleaved" ? "kInterleaved" : "kRotateHalf", ", ",
                     table, ", std::size(", table, ")},\n");

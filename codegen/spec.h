@@ -81,6 +81,7 @@ struct ArchSetting {
 struct ArchSpec {
   std::string name;
   std::string base;  // "" when the arch starts from the struct defaults
+  SourceMark base_mark;
   std::vector<std::string> aliases;
   std::string doc;
   std::vector<ArchSetting> settings;

@@ -17,23 +17,76 @@
 namespace modelhub::codegen {
 namespace {
 
-// Words a field or struct name may not take because the generated C++ would not compile.
-const std::set<std::string>& CppKeywords() {
-  static const auto* keywords = new std::set<std::string>{
-      "auto",   "bool",   "break",   "case",      "char",     "class",    "const",   "default",
-      "delete", "do",     "double",  "else",      "enum",     "false",    "float",   "for",
-      "if",     "int",    "long",    "namespace", "new",      "operator", "private", "public",
-      "return", "short",  "signed",  "sizeof",    "static",   "struct",   "switch",  "template",
-      "this",   "true",   "typedef", "union",     "unsigned", "using",    "virtual", "void",
-      "while",  "config", "out",     "reader",    "other",    "map",      "b"};
-  return *keywords;
+// Names a field may not take because the generated C++ would not compile: C++17
+// keywords, alternative tokens, and the fixed-width integer types.
+const std::set<std::string>& ReservedNames() {
+  static const auto* names = new std::set<std::string>{"alignas",      "alignof",
+                                                       "and",          "and_eq",
+                                                       "asm",          "auto",
+                                                       "bitand",       "bitor",
+                                                       "bool",         "break",
+                                                       "case",         "catch",
+                                                       "char",         "char16_t",
+                                                       "char32_t",     "class",
+                                                       "compl",        "const",
+                                                       "constexpr",    "const_cast",
+                                                       "continue",     "decltype",
+                                                       "default",      "delete",
+                                                       "do",           "double",
+                                                       "dynamic_cast", "else",
+                                                       "enum",         "explicit",
+                                                       "export",       "extern",
+                                                       "false",        "float",
+                                                       "for",          "friend",
+                                                       "goto",         "if",
+                                                       "inline",       "int",
+                                                       "long",         "mutable",
+                                                       "namespace",    "new",
+                                                       "noexcept",     "not",
+                                                       "not_eq",       "nullptr",
+                                                       "operator",     "or",
+                                                       "or_eq",        "private",
+                                                       "protected",    "public",
+                                                       "register",     "reinterpret_cast",
+                                                       "return",       "short",
+                                                       "signed",       "sizeof",
+                                                       "static",       "static_assert",
+                                                       "static_cast",  "struct",
+                                                       "switch",       "template",
+                                                       "this",         "thread_local",
+                                                       "throw",        "true",
+                                                       "try",          "typedef",
+                                                       "typeid",       "typename",
+                                                       "union",        "unsigned",
+                                                       "using",        "virtual",
+                                                       "void",         "volatile",
+                                                       "wchar_t",      "while",
+                                                       "xor",          "xor_eq",
+                                                       "int8_t",       "int16_t",
+                                                       "int32_t",      "int64_t",
+                                                       "uint8_t",      "uint16_t",
+                                                       "uint32_t",     "uint64_t",
+                                                       "size_t"};
+  return *names;
 }
 
-bool IsIdentifier(const std::string& name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
+bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+
+// "LLaMAConfig" belongs to family "llama": its lower-case form starts with the
+// family's name without underscores.
+bool HasFamilyPrefix(const std::string& struct_name, const std::string& family) {
+  std::string lower, stem;
+  for (char c : struct_name)
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : family) {
+    if (c != '_') stem += c;
+  }
+  return lower.rfind(stem, 0) == 0;
+}
+
+// A doc becomes a one-line C++ comment: no line breaks, no trailing backslash.
+bool IsOneLineDoc(const std::string& doc) {
+  return doc.find_first_of("\r\n") == std::string::npos && (doc.empty() || doc.back() != '\\');
 }
 
 class Parser {
@@ -124,6 +177,12 @@ class Parser {
     return node.Scalar();
   }
 
+  std::string Doc(const YAML::Node& node) const {
+    std::string doc = String(node, "doc");
+    if (!IsOneLineDoc(doc)) Fail(node, "doc must be one line, not ending in a backslash");
+    return doc;
+  }
+
   std::string Enum(const YAML::Node& node, const std::string& what,
                    const std::vector<std::string>& allowed) const {
     std::string value = String(node, what);
@@ -148,6 +207,7 @@ class Parser {
   void ParseCheckpoints(const YAML::Node& node, FamilySpec& spec);
 
   std::string file_;
+  std::string family_;
   std::set<std::string> struct_names_;
 };
 
@@ -164,8 +224,7 @@ FieldType Parser::ParseType(const YAML::Node& node, size_t* array_size) const {
   if (type.rfind("float[", 0) == 0 && type.back() == ']') {
     std::string digits = type.substr(6, type.size() - 7);
     if (!digits.empty() && digits.size() < 4 &&
-        std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(c); }) &&
-        std::stoi(digits) > 0) {
+        std::all_of(digits.begin(), digits.end(), IsDigit) && std::stoi(digits) > 0) {
       *array_size = std::stoul(digits);
       return FieldType::kFloatArray;
     }
@@ -237,10 +296,14 @@ std::shared_ptr<StructSpec> Parser::ParseStruct(const YAML::Node& name, const YA
     Fail(name, absl::StrCat("struct name '", spec->cpp_name,
                             "' must be a C++ identifier starting with a capital letter"));
   }
+  if (!HasFamilyPrefix(spec->cpp_name, family_)) {
+    Fail(name, absl::StrCat("struct name '", spec->cpp_name, "' must start with the family name '",
+                            family_, "' (any case), so that families never clash"));
+  }
   if (!struct_names_.insert(spec->cpp_name).second) {
     Fail(name, absl::StrCat("struct name '", spec->cpp_name, "' is used twice"));
   }
-  spec->doc = String(doc, "doc");
+  spec->doc = Doc(doc);
   spec->mark = MarkOf(name);
   Map map(*this, fields, absl::StrCat("fields of ", what), "field");
   for (const auto& [key, value] : map.entries()) {
@@ -271,14 +334,14 @@ FieldSpec Parser::ParseField(const YAML::Node& key, const YAML::Node& node,
   field.name = key.Scalar();
   field.mark = MarkOf(key);
   if (!IsIdentifier(field.name) || std::isupper(static_cast<unsigned char>(field.name[0])) ||
-      CppKeywords().count(field.name) > 0) {
+      ReservedNames().count(field.name) > 0) {
     Fail(key, absl::StrCat("field name '", field.name,
                            "' must be a lower-case identifier that is not a reserved word"));
   }
   const std::string what = absl::StrCat("field '", field.name, "' of ", owner);
   Map map(*this, node, what);
   field.type = ParseType(map.Required("type"), &field.array_size);
-  field.doc = String(map.Required("doc"), "doc");
+  field.doc = Doc(map.Required("doc"));
   if (field.type == FieldType::kStruct) {
     field.nested =
         ParseStruct(map.Required("struct"), map.Required("doc"), map.Required("fields"), what);
@@ -363,8 +426,11 @@ void Parser::ParseArchs(const YAML::Node& node, FamilySpec& spec) {
     arch.mark = MarkOf(key);
     claim(key, arch.name);
     Map map(*this, value, absl::StrCat("arch '", arch.name, "'"));
-    if (auto base = map.Optional("base")) arch.base = String(*base, "base");
-    if (auto doc = map.Optional("doc")) arch.doc = String(*doc, "doc");
+    if (auto base = map.Optional("base")) {
+      arch.base = String(*base, "base");
+      arch.base_mark = MarkOf(*base);
+    }
+    if (auto doc = map.Optional("doc")) arch.doc = Doc(*doc);
     if (auto aliases = map.Optional("aliases")) {
       if (!aliases->IsSequence()) Fail(*aliases, "aliases must be a list of arch names");
       for (const YAML::Node& alias : *aliases) {
@@ -391,9 +457,10 @@ void Parser::CheckArchBases(const FamilySpec& spec,
     if (arch.base.empty()) continue;
     if (by_name.count(arch.base) == 0) {
       bool alias = names.count(arch.base) > 0;
-      throw SpecError(arch.mark, absl::StrCat("arch '", arch.name, "' derives from '", arch.base,
-                                              alias ? "', an alias: name the arch itself"
-                                                    : "', which is not an arch of this family"));
+      throw SpecError(arch.base_mark,
+                      absl::StrCat("arch '", arch.name, "' derives from '", arch.base,
+                                   alias ? "', an alias: name the arch itself"
+                                         : "', which is not an arch of this family"));
     }
     // Walk the chain of bases; meeting the start again is a cycle.
     std::vector<std::string> chain = {arch.name};
@@ -401,8 +468,8 @@ void Parser::CheckArchBases(const FamilySpec& spec,
          at = at->base.empty() ? nullptr : by_name[at->base]) {
       chain.push_back(at->name);
       if (at->name == arch.name) {
-        throw SpecError(arch.mark, absl::StrCat("archs derive from each other in a cycle: ",
-                                                absl::StrJoin(chain, " -> ")));
+        throw SpecError(arch.base_mark, absl::StrCat("archs derive from each other in a cycle: ",
+                                                     absl::StrJoin(chain, " -> ")));
       }
       if (chain.size() > spec.archs.size() + 1) break;  // a cycle not through `arch`
     }
@@ -439,7 +506,7 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
           }
           std::string digits = segment.substr(bracket + 1, segment.size() - bracket - 2);
           if (digits.empty() || digits.size() > 3 ||
-              !std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(c); })) {
+              !std::all_of(digits.begin(), digits.end(), IsDigit)) {
             Fail(*node, absl::StrCat(what, ": bad index '[", digits, "]'"));
           }
           result.index = std::stoul(digits);
@@ -549,6 +616,27 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
   top.Finish();
 }
 
+// The rope projection a target needs when its format's RoPE layout differs from
+// the model's: by the module it names (q_proj/q_norm: query, k_proj/k_norm: key).
+std::string RopeProjectionOf(const ParsedKeyPattern& target) {
+  if (target.segments.size() < 2) return "";
+  const KeySegment& module = target.segments[target.segments.size() - 2];
+  if (module.capture) return "?";
+  if (module.text == "q_proj" || module.text == "q_norm") return "query";
+  if (module.text == "k_proj" || module.text == "k_norm") return "key";
+  return "";
+}
+
+// The pattern with its capture names blanked: two patterns with the same shape
+// match (or produce) the same names.
+std::string ShapeOf(const ParsedKeyPattern& pattern) {
+  std::string shape;
+  for (const KeySegment& segment : pattern.segments) {
+    shape += segment.capture ? std::string("{}.") : segment.text + ".";
+  }
+  return shape;
+}
+
 void Parser::ParseCheckpoints(const YAML::Node& node, FamilySpec& spec) {
   Map formats(*this, node, "checkpoints", "format");
   for (const auto& [key, value] : formats.entries()) {
@@ -562,27 +650,32 @@ void Parser::ParseCheckpoints(const YAML::Node& node, FamilySpec& spec) {
     Map map(*this, value, what);
     format.rope_layout =
         Enum(map.Required("rope_layout"), "rope layout", {"rotate_half", "interleaved"});
-    Map keys(*this, map.Required("keys"), absl::StrCat("keys of ", what), "key pattern");
-    std::map<std::string, SourceMark> shapes;  // patterns with captures blanked, for duplicates
+    const bool converts = format.rope_layout != spec.decoder.rope_layout;
+    const YAML::Node keys_node = map.Required("keys");
+    Map keys(*this, keys_node, absl::StrCat("keys of ", what), "key pattern");
+    if (keys.entries().empty()) Fail(keys_node, absl::StrCat(what, " has no keys"));
+    // A position `offset` characters into a pattern scalar (past its quote).
+    auto mark_at = [this](const YAML::Node& at, size_t offset) {
+      SourceMark mark = MarkOf(at);
+      mark.column += static_cast<int>(offset) + (at.Tag() == "!" ? 1 : 0);
+      return mark;
+    };
+    auto check_pattern = [&](const YAML::Node& at, const std::string& text) {
+      ParsedKeyPattern parsed = ParseKeyPattern(text);
+      if (!parsed.error.empty()) {
+        throw SpecError(mark_at(at, parsed.error_offset),
+                        absl::StrCat("bad key pattern '", text, "': ", parsed.error));
+      }
+      return parsed;
+    };
+    std::map<std::string, SourceMark> sources;  // by shape, for duplicates
+    std::map<std::string, SourceMark> targets;
     for (const auto& [from_node, to_node] : keys.entries()) {
       KeyRuleSpec rule;
       rule.from = from_node.Scalar();
       rule.mark = MarkOf(from_node);
-      auto check_pattern = [&](const YAML::Node& at, const std::string& text) {
-        ParsedKeyPattern parsed = ParseKeyPattern(text);
-        if (!parsed.error.empty()) {
-          SourceMark mark = MarkOf(at);
-          mark.column += static_cast<int>(parsed.error_offset) + (at.Tag() == "!" ? 1 : 0);
-          throw SpecError(mark, absl::StrCat("bad key pattern '", text, "': ", parsed.error));
-        }
-        return parsed;
-      };
       ParsedKeyPattern source = check_pattern(from_node, rule.from);
-      std::string shape;
-      for (const KeySegment& segment : source.segments) {
-        shape += segment.capture ? std::string("{}.") : segment.text + ".";
-      }
-      auto [previous, inserted] = shapes.emplace(shape, rule.mark);
+      auto [previous, inserted] = sources.emplace(ShapeOf(source), rule.mark);
       if (!inserted) {
         Fail(from_node, absl::StrCat("key pattern '", rule.from, "' matches the same keys as ",
                                      "the one at line ", previous->second.line));
@@ -599,16 +692,35 @@ void Parser::ParseCheckpoints(const YAML::Node& node, FamilySpec& spec) {
       if (IsYamlNull(target)) {
         if (!rule.rope.empty()) Fail(to_node, "a dropped tensor cannot have a rope projection");
         rule.dropped = true;
-      } else {
-        rule.to = String(target, "key map target");
-        ParsedKeyPattern parsed = check_pattern(target, rule.to);
-        size_t offset = 0;
-        std::string error = CheckKeyTemplate(source, parsed, &offset);
-        if (!error.empty()) {
-          SourceMark mark = MarkOf(target);
-          mark.column += static_cast<int>(offset) + (target.Tag() == "!" ? 1 : 0);
-          throw SpecError(mark, absl::StrCat("bad key map target '", rule.to, "': ", error));
-        }
+        format.rules.push_back(std::move(rule));
+        continue;
+      }
+      rule.to = String(target, "key map target");
+      ParsedKeyPattern parsed = check_pattern(target, rule.to);
+      KeyTemplateError error = CheckKeyTemplate(source, parsed);
+      if (!error.message.empty()) {
+        throw SpecError(mark_at(error.in_source ? from_node : target, error.offset),
+                        absl::StrCat("bad key map rule '", rule.from, "': ", error.message));
+      }
+      auto [earlier, unique] = targets.emplace(ShapeOf(parsed), MarkOf(target));
+      if (!unique) {
+        Fail(target, absl::StrCat("'", rule.to, "' is already the target of the rule at line ",
+                                  earlier->second.line));
+      }
+      const std::string needed = RopeProjectionOf(parsed);
+      if (converts && needed == "?") {
+        Fail(target, absl::StrCat("'", rule.to, "' captures the module name, so whether it ",
+                                  "feeds RoPE is unknown; ", what, " converts RoPE layouts: ",
+                                  "name q_proj/k_proj/q_norm/k_norm literally"));
+      }
+      const std::string expected = converts && needed != "?" ? needed : "";
+      if (rule.rope != expected) {
+        Fail(target,
+             expected.empty()
+                 ? absl::StrCat("'", rule.to, "' needs no rope projection: ",
+                                converts ? "it does not feed RoPE" : "the RoPE layouts agree")
+                 : absl::StrCat("'", rule.to,
+                                "' feeds RoPE in another layout: add 'rope: ", expected, "'"));
       }
       format.rules.push_back(std::move(rule));
     }
@@ -632,12 +744,13 @@ FamilySpec Parser::Parse(const std::string& text) {
   const YAML::Node family = map.Required("family");
   spec.family = String(family, "family");
   spec.family_mark = MarkOf(family);
+  family_ = spec.family;
   if (!IsIdentifier(spec.family) || std::any_of(spec.family.begin(), spec.family.end(), [](char c) {
         return std::isupper(static_cast<unsigned char>(c));
       })) {
     Fail(family, absl::StrCat("family name '", spec.family, "' must be a lower-case identifier"));
   }
-  spec.doc = String(map.Required("doc"), "doc");
+  spec.doc = Doc(map.Required("doc"));
   {
     Map config(*this, map.Required("config"), "config");
     spec.config = ParseStruct(config.Required("name"), config.Required("doc"),

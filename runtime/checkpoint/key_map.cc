@@ -52,9 +52,8 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
       target.dropped = true;
     } else {
       ParsedKeyPattern parsed = ParseKeyPattern(rules[r].to);
-      size_t offset = 0;
       std::string error =
-          parsed.error.empty() ? CheckKeyTemplate(source, parsed, &offset) : parsed.error;
+          parsed.error.empty() ? CheckKeyTemplate(source, parsed).message : parsed.error;
       if (!error.empty()) throw std::invalid_argument(std::string(rules[r].to) + ": " + error);
       auto append_literal = [&target](std::string_view text) {
         if (target.pieces.empty() || target.pieces.back().capture) {

@@ -10,11 +10,6 @@ bool IsLiteralChar(char c) {
          c == '-';
 }
 
-bool IsIdentifier(std::string_view name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return IsLiteralChar(c) && c != '-'; });
-}
-
 // Offsets of each segment's first character, for error positions.
 std::vector<size_t> SegmentOffsets(const std::vector<KeySegment>& segments) {
   std::vector<size_t> offsets;
@@ -27,6 +22,11 @@ std::vector<size_t> SegmentOffsets(const std::vector<KeySegment>& segments) {
 }
 
 }  // namespace
+
+bool IsIdentifier(std::string_view name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return IsLiteralChar(c) && c != '-'; });
+}
 
 ParsedKeyPattern ParseKeyPattern(std::string_view pattern) {
   ParsedKeyPattern parsed;
@@ -72,27 +72,28 @@ ParsedKeyPattern ParseKeyPattern(std::string_view pattern) {
   return parsed;
 }
 
-std::string CheckKeyTemplate(const ParsedKeyPattern& source, const ParsedKeyPattern& target,
-                             size_t* error_offset) {
+KeyTemplateError CheckKeyTemplate(const ParsedKeyPattern& source, const ParsedKeyPattern& target) {
   auto has_capture = [](const ParsedKeyPattern& pattern, const std::string& name) {
     return std::any_of(pattern.segments.begin(), pattern.segments.end(),
                        [&](const KeySegment& s) { return s.capture && s.text == name; });
   };
-  std::vector<size_t> offsets = SegmentOffsets(target.segments);
+  std::vector<size_t> target_offsets = SegmentOffsets(target.segments);
   for (size_t i = 0; i < target.segments.size(); ++i) {
     const KeySegment& segment = target.segments[i];
     if (segment.capture && !has_capture(source, segment.text)) {
-      *error_offset = offsets[i];
-      return "capture '{" + segment.text + "}' is not captured by the source pattern";
+      return {"capture '{" + segment.text + "}' is not captured by the source pattern", false,
+              target_offsets[i]};
     }
   }
-  for (const KeySegment& segment : source.segments) {
+  std::vector<size_t> source_offsets = SegmentOffsets(source.segments);
+  for (size_t i = 0; i < source.segments.size(); ++i) {
+    const KeySegment& segment = source.segments[i];
     if (segment.capture && !has_capture(target, segment.text)) {
-      *error_offset = 0;
-      return "capture '{" + segment.text + "}' of the source pattern is not used";
+      return {"capture '{" + segment.text + "}' is not used by the target", true,
+              source_offsets[i]};
     }
   }
-  return "";
+  return {};
 }
 
 }  // namespace modelhub

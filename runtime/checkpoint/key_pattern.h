@@ -26,15 +26,25 @@ struct ParsedKeyPattern {
   size_t error_offset = 0;  // 0-based character offset of the problem
 };
 
+// True for [A-Za-z_][A-Za-z0-9_]*: a capture name, and what codegen accepts as
+// a C++ name.
+bool IsIdentifier(std::string_view name);
+
 // Parses `pattern`. Segments are non-empty; literals use [A-Za-z0-9_-]; captures
 // are `{identifier}` and fill a whole segment; a capture name appears once.
 ParsedKeyPattern ParseKeyPattern(std::string_view pattern);
 
+// Where CheckKeyTemplate found a problem: which pattern, and the character offset.
+struct KeyTemplateError {
+  std::string message;  // empty when the patterns fit
+  bool in_source = false;
+  size_t offset = 0;
+};
+
 // Checks that `target` is a pattern whose captures all come from `source`, and
 // that every capture of `source` is used by it (so that distinct keys never map
-// to one name). Returns an error text, or "" when they fit.
-std::string CheckKeyTemplate(const ParsedKeyPattern& source, const ParsedKeyPattern& target,
-                             size_t* error_offset);
+// to one name).
+KeyTemplateError CheckKeyTemplate(const ParsedKeyPattern& source, const ParsedKeyPattern& target);
 
 }  // namespace modelhub
 

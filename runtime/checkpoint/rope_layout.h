@@ -7,13 +7,15 @@
 
 namespace modelhub {
 
-// Reorders the output rows of a query or key projection (weight [num_heads *
-// head_dim, ...] or bias [num_heads * head_dim]) from RoPE layout `from` to `to`,
-// so that rotary embeddings in layout `to` compute what `from` computed on the
-// original (REFERENCE §4: Meta's interleaved pairs vs Hugging Face's halves).
-// Returns `tensor` itself when the layouts agree. Throws InvalidModelInputError
-// when the rows do not split into num_heads heads of even size.
-at::Tensor ConvertRopeLayout(const at::Tensor& tensor, int64_t num_heads, RopeLayout from,
+// Reorders the rows of a tensor that feeds rotary embeddings, head by head,
+// from RoPE layout `from` to `to`, so that rotary embeddings in layout `to`
+// compute what `from` computed on the original (REFERENCE §4: Meta's
+// interleaved pairs vs Hugging Face's halves). Rows are heads of `head_dim`:
+// a q/k projection weight [heads * head_dim, model_dim], its bias, or a per-head
+// q/k norm weight [head_dim]. Returns `tensor` itself when the layouts agree.
+// Throws InvalidModelInputError when the rows do not split into heads of
+// `head_dim`, or head_dim is odd.
+at::Tensor ConvertRopeLayout(const at::Tensor& tensor, int64_t head_dim, RopeLayout from,
                              RopeLayout to);
 
 }  // namespace modelhub

@@ -40,7 +40,7 @@ std::optional<int64_t> ParseYamlInt(const YAML::Node& node) {
   if (!IsPlainScalar(node)) return std::nullopt;
   const std::string& s = node.Scalar();
   const char* begin = s.data();
-  if (!s.empty() && s[0] == '+') ++begin;
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-') ++begin;
   int64_t value = 0;
   auto [end, error] = std::from_chars(begin, s.data() + s.size(), value);
   if (error != std::errc() || end != s.data() + s.size() || begin == end) return std::nullopt;

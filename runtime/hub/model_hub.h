@@ -53,9 +53,8 @@ class ModelHub {
                                            std::optional<c10::Device> device = std::nullopt,
                                            std::optional<c10::ScalarType> dtype = std::nullopt,
                                            bool meta = false) const {
-    ConfigTraits<ConfigT>::Validate(config);
-    ModelPlacement placement{device, dtype, meta};
-    return CreateDecoderModel(ConfigTraits<ConfigT>::ToBlueprint(config), placement);
+    return family_->CreateNewModel(TypedConfig<ConfigT>(config),
+                                   ModelPlacement{device, dtype, meta});
   }
 
   // The type-erased family, for the APIs that take any family.

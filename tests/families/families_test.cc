@@ -88,6 +88,15 @@ TEST(FamiliesTest, PresetValuesFollowTheOfficialConfigs) {
   ASSERT_TRUE(llama.rope.llama3_scaling.has_value());
   EXPECT_EQ(llama.rope.llama3_scaling->factor, 32.0);
   EXPECT_EQ(llama.rope.theta, 500000.0);
+  // LLaMA 1 normalizes with 1e-6, Llama 2 and 3 with 1e-5.
+  auto eps = [](const char* arch) {
+    return ConfigTraits<LLaMAConfig>::ToBlueprint(get_llama_model_hub().get_arch_config(arch))
+        .norm.eps;
+  };
+  for (const char* arch : {"7b", "13b", "33b", "65b"}) EXPECT_EQ(eps(arch), 1e-6) << arch;
+  for (const char* arch : {"llama2_7b", "llama2_13b", "llama2_70b", "llama3_70b", "llama3_2_1b"}) {
+    EXPECT_EQ(eps(arch), 1e-5) << arch;
+  }
   EXPECT_FALSE(
       ConfigTraits<LLaMAConfig>::ToBlueprint(get_llama_model_hub().get_arch_config("llama3_8b"))
           .rope.llama3_scaling.has_value());

@@ -12,6 +12,7 @@
 #include "runtime/models/generate.h"
 #include "tools/cli/demo_model.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/usage_error.h"
 
 namespace modelhub::cli {
 namespace {
@@ -19,6 +20,10 @@ namespace {
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+// Waits until `tensor` is computed: GPU work is asynchronous, so timings stop
+// only once a value has come back.
+void WaitFor(const at::Tensor& tensor) { tensor.flatten()[0].item<double>(); }
 
 std::string Format(const char* format, double a, double b = 0) {
   char buffer[128];
@@ -30,6 +35,7 @@ std::string Format(const char* format, double a, double b = 0) {
 
 void RunDemo(const std::string& device_name, const std::string& dtype_name, std::ostream& out) {
   const c10::Device device = ParseDevice(device_name);
+  if (device.is_meta()) throw UsageError("the demo computes, so it needs a real device, not meta");
   const c10::ScalarType dtype = ParseDtype(dtype_name);
 
   QwenModelHub hub = get_qwen_model_hub();
@@ -39,6 +45,7 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
   at::manual_seed(0);
   auto start = std::chrono::steady_clock::now();
   std::shared_ptr<DecoderModel> model = hub.create_new_model(config, device, dtype);
+  WaitFor(model->parameters().back());
   out << "created: " << model->num_parameters() << " parameters on " << device.str() << " as "
       << DtypeName(dtype) << Format(" in %.1f ms\n", 1000 * SecondsSince(start));
 
@@ -51,6 +58,7 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
     model->forward(tokens.to(device));  // warm-up
     start = std::chrono::steady_clock::now();
     at::Tensor logits = model->forward(tokens.to(device));
+    WaitFor(logits);
     const double seconds = SecondsSince(start);
     out << "forward: logits [" << logits.size(0) << ", " << logits.size(1) << ", " << logits.size(2)
         << "]"

@@ -25,7 +25,7 @@ TEST(RopeLayoutTest, ConvertedWeightsGiveTheSameAttentionScores) {
                         at::arange(seq));
   };
   at::Tensor converted =
-      ConvertRopeLayout(weight, heads, RopeLayout::kInterleaved, RopeLayout::kRotateHalf);
+      ConvertRopeLayout(weight, head_dim, RopeLayout::kInterleaved, RopeLayout::kRotateHalf);
   at::Tensor q_meta = rotated(weight, interleaved);
   at::Tensor q_hf = rotated(converted, rotate_half);
   // Dot products between positions (what attention uses) are layout-independent.
@@ -40,24 +40,24 @@ TEST(RopeLayoutTest, ConvertedWeightsGiveTheSameAttentionScores) {
 
 TEST(RopeLayoutTest, InverseConversionRestoresTheOriginal) {
   at::Tensor weight = at::arange(4 * 6 * 2, at::kFloat).reshape({4 * 6, 2});
-  at::Tensor half = ConvertRopeLayout(weight, 4, RopeLayout::kInterleaved, RopeLayout::kRotateHalf);
+  at::Tensor half = ConvertRopeLayout(weight, 6, RopeLayout::kInterleaved, RopeLayout::kRotateHalf);
   EXPECT_FALSE(at::equal(half, weight));
   EXPECT_TRUE(at::equal(
-      ConvertRopeLayout(half, 4, RopeLayout::kRotateHalf, RopeLayout::kInterleaved), weight));
-  at::Tensor bias = at::arange(8, at::kFloat);  // one head of 8: rows 0,2,4,6 then 1,3,5,7
+      ConvertRopeLayout(half, 6, RopeLayout::kRotateHalf, RopeLayout::kInterleaved), weight));
+  at::Tensor bias = at::arange(8, at::kFloat);  // one head of 8 (or a q_norm weight)
   EXPECT_TRUE(
-      at::equal(ConvertRopeLayout(bias, 1, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
+      at::equal(ConvertRopeLayout(bias, 8, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
                 at::tensor({0.f, 2.f, 4.f, 6.f, 1.f, 3.f, 5.f, 7.f})));
   EXPECT_TRUE(at::equal(
-      ConvertRopeLayout(bias, 1, RopeLayout::kRotateHalf, RopeLayout::kRotateHalf), bias));
+      ConvertRopeLayout(bias, 8, RopeLayout::kRotateHalf, RopeLayout::kRotateHalf), bias));
 }
 
 TEST(RopeLayoutTest, RowsThatDoNotSplitIntoHeadsAreAnError) {
   EXPECT_THROW(
-      ConvertRopeLayout(at::zeros({10, 4}), 3, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
+      ConvertRopeLayout(at::zeros({10, 4}), 4, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
       InvalidModelInputError);
   EXPECT_THROW(
-      ConvertRopeLayout(at::zeros({6, 4}), 2, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
+      ConvertRopeLayout(at::zeros({6, 4}), 3, RopeLayout::kInterleaved, RopeLayout::kRotateHalf),
       InvalidModelInputError);
 }
 

@@ -62,6 +62,9 @@ TEST(YamlFieldReaderTest, WrongTypesNameTheFieldAndPosition) {
             "test.yaml:1:4: TestConfig field 'n': expected an integer, got '1.5'");
   EXPECT_EQ(read_int("n: \"12\""),
             "test.yaml:1:4: TestConfig field 'n': expected an integer, got the string \"12\"");
+  EXPECT_NE(read_int("n: +-5"), "");
+  EXPECT_EQ(read_int("n: +5"), "");
+  EXPECT_EQ(i, 5);
   EXPECT_EQ(read_int("n: [1]"),
             "test.yaml:1:4: TestConfig field 'n': expected an integer, got a list");
   EXPECT_EQ(read_int("n: ~"), "test.yaml:1:4: TestConfig field 'n': expected an integer, got null");
