@@ -9,6 +9,19 @@
 #include "runtime/core/errors.h"
 
 namespace modelhub {
+namespace {
+
+// Builds a model from a validated blueprint with the placement's defaults applied.
+std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& blueprint,
+                                                 const ModelPlacement& placement) {
+  ModuleOptions options;
+  options.device =
+      placement.meta ? c10::Device(c10::kMeta) : placement.device.value_or(c10::Device(c10::kCPU));
+  options.dtype = placement.dtype.value_or(c10::typeMetaToScalarType(c10::get_default_dtype()));
+  return std::make_shared<DecoderModel>(blueprint, options);
+}
+
+}  // namespace
 
 ModelFamily::ModelFamily(std::string name, std::string spec_file, std::vector<KeyMap> key_maps)
     : name_(std::move(name)), spec_file_(std::move(spec_file)), key_maps_(std::move(key_maps)) {}
@@ -38,15 +51,6 @@ std::shared_ptr<DecoderModel> ModelFamily::CreateNewModel(const AnyConfig& confi
                                                           const ModelPlacement& placement) const {
   config.Validate();
   return CreateDecoderModel(config.ToBlueprint(), placement);
-}
-
-std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& blueprint,
-                                                 const ModelPlacement& placement) {
-  ModuleOptions options;
-  options.device =
-      placement.meta ? c10::Device(c10::kMeta) : placement.device.value_or(c10::Device(c10::kCPU));
-  options.dtype = placement.dtype.value_or(c10::typeMetaToScalarType(c10::get_default_dtype()));
-  return std::make_shared<DecoderModel>(blueprint, options);
 }
 
 }  // namespace modelhub

@@ -79,10 +79,6 @@ class ModelFamily {
   std::vector<KeyMap> key_maps_;
 };
 
-// Builds a model from a validated blueprint with the placement's defaults applied.
-std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& blueprint,
-                                                 const ModelPlacement& placement);
-
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_HUB_MODEL_FAMILY_H_
