@@ -30,10 +30,10 @@ class DecoderLayer : public torch::nn::Module {
                                       blueprint.model_dim, blueprint.FfnInnerDim(), options));
   }
 
-  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const at::Tensor& positions,
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const RotaryAngles& angles,
                      const at::Tensor& mask, AttentionCache* cache) const {
     at::Tensor h =
-        x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, positions, mask, cache);
+        x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, angles, mask, cache);
     return h + ffn_->forward(ffn_layer_norm_->forward(h));
   }
 
@@ -168,16 +168,16 @@ at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tens
     }
     key_padding = current;
   }
-  // Positions and mask are the same for every layer: computed once.
+  // Positions, mask and RoPE angles are the same for every layer: computed once.
   at::Tensor positions = TokenPositions(key_len, key_padding, device);
   at::Tensor mask =
       MakeAttentionMask(seq_len, positions, blueprint_.attention.sliding_window, key_padding);
-  at::Tensor query_positions = positions.slice(1, start_pos);
+  RotaryAngles angles = rope_.Angles(positions.slice(1, start_pos).unsqueeze(1), device,
+                                     embed_->weight().scalar_type());
 
   at::Tensor x = embed_->forward(seqs.to(device));
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, rope_, query_positions, mask,
-                            cache != nullptr ? &cache->layers[i] : nullptr);
+    x = layers_[i]->forward(x, rope_, angles, mask, cache != nullptr ? &cache->layers[i] : nullptr);
   }
   x = layer_norm_->forward(x);
   if (cache != nullptr) {

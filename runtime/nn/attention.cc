@@ -61,7 +61,7 @@ GroupedQueryAttention::GroupedQueryAttention(const DecoderBlueprint& blueprint,
 }
 
 at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncoder& rope,
-                                          const at::Tensor& positions, const at::Tensor& mask,
+                                          const RotaryAngles& angles, const at::Tensor& mask,
                                           AttentionCache* cache) const {
   const int64_t batch = x.size(0);
   const int64_t seq_len = x.size(1);
@@ -73,9 +73,8 @@ at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncod
       v_proj_->forward(x).view({batch, seq_len, num_kv_heads_, head_dim_}).transpose(1, 2);
   if (q_norm_) q = q_norm_->forward(q);
   if (k_norm_) k = k_norm_->forward(k);
-  const at::Tensor head_positions = positions.unsqueeze(1);  // [B or 1, 1, S]: all heads
-  q = rope.forward(q, head_positions);
-  k = rope.forward(k, head_positions);
+  q = rope.Rotate(q, angles);
+  k = rope.Rotate(k, angles);
 
   if (cache != nullptr) {
     if (cache->keys.defined()) {

@@ -30,11 +30,11 @@ class GroupedQueryAttention : public torch::nn::Module {
  public:
   GroupedQueryAttention(const DecoderBlueprint& blueprint, const ModuleOptions& options);
 
-  // x: [B, S, model_dim]. positions: the rows' token positions for RoPE,
-  // [B or 1, S] int64. mask: [B or 1, 1, S, T] bool from MakeAttentionMask, over
-  // the T = cached + S keys. cache: when given, its keys/values are prepended and
-  // then extended.
-  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const at::Tensor& positions,
+  // x: [B, S, model_dim]. angles: the rows' RoPE angles from rope.Angles() of
+  // their positions shaped [B or 1, 1, S] (one set for all heads). mask:
+  // [B or 1, 1, S, T] bool from MakeAttentionMask, over the T = cached + S keys.
+  // cache: when given, its keys/values are prepended and then extended.
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const RotaryAngles& angles,
                      const at::Tensor& mask, AttentionCache* cache) const;
 
  private:

@@ -35,34 +35,50 @@ RotaryEncoder::RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
       inverse_frequencies_(at::tensor(RopeInverseFrequencies(head_dim, theta, scaling),
                                       at::TensorOptions().dtype(at::kDouble))) {}
 
-at::Tensor RotaryEncoder::forward(const at::Tensor& x, const at::Tensor& positions) const {
-  // Follows the model wherever it moves: a no-op once on x's device.
-  // In float32, or wider for wider models.
-  const at::ScalarType compute = at::promote_types(x.scalar_type(), at::kFloat);
-  at::Tensor frequencies = inverse_frequencies_.to(x.device(), compute);
-  at::Tensor angles = positions.to(x.device(), compute).unsqueeze(-1) * frequencies;
-  at::Tensor cos = angles.cos();
-  at::Tensor sin = angles.sin();
-  at::Tensor x32 = x.to(compute);
+namespace {
+
+// Angles and rotation in float32, or wider for wider models.
+at::ScalarType ComputeType(at::ScalarType dtype) { return at::promote_types(dtype, at::kFloat); }
+
+}  // namespace
+
+RotaryAngles RotaryEncoder::Angles(const at::Tensor& positions, c10::Device device,
+                                   at::ScalarType dtype) const {
+  const at::ScalarType compute = ComputeType(dtype);
+  at::Tensor frequencies = inverse_frequencies_.to(device, compute);
+  at::Tensor angles = positions.to(device, compute).unsqueeze(-1) * frequencies;
+  if (layout_ == RopeLayout::kRotateHalf) {
+    // Pair (i, i + D/2) turns by angle i: both halves use the same angles.
+    angles = at::cat({angles, angles}, -1);
+  }
+  return RotaryAngles{angles.cos(), angles.sin()};
+}
+
+at::Tensor RotaryEncoder::Rotate(const at::Tensor& x, const RotaryAngles& angles) const {
+  at::Tensor wide = x.to(ComputeType(x.scalar_type()));
   at::Tensor rotated;
   if (layout_ == RopeLayout::kRotateHalf) {
-    // Pairs (i, i + D/2): out = x * cos + rotate_half(x) * sin.
-    at::Tensor halves_cos = at::cat({cos, cos}, -1);
-    at::Tensor halves_sin = at::cat({sin, sin}, -1);
-    std::vector<at::Tensor> halves = x32.chunk(2, -1);
+    // out = x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1].
+    std::vector<at::Tensor> halves = wide.chunk(2, -1);
     at::Tensor rotate_half = at::cat({-halves[1], halves[0]}, -1);
-    rotated = x32 * halves_cos + rotate_half * halves_sin;
+    rotated = wide * angles.cos + rotate_half * angles.sin;
   } else {
     // Pairs (2i, 2i + 1), rotated as complex numbers.
     std::vector<int64_t> pair_shape(x.sizes().begin(), x.sizes().end());
     pair_shape.back() /= 2;
     pair_shape.push_back(2);
-    at::Tensor pairs = x32.reshape(pair_shape);
+    at::Tensor pairs = wide.reshape(pair_shape);
     at::Tensor even = pairs.select(-1, 0);
     at::Tensor odd = pairs.select(-1, 1);
-    rotated = at::stack({even * cos - odd * sin, even * sin + odd * cos}, -1).flatten(-2);
+    rotated =
+        at::stack({even * angles.cos - odd * angles.sin, even * angles.sin + odd * angles.cos}, -1)
+            .flatten(-2);
   }
   return rotated.to(x.scalar_type());
+}
+
+at::Tensor RotaryEncoder::forward(const at::Tensor& x, const at::Tensor& positions) const {
+  return Rotate(x, Angles(positions, x.device(), x.scalar_type()));
 }
 
 }  // namespace modelhub

@@ -18,14 +18,30 @@ std::vector<double> RopeInverseFrequencies(int64_t head_dim, double theta,
 // Applies rotary position embeddings. Holds no parameters: the inverse
 // frequencies are derived from the blueprint, never loaded from checkpoints.
 // Angles and rotation are computed in float32 (or the model's dtype when wider).
+//
+// The cosines and sines of some positions' angles, laid out for the encoder's
+// layout: [..., S, head_dim] for rotate-half, [..., S, head_dim / 2] for
+// interleaved. Computed once per forward pass and shared by every layer.
+struct RotaryAngles {
+  at::Tensor cos;
+  at::Tensor sin;
+};
+
 class RotaryEncoder {
  public:
   RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
                 const std::optional<Llama3RopeScaling>& scaling);
 
-  // x: [..., S, head_dim]; positions: int64 token positions that broadcast
-  // against x's shape without its last dimension (e.g. [S], or [B, 1, S] for x
-  // [B, H, S, D]). Returns the rotated x in x's dtype, on x's device.
+  // The angles of `positions` (int64 token positions, e.g. [S], or [B, 1, S] to
+  // broadcast over the heads of [B, H, S, D]) for rotating values of `dtype` on
+  // `device`.
+  RotaryAngles Angles(const at::Tensor& positions, c10::Device device, at::ScalarType dtype) const;
+
+  // x: [..., S, head_dim], rotated by `angles` (which broadcast against it).
+  // Returns x's dtype.
+  at::Tensor Rotate(const at::Tensor& x, const RotaryAngles& angles) const;
+
+  // Rotate(x, Angles(positions, x's device, x's dtype)): for one-off use.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& positions) const;
 
  private:

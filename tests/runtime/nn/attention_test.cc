@@ -86,7 +86,8 @@ TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
   c10::InferenceMode inference;
   at::Tensor positions = TokenPositions(seq, key_padding, at::kCPU);
   at::Tensor mask = MakeAttentionMask(seq, positions, GetParam(), key_padding);
-  at::Tensor actual = attention.forward(x.unsqueeze(0), rope, positions, mask, nullptr)[0];
+  RotaryAngles angles = rope.Angles(positions.unsqueeze(1), at::kCPU, at::kDouble);
+  at::Tensor actual = attention.forward(x.unsqueeze(0), rope, angles, mask, nullptr)[0];
   at::Tensor expected = ReferenceAttention(attention, b, x, rope, GetParam(), real);
   // Rows of padding tokens carry no meaning; the real rows must match.
   at::Tensor real_actual = actual.slice(0, 0, 7), real_expected = expected.slice(0, 0, 7);
