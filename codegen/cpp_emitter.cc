@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -254,17 +253,13 @@ void EmitTraitsDefinition(const StructSpec& spec, std::string& out) {
                   traits, "::Print(out, config);\n  return out;\n}\n\n");
 }
 
-// The C++ expression of a decoder value.
-std::string DecoderExpression(const DecoderValue& value, bool as_float) {
-  if (!value.is_reference) {
-    if (as_float && value.literal.kind == Literal::Kind::kInt) {
-      return FormatYamlFloat(static_cast<double>(value.literal.int_value));
-    }
-    return CppLiteral(value.literal);
-  }
+// The C++ expression of a decoder value (a double where its parameter is one).
+// Literals were parsed with their parameter's type already.
+std::string DecoderExpression(const DecoderValue& value) {
+  if (!value.is_reference) return CppLiteral(value.literal);
   std::string expression = absl::StrCat("config.", absl::StrJoin(value.path, "."));
   if (value.index) absl::StrAppend(&expression, "[", *value.index, "]");
-  if (as_float && value.referenced_type == FieldType::kInt) {
+  if (value.is_float && value.referenced_type == FieldType::kInt) {
     return absl::StrCat("static_cast<double>(", expression, ")");
   }
   return expression;
@@ -275,30 +270,20 @@ void EmitBlueprint(const FamilySpec& spec, std::string& out) {
   const DecoderSpec& decoder = spec.decoder;
   absl::StrAppend(&out, "DecoderBlueprint ConfigTraits<", name, ">::ToBlueprint(const ", name,
                   "& config) {\n", "  DecoderBlueprint b;\n", "  b.family = kFamily;\n");
-  static const std::set<std::string> kFloatParams = {"norm.eps",
-                                                     "rope.theta",
-                                                     "ffn.inner_dim_scale",
-                                                     "ffn.inner_dim_multiplier",
-                                                     "rope.scaling.factor",
-                                                     "rope.scaling.low_freq_factor",
-                                                     "rope.scaling.high_freq_factor"};
   for (const auto& [path, value] : decoder.values) {
     if (path.rfind("rope.scaling.", 0) == 0) continue;
-    absl::StrAppend(&out, "  b.", path, " = ",
-                    DecoderExpression(value, kFloatParams.count(path) > 0), ";\n");
+    absl::StrAppend(&out, "  b.", path, " = ", DecoderExpression(value), ";\n");
   }
   absl::StrAppend(&out, "  b.rope.layout = RopeLayout::",
                   decoder.rope_layout == "interleaved" ? "kInterleaved" : "kRotateHalf", ";\n");
   if (decoder.rope_scaling_kind == "llama3") {
     auto it = decoder.values.find("rope.scaling.enabled");
-    std::string condition =
-        it == decoder.values.end() ? "true" : DecoderExpression(it->second, false);
+    std::string condition = it == decoder.values.end() ? "true" : DecoderExpression(it->second);
     absl::StrAppend(&out, "  if (", condition, ") {\n    Llama3RopeScaling scaling;\n");
     for (const char* key :
          {"factor", "low_freq_factor", "high_freq_factor", "original_context_length"}) {
       const std::string path = absl::StrCat("rope.scaling.", key);
-      absl::StrAppend(&out, "    scaling.", key, " = ",
-                      DecoderExpression(decoder.values.at(path), kFloatParams.count(path) > 0),
+      absl::StrAppend(&out, "    scaling.", key, " = ", DecoderExpression(decoder.values.at(path)),
                       ";\n");
     }
     absl::StrAppend(&out, "    b.rope.llama3_scaling = scaling;\n  }\n");

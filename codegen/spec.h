@@ -96,6 +96,7 @@ struct DecoderValue {
   std::optional<size_t> index;                  // reference into a float array
   FieldType referenced_type = FieldType::kInt;  // type of what the reference yields
   Literal literal;
+  bool is_float = false;  // the blueprint parameter is a double
   SourceMark mark;
 };
 

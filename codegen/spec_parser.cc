@@ -488,6 +488,7 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
     if (!node) return;
     DecoderValue result;
     result.mark = MarkOf(*node);
+    result.is_float = param == Param::kFloat;
     const std::string what = absl::StrCat("decoder value '", path, "'");
     if (node->IsScalar() && node->Tag() != "!" && !node->Scalar().empty() &&
         node->Scalar()[0] == '$') {
