@@ -20,24 +20,35 @@ c10::Device ParseDevice(const std::string& name) {
   return device;
 }
 
+namespace {
+
+// The --dtype names, each dtype's canonical name first, then PyTorch's aliases.
+struct DtypeNames {
+  c10::ScalarType dtype;
+  const char* names[2];
+};
+constexpr DtypeNames kDtypes[] = {
+    {c10::kFloat, {"float32", "float"}},
+    {c10::kBFloat16, {"bfloat16", nullptr}},
+    {c10::kHalf, {"float16", "half"}},
+};
+
+}  // namespace
+
 c10::ScalarType ParseDtype(const std::string& name) {
-  if (name == "float32" || name == "float") return c10::kFloat;
-  if (name == "bfloat16") return c10::kBFloat16;
-  if (name == "float16" || name == "half") return c10::kHalf;
+  for (const DtypeNames& entry : kDtypes) {
+    for (const char* known : entry.names) {
+      if (known != nullptr && name == known) return entry.dtype;
+    }
+  }
   throw UsageError("unknown dtype '" + name + "' (use float32, bfloat16 or float16)");
 }
 
 std::string DtypeName(c10::ScalarType dtype) {
-  switch (dtype) {
-    case c10::kFloat:
-      return "float32";
-    case c10::kBFloat16:
-      return "bfloat16";
-    case c10::kHalf:
-      return "float16";
-    default:
-      return c10::toString(dtype);
+  for (const DtypeNames& entry : kDtypes) {
+    if (entry.dtype == dtype) return entry.names[0];
   }
+  return c10::toString(dtype);
 }
 
 }  // namespace modelhub::cli
