@@ -120,8 +120,11 @@ void DecoderModel::CheckInputs(const at::Tensor& seqs, const at::Tensor& padding
         "sequence of ", end, " tokens is longer than max_seq_len ", blueprint_.max_seq_len));
   }
   if (embed_->weight().is_meta()) return;  // no values to check
-  const int64_t low = seqs.min().item<int64_t>();
-  const int64_t high = seqs.max().item<int64_t>();
+  // One pass and one copy to the host, even on a GPU.
+  auto [min, max] = at::aminmax(seqs);
+  at::Tensor bounds = at::stack({min, max}).cpu();
+  const int64_t low = bounds[0].item<int64_t>();
+  const int64_t high = bounds[1].item<int64_t>();
   if (low < 0 || high >= blueprint_.vocab_size) {
     throw InvalidModelInputError(absl::StrCat("token id ", low < 0 ? low : high,
                                               " is outside the vocabulary [0, ",
