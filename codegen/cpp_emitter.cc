@@ -105,6 +105,59 @@ std::string CppLiteral(const Literal& literal) {
   return "";
 }
 
+// A literal as YAML text (flow style), for tables the runtime merges as YAML.
+std::string YamlLiteral(const Literal& literal) {
+  switch (literal.kind) {
+    case Literal::Kind::kNull:
+      return "null";
+    case Literal::Kind::kString: {
+      std::string quoted = "\"";
+      for (char c : literal.string_value) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+      }
+      return quoted + "\"";
+    }
+    case Literal::Kind::kFloatList: {
+      std::vector<std::string> items;
+      for (double value : literal.floats) items.push_back(FormatYamlFloat(value));
+      return absl::StrCat("[", absl::StrJoin(items, ", "), "]");
+    }
+    default:
+      return CppLiteral(literal);
+  }
+}
+
+// The family's HfConfigTable initializer ("{}" without a hugging_face section).
+std::string HfConfigInitializer(const FamilySpec& spec) {
+  if (!spec.hugging_face) return "{}";
+  const HuggingFaceSpec& hf = *spec.hugging_face;
+  std::string out = "HfConfigTable{\n      {\n";
+  for (const auto& [type, arch] : hf.model_types) {
+    absl::StrAppend(&out, "          {", CppString(type), ", ", CppString(arch), "},\n");
+  }
+  absl::StrAppend(&out, "      },\n      {\n");
+  for (const HfConfigRuleSpec& rule : hf.rules) {
+    static const char* const kKinds[] = {"kKey", "kPresent", "kLiteral", "kKeyList"};
+    std::vector<std::string> keys;
+    for (const std::string& key : rule.keys) keys.push_back(CppString(key));
+    absl::StrAppend(&out, "          {", CppString(absl::StrJoin(rule.field, ".")),
+                    ", HfConfigRule::Kind::", kKinds[static_cast<int>(rule.kind)], ", {",
+                    absl::StrJoin(keys, ", "), "}, ",
+                    rule.kind == HfConfigRuleSpec::Kind::kLiteral
+                        ? CppString(YamlLiteral(rule.literal))
+                        : "nullptr",
+                    "},\n");
+  }
+  absl::StrAppend(&out, "      },\n      {\n");
+  for (const HfRequirementSpec& requirement : hf.requirements) {
+    absl::StrAppend(&out, "          {", CppString(requirement.key), ", ",
+                    CppString(requirement.value), "},\n");
+  }
+  absl::StrAppend(&out, "      },\n  }");
+  return out;
+}
+
 // Nested structs first, so that each is declared before its use.
 void CollectStructs(const StructSpec& spec, std::vector<const StructSpec*>& out) {
   for (const FieldSpec& field : spec.fields) {
@@ -393,9 +446,11 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
                     format.rope_layout == "interleaved" ? "kInterleaved" : "kRotateHalf", ", ",
                     table, ", std::size(", table, ")},\n");
   }
-  absl::StrAppend(&out, "  };\n}\n\n", "const bool kRegistered = RegisterModelFamily(\n",
+  absl::StrAppend(&out, "  };\n}\n\n", "HfConfigTable HuggingFace() {\n  return ",
+                  HfConfigInitializer(spec), ";\n}\n\n",
+                  "const bool kRegistered = RegisterModelFamily(\n",
                   "    std::make_unique<TypedModelFamily<", config, ">>(", CppString(spec.family),
-                  ", ", CppString(spec.file), ", Archs(), KeyFormats()));\n\n",
+                  ", ", CppString(spec.file), ", Archs(), KeyFormats(), HuggingFace()));\n\n",
                   "}  // namespace\n\n", hub, " get_", spec.family, "_model_hub() {\n",
                   "  static_cast<void>(kRegistered);\n", "  return ", hub, "(GetTypedModelFamily<",
                   config, ">());\n}\n\n", "}  // namespace modelhub\n");

@@ -128,6 +128,39 @@ struct KeyFormatSpec {
   SourceMark mark;
 };
 
+// How one config field is set from a Hugging Face config.json.
+struct HfConfigRuleSpec {
+  enum class Kind {
+    kKey,      // the value of a JSON key
+    kPresent,  // a bool: whether a JSON key is present and not null
+    kLiteral,  // a constant (the spec's value for what config.json leaves implicit)
+    kKeyList,  // a float array: one JSON key per element
+  };
+  std::vector<std::string> field;  // config field path
+  FieldType type = FieldType::kInt;
+  Kind kind = Kind::kKey;
+  std::vector<std::string> keys;  // JSON key paths ("rope_scaling.factor")
+  Literal literal;                // kLiteral
+  SourceMark mark;
+};
+
+// A config.json key whose value the family cannot represent otherwise: loading
+// fails unless it is absent or equals `value`.
+struct HfRequirementSpec {
+  std::string key;
+  std::string value;  // a YAML scalar: a number, true/false or a string
+  SourceMark mark;
+};
+
+// The `hugging_face` section: which config.json `model_type`s the family reads
+// (each starting from an arch preset) and how their keys set config fields.
+struct HuggingFaceSpec {
+  std::vector<std::pair<std::string, std::string>> model_types;  // model_type, arch
+  std::vector<HfConfigRuleSpec> rules;
+  std::vector<HfRequirementSpec> requirements;
+  SourceMark mark;
+};
+
 struct FamilySpec {
   std::string file;    // the spec's path as given to codegen
   std::string family;  // e.g. "qwen"
@@ -137,6 +170,7 @@ struct FamilySpec {
   std::vector<ArchSpec> archs;  // in spec order
   DecoderSpec decoder;
   std::vector<KeyFormatSpec> checkpoint_formats;
+  std::optional<HuggingFaceSpec> hugging_face;
 };
 
 }  // namespace modelhub::codegen

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "codegen/spec_error.h"
 #include "runtime/checkpoint/key_pattern.h"
 #include "runtime/config/yaml_fields.h"
@@ -205,6 +206,10 @@ class Parser {
   void CheckArchBases(const FamilySpec& spec, const std::map<std::string, SourceMark>& names);
   void ParseDecoder(const YAML::Node& node, FamilySpec& spec);
   void ParseCheckpoints(const YAML::Node& node, FamilySpec& spec);
+  void ParseHuggingFace(const YAML::Node& node, FamilySpec& spec);
+  void ParseHfRules(const YAML::Node& node, const StructSpec& schema,
+                    std::vector<std::string> prefix, std::vector<HfConfigRuleSpec>& out);
+  std::string JsonKey(const YAML::Node& node) const;
 
   std::string file_;
   std::string family_;
@@ -730,6 +735,104 @@ void Parser::ParseCheckpoints(const YAML::Node& node, FamilySpec& spec) {
   }
 }
 
+// A config.json key path: identifiers joined by dots.
+std::string Parser::JsonKey(const YAML::Node& node) const {
+  const std::string key = String(node, "config.json key");
+  for (absl::string_view part : absl::StrSplit(key, '.')) {
+    if (!IsIdentifier(std::string(part))) {
+      Fail(node, absl::StrCat("config.json key '", key, "' must be identifiers joined by dots"));
+    }
+  }
+  return key;
+}
+
+void Parser::ParseHfRules(const YAML::Node& node, const StructSpec& schema,
+                          std::vector<std::string> prefix, std::vector<HfConfigRuleSpec>& out) {
+  const std::string where =
+      prefix.empty() ? schema.cpp_name : absl::StrCat("'", absl::StrJoin(prefix, "."), "'");
+  Map map(*this, node, absl::StrCat("hugging_face config of ", where), "field");
+  for (const auto& [key, value] : map.entries()) {
+    const FieldSpec* field = schema.FindField(key.Scalar());
+    if (field == nullptr) {
+      Fail(key, absl::StrCat("unknown field '", key.Scalar(), "' in ", schema.cpp_name));
+    }
+    std::vector<std::string> path = prefix;
+    path.push_back(field->name);
+    if (field->type == FieldType::kStruct) {
+      ParseHfRules(value, *field->nested, path, out);
+      continue;
+    }
+    const std::string what = absl::StrCat("'", absl::StrJoin(path, "."), "'");
+    HfConfigRuleSpec rule;
+    rule.field = path;
+    rule.type = field->type;
+    rule.mark = MarkOf(value);
+    if (value.IsSequence()) {
+      if (field->type != FieldType::kFloatArray || value.size() != field->array_size) {
+        Fail(value, absl::StrCat("a list of config.json keys fits only a float[", value.size(),
+                                 "] field; ", what, " is not one"));
+      }
+      rule.kind = HfConfigRuleSpec::Kind::kKeyList;
+      for (const YAML::Node& element : value) rule.keys.push_back(JsonKey(element));
+    } else if (value.IsMap()) {
+      Map rule_map(*this, value, absl::StrCat("hugging_face rule of ", what));
+      if (auto literal = rule_map.Optional("value")) {
+        rule.kind = HfConfigRuleSpec::Kind::kLiteral;
+        rule.literal = ParseLiteral(*literal, field->type, field->array_size, what);
+      } else if (auto present = rule_map.Optional("present")) {
+        if (field->type != FieldType::kBool) {
+          Fail(*present, absl::StrCat("'present' sets a bool; ", what, " is not one"));
+        }
+        rule.kind = HfConfigRuleSpec::Kind::kPresent;
+        rule.keys.push_back(JsonKey(*present));
+      } else {
+        Fail(value, absl::StrCat("hugging_face rule of ", what, " needs 'value' or 'present'"));
+      }
+      rule_map.Finish();
+    } else {
+      if (field->type == FieldType::kFloatArray) {
+        Fail(value, absl::StrCat(what, " is a float array: give one config.json key per element"));
+      }
+      rule.keys.push_back(JsonKey(value));
+    }
+    out.push_back(std::move(rule));
+  }
+}
+
+void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
+  HuggingFaceSpec hf;
+  hf.mark = MarkOf(node);
+  Map map(*this, node, "hugging_face");
+  Map types(*this, map.Required("model_types"), "hugging_face model_types", "model type");
+  for (const auto& [type, arch] : types.entries()) {
+    const std::string name = String(arch, "arch");
+    bool known = false;
+    for (const ArchSpec& spec_arch : spec.archs) {
+      known = known || spec_arch.name == name ||
+              std::find(spec_arch.aliases.begin(), spec_arch.aliases.end(), name) !=
+                  spec_arch.aliases.end();
+    }
+    if (!known)
+      Fail(arch, absl::StrCat("unknown arch '", name, "' for model_type '", type.Scalar(), "'"));
+    hf.model_types.emplace_back(type.Scalar(), name);
+  }
+  if (hf.model_types.empty()) Fail(node, "hugging_face needs at least one model type");
+  ParseHfRules(map.Required("config"), *spec.config, {}, hf.rules);
+  if (auto requires_node = map.Optional("requires")) {
+    Map requirements(*this, *requires_node, "hugging_face requires");
+    for (const auto& [key, value] : requirements.entries()) {
+      if (!IsYamlNull(value) && !value.IsScalar()) {
+        Fail(value, absl::StrCat("the required value of '", key.Scalar(),
+                                 "' must be a number, a bool, a string or null"));
+      }
+      hf.requirements.push_back(
+          {JsonKey(key), IsYamlNull(value) ? "null" : value.Scalar(), MarkOf(key)});
+    }
+  }
+  map.Finish();
+  spec.hugging_face = std::move(hf);
+}
+
 FamilySpec Parser::Parse(const std::string& text) {
   YAML::Node root;
   try {
@@ -761,6 +864,7 @@ FamilySpec Parser::Parse(const std::string& text) {
   ParseArchs(map.Required("archs"), spec);
   ParseDecoder(map.Required("decoder"), spec);
   if (auto checkpoints = map.Optional("checkpoints")) ParseCheckpoints(*checkpoints, spec);
+  if (auto hugging_face = map.Optional("hugging_face")) ParseHuggingFace(*hugging_face, spec);
   map.Finish();
   return spec;
 }

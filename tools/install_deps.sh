@@ -11,9 +11,11 @@ packages=(
   libyaml-cpp-dev       # specs, configs, cards
   libabsl-dev           # strings
   libcli11-dev          # command line parsing
+  nlohmann-json3-dev    # JSON: safetensors headers, index files, config.json
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  python3-torch         # bench/: the same load done by Python torch.load, side by side
 )
 
 missing=()

@@ -29,6 +29,10 @@ struct KeyMap::Target {
 };
 
 KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules)
+    : KeyMap(std::move(format), layout, rules, num_rules, true) {}
+
+KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules,
+               bool build_inverse)
     : format_(std::move(format)), layout_(layout), root_(std::make_unique<Node>()) {
   for (size_t r = 0; r < num_rules; ++r) {
     ParsedKeyPattern source = ParseKeyPattern(rules[r].from);
@@ -75,6 +79,19 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
     }
     targets_.push_back(std::move(target));
   }
+  if (build_inverse) {
+    std::vector<KeyRule> reversed;
+    for (size_t r = 0; r < num_rules; ++r) {
+      if (rules[r].to != nullptr) reversed.push_back({rules[r].to, rules[r].from});
+    }
+    inverse_.reset(new KeyMap(format_, layout_, reversed.data(), reversed.size(), false));
+  }
+}
+
+std::optional<std::string> KeyMap::Unmap(std::string_view name) const {
+  std::optional<MappedKey> key = inverse_ ? inverse_->Map(name) : std::nullopt;
+  if (!key) return std::nullopt;
+  return key->name;
 }
 
 KeyMap::~KeyMap() = default;

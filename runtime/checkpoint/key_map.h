@@ -51,19 +51,26 @@ class KeyMap {
   // match, literal segments win over captures, segment by segment.
   std::optional<MappedKey> Map(std::string_view key) const;
 
+  // The checkpoint key a model parameter name is stored under in this format
+  // (the inverse of Map, over rules that are not dropped); nullopt when none.
+  std::optional<std::string> Unmap(std::string_view name) const;
+
   const std::string& format() const { return format_; }
   RopeLayout layout() const { return layout_; }
 
  private:
   struct Node;
   struct Target;
+  KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules,
+         bool build_inverse);
   bool Match(const Node& node, const std::vector<std::string_view>& segments, size_t index,
              std::vector<std::string_view>& captured, size_t* rule) const;
 
   std::string format_;
   RopeLayout layout_;
   std::unique_ptr<Node> root_;
-  std::vector<Target> targets_;  // indexed by rule
+  std::vector<Target> targets_;      // indexed by rule
+  std::unique_ptr<KeyMap> inverse_;  // targets to sources; null inside an inverse
 };
 
 }  // namespace modelhub

@@ -18,13 +18,18 @@ std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& bluepri
   options.device =
       placement.meta ? c10::Device(c10::kMeta) : placement.device.value_or(c10::Device(c10::kCPU));
   options.dtype = placement.dtype.value_or(c10::typeMetaToScalarType(c10::get_default_dtype()));
+  options.initialize = placement.initialize;
   return std::make_shared<DecoderModel>(blueprint, options);
 }
 
 }  // namespace
 
-ModelFamily::ModelFamily(std::string name, std::string spec_file, std::vector<KeyMap> key_maps)
-    : name_(std::move(name)), spec_file_(std::move(spec_file)), key_maps_(std::move(key_maps)) {}
+ModelFamily::ModelFamily(std::string name, std::string spec_file, std::vector<KeyMap> key_maps,
+                         HfConfigTable hf_config)
+    : name_(std::move(name)),
+      spec_file_(std::move(spec_file)),
+      key_maps_(std::move(key_maps)),
+      hf_config_(std::move(hf_config)) {}
 
 ModelFamily::~ModelFamily() = default;
 

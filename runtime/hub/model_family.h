@@ -37,18 +37,45 @@ class AnyConfig {
 };
 
 // Where and in what precision a new model is created. Unset device: CPU; unset
-// dtype: LibTorch's default dtype; meta: shapes only, no storage (device ignored).
+// dtype: LibTorch's default dtype; meta: shapes only, no storage (device ignored);
+// initialize false: storage left uninitialized, for loaders that fill it.
 struct ModelPlacement {
   std::optional<c10::Device> device;
   std::optional<c10::ScalarType> dtype;
   bool meta = false;
+  bool initialize = true;
+};
+
+// How a family reads a Hugging Face config.json, as generated from its spec's
+// `hugging_face` section. Fields are dotted config paths ("rope_scale.factor"),
+// keys dotted JSON paths ("rope_scaling.factor"), literals YAML scalars.
+struct HfConfigRule {
+  enum class Kind { kKey, kPresent, kLiteral, kKeyList };
+  const char* field;
+  Kind kind;
+  std::vector<const char*> keys;  // kKey, kPresent: one; kKeyList: one per element
+  const char* literal;            // kLiteral
+};
+struct HfModelType {
+  const char* model_type;  // config.json's "model_type"
+  const char* arch;        // the preset that fields config.json does not set come from
+};
+struct HfRequirement {
+  const char* key;    // a config.json key the family cannot represent...
+  const char* value;  // ...unless it is absent or has this value
+};
+struct HfConfigTable {
+  std::vector<HfModelType> model_types;
+  std::vector<HfConfigRule> rules;
+  std::vector<HfRequirement> requirements;
 };
 
 // A registered model family: its arch presets, key maps and model factory. One
 // instance per family, created by the family's generated registration.
 class ModelFamily {
  public:
-  ModelFamily(std::string name, std::string spec_file, std::vector<KeyMap> key_maps);
+  ModelFamily(std::string name, std::string spec_file, std::vector<KeyMap> key_maps,
+              HfConfigTable hf_config);
   virtual ~ModelFamily();
 
   const std::string& name() const { return name_; }
@@ -65,6 +92,12 @@ class ModelFamily {
 
   // The key map of a checkpoint format ("hf", "meta"), or null.
   const KeyMap* FindKeyMap(std::string_view format) const;
+  // Every checkpoint format's key map, in spec order.
+  const std::vector<KeyMap>& key_maps() const { return key_maps_; }
+
+  // How config.json files of this family read; empty model_types when the spec
+  // declares none.
+  const HfConfigTable& hf_config() const { return hf_config_; }
 
   // Validates `config` and builds a model from it.
   std::shared_ptr<DecoderModel> CreateNewModel(const AnyConfig& config,
@@ -77,6 +110,7 @@ class ModelFamily {
   std::string name_;
   std::string spec_file_;
   std::vector<KeyMap> key_maps_;
+  HfConfigTable hf_config_;
 };
 
 }  // namespace modelhub

@@ -59,8 +59,9 @@ template <typename ConfigT>
 class TypedModelFamily final : public ModelFamily {
  public:
   TypedModelFamily(std::string name, std::string spec_file, std::vector<ArchPreset<ConfigT>> archs,
-                   const std::vector<KeyFormatTable>& formats)
-      : ModelFamily(std::move(name), std::move(spec_file), CompileKeyMaps(formats)),
+                   const std::vector<KeyFormatTable>& formats, HfConfigTable hf_config = {})
+      : ModelFamily(std::move(name), std::move(spec_file), CompileKeyMaps(formats),
+                    std::move(hf_config)),
         archs_(std::move(archs)) {}
 
   std::vector<std::string> arch_names() const override {

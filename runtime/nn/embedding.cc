@@ -7,7 +7,7 @@ namespace modelhub {
 Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, const ModuleOptions& options) {
   weight_ = register_parameter(
       "weight", at::empty({num_embeddings, embedding_dim}, options.tensor_options()));
-  if (!options.meta()) {
+  if (options.initializes()) {
     at::NoGradGuard no_grad;
     weight_.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(embedding_dim)));
   }

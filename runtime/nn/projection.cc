@@ -9,7 +9,7 @@ Projection::Projection(int64_t input_dim, int64_t output_dim, bool bias,
   weight_ =
       register_parameter("weight", at::empty({output_dim, input_dim}, options.tensor_options()));
   if (bias) bias_ = register_parameter("bias", at::empty({output_dim}, options.tensor_options()));
-  if (!options.meta()) {
+  if (options.initializes()) {
     at::NoGradGuard no_grad;
     const double bound = 1.0 / std::sqrt(static_cast<double>(input_dim));
     weight_.uniform_(-bound, bound);

@@ -4,7 +4,7 @@ namespace modelhub {
 
 RMSNorm::RMSNorm(int64_t dim, double eps, const ModuleOptions& options) : eps_(eps) {
   weight_ = register_parameter("weight", at::empty({dim}, options.tensor_options()));
-  if (!options.meta()) {
+  if (options.initializes()) {
     at::NoGradGuard no_grad;
     weight_.fill_(1.0);
   }

@@ -53,6 +53,21 @@ TEST(KeyMapTest, DroppedAndUnknownKeys) {
   EXPECT_FALSE(map.Map("").has_value());
 }
 
+TEST(KeyMapTest, UnmapInvertsEveryRuleThatIsNotDropped) {
+  KeyMap map = Map();
+  EXPECT_EQ(map.Unmap("decoder_frontend.embed.weight"), "model.embed_tokens.weight");
+  EXPECT_EQ(map.Unmap("decoder.layers.7.self_attn.output_proj.weight"),
+            "model.layers.7.self_attn.o_proj.weight");
+  EXPECT_EQ(map.Unmap("decoder.layers.2.self_attn.v_proj.bias"),
+            "model.layers.2.self_attn.v_proj.bias");
+  EXPECT_EQ(map.Unmap("y.swapped.x"), "x.swap.y");
+  EXPECT_FALSE(map.Unmap("final_proj.weight").has_value());
+  for (const char* key :
+       {"model.embed_tokens.weight", "model.layers.4.self_attn.o_proj.weight", "a.swap.b"}) {
+    EXPECT_EQ(map.Unmap(map.Map(key)->name), key);
+  }
+}
+
 TEST(KeyMapTest, BadRulesAreRejected) {
   const KeyRule bad_pattern[] = {{"a.{b", "c", RopeProjection::kNone}};
   EXPECT_THROW(KeyMap("x", RopeLayout::kRotateHalf, bad_pattern, 1), std::invalid_argument);

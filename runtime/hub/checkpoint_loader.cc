@@ -1,0 +1,136 @@
+#include "runtime/hub/checkpoint_loader.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <chrono>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/checkpoint/rope_layout.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/progress_bar.h"
+
+namespace modelhub {
+namespace {
+
+// The parameter a tied model lacks (its LM head), or "".
+std::string TiedHead(const DecoderBlueprint& blueprint) {
+  return blueprint.tied_embeddings ? "final_proj.weight" : "";
+}
+
+// The checkpoint's key maps, in the family's spec order.
+std::vector<const KeyMap*> KeyMaps(const ModelFamily& family) {
+  std::vector<const KeyMap*> maps;
+  for (const KeyMap& map : family.key_maps()) maps.push_back(&map);
+  return maps;
+}
+
+ParameterShapes ShapesOf(const DecoderModel& model) {
+  ParameterShapes shapes;
+  for (const auto& item : model.named_parameters()) {
+    shapes[item.key()] = item.value().sizes().vec();
+  }
+  return shapes;
+}
+
+// Opens the checkpoint at `path` and maps it onto `model`'s parameters.
+std::unique_ptr<CheckpointReader> Open(const std::string& path, bool mmap) {
+  return std::make_unique<CheckpointReader>(FindCheckpointFiles(path),
+                                            mmap ? ReadStrategy::kMmap : ReadStrategy::kPread);
+}
+
+// The LibTorch dtype of a checkpoint tensor, or a CorruptModelCheckpointError.
+c10::ScalarType DtypeOf(const CheckpointTensor& tensor) {
+  std::optional<c10::ScalarType> dtype = ToScalarType(tensor.entry->dtype);
+  if (!dtype) {
+    throw CorruptModelCheckpointError(
+        tensor.file->path(), absl::StrCat("tensor '", tensor.name, "' has dtype ",
+                                          std::string(SafetensorsDtypeName(tensor.entry->dtype)),
+                                          ", which LibTorch cannot hold"));
+  }
+  return *dtype;
+}
+
+// The tensor as the model wants its rows: read, then RoPE rows reordered when
+// the checkpoint's layout differs from the model's.
+at::Tensor ReadConverted(const MappedTensor& item, RopeLayout from,
+                         const DecoderBlueprint& blueprint) {
+  DtypeOf(*item.source);
+  at::Tensor tensor = item.source->file->Read(*item.source->entry);
+  if (item.rope != RopeProjection::kNone && from != blueprint.rope.layout) {
+    tensor = ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
+  }
+  return tensor;
+}
+
+}  // namespace
+
+std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const AnyConfig& config,
+                                             const std::string& path,
+                                             const ModelPlacement& placement,
+                                             const LoadOptions& options, LoadStats* stats) {
+  std::unique_ptr<CheckpointReader> reader = Open(path, options.mmap);
+  ModelPlacement uninitialized = placement;
+  uninitialized.initialize = false;
+  std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, uninitialized);
+  const DecoderBlueprint& blueprint = model->blueprint();
+  CheckpointMapping mapping =
+      MapCheckpoint(*reader, KeyMaps(family), ShapesOf(*model), TiedHead(blueprint), path);
+  if (model->options().meta()) return model;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto parameters = model->named_parameters();
+  ProgressBar bar(options.label.empty() ? "loading" : "loading " + options.label, mapping.bytes,
+                  options.progress);
+  at::NoGradGuard no_grad;
+  for (const MappedTensor& item : mapping.tensors) {
+    at::Tensor& parameter = *parameters.find(item.name);
+    const bool converts =
+        item.rope != RopeProjection::kNone && mapping.layout != blueprint.rope.layout;
+    try {
+      if (!converts && parameter.device().is_cpu() && parameter.is_contiguous() &&
+          parameter.scalar_type() == DtypeOf(*item.source)) {
+        item.source->file->ReadInto(*item.source->entry, parameter.data_ptr());
+      } else {
+        parameter.copy_(ReadConverted(item, mapping.layout, blueprint));
+      }
+    } catch (const c10::Error& e) {
+      throw TorchError(
+          absl::StrCat("loading tensor '", item.source->name, "' of ", path, " into ", item.name),
+          e.what_without_backtrace());
+    }
+    bar.Advance(item.source->entry->nbytes());
+  }
+  if (stats != nullptr) {
+    stats->format = mapping.format;
+    stats->bytes = mapping.bytes;
+    stats->seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return model;
+}
+
+CheckpointStream::CheckpointStream(const ModelFamily& family, const AnyConfig& config,
+                                   const std::string& path, bool mmap)
+    : reader_(Open(path, mmap)) {
+  ModelPlacement meta;
+  meta.meta = true;
+  std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, meta);
+  blueprint_ = model->blueprint();
+  mapping_ = MapCheckpoint(*reader_, KeyMaps(family), ShapesOf(*model), TiedHead(blueprint_), path);
+}
+
+CheckpointStream::~CheckpointStream() = default;
+
+bool CheckpointStream::Next(std::string* name, at::Tensor* tensor) {
+  if (next_ >= mapping_.tensors.size()) return false;
+  const MappedTensor& item = mapping_.tensors[next_++];
+  *name = item.name;
+  *tensor = ReadConverted(item, mapping_.layout, blueprint_);
+  return true;
+}
+
+size_t CheckpointStream::size() const { return mapping_.tensors.size(); }
+
+}  // namespace modelhub

@@ -1,0 +1,73 @@
+#ifndef MODELHUB_RUNTIME_HUB_CHECKPOINT_LOADER_H_
+#define MODELHUB_RUNTIME_HUB_CHECKPOINT_LOADER_H_
+
+// Loading checkpoints into models: the file formats and key maps meet the
+// model here. A model is created without initializing its weights, then each
+// tensor is read straight into its parameter (same dtype, CPU: one pread into
+// the parameter's memory; otherwise through one temporary per tensor).
+
+#include <ATen/core/Tensor.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtime/checkpoint/checkpoint_mapping.h"
+#include "runtime/checkpoint/checkpoint_reader.h"
+#include "runtime/hub/model_family.h"
+#include "runtime/models/decoder_model.h"
+
+namespace modelhub {
+
+// How a checkpoint is read.
+struct LoadOptions {
+  bool mmap = false;     // map files instead of pread (see ReadStrategy)
+  bool progress = true;  // a progress bar on stderr, when it is a terminal
+  std::string label;     // what the progress bar calls the model
+};
+
+// What a load did, for reports and benchmarks.
+struct LoadStats {
+  std::string format;  // the key map used ("hf", "meta", "native")
+  uint64_t bytes = 0;  // checkpoint bytes read
+  double seconds = 0;  // wall time of reading and converting
+};
+
+// Creates a model of `config` (family `family`) at `placement` and loads the
+// checkpoint at `path` (see FindCheckpointFiles) into it. Throws
+// CorruptModelCheckpointError when the checkpoint does not fit the model
+// exactly (unexpected, missing or misshaped tensors, listed), ConfigError for
+// an invalid config, TorchError when LibTorch fails.
+std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const AnyConfig& config,
+                                             const std::string& path,
+                                             const ModelPlacement& placement,
+                                             const LoadOptions& options,
+                                             LoadStats* stats = nullptr);
+
+// A checkpoint's tensors, one at a time, in the model's own names with their
+// RoPE layout converted to the model's (fairseq2's iter_checkpoint). Tensors
+// are read on demand; each is a new CPU tensor in the checkpoint's dtype.
+class CheckpointStream {
+ public:
+  // Opens `path` and maps it onto a model of `config` (checked as strictly as
+  // LoadCheckpoint does, without creating the model).
+  CheckpointStream(const ModelFamily& family, const AnyConfig& config, const std::string& path,
+                   bool mmap = false);
+  ~CheckpointStream();
+
+  // The next tensor, or false once all were returned.
+  bool Next(std::string* name, at::Tensor* tensor);
+  // How many tensors the stream yields in all.
+  size_t size() const;
+
+ private:
+  std::unique_ptr<CheckpointReader> reader_;
+  CheckpointMapping mapping_;
+  DecoderBlueprint blueprint_;
+  size_t next_ = 0;
+};
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_HUB_CHECKPOINT_LOADER_H_
