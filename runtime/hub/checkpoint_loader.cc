@@ -122,6 +122,8 @@ CheckpointStream::CheckpointStream(const ModelFamily& family, const AnyConfig& c
 }
 
 CheckpointStream::~CheckpointStream() = default;
+CheckpointStream::CheckpointStream(CheckpointStream&&) noexcept = default;
+CheckpointStream& CheckpointStream::operator=(CheckpointStream&&) noexcept = default;
 
 bool CheckpointStream::Next(std::string* name, at::Tensor* tensor) {
   if (next_ >= mapping_.tensors.size()) return false;

@@ -55,6 +55,8 @@ class CheckpointStream {
   CheckpointStream(const ModelFamily& family, const AnyConfig& config, const std::string& path,
                    bool mmap = false);
   ~CheckpointStream();
+  CheckpointStream(CheckpointStream&&) noexcept;
+  CheckpointStream& operator=(CheckpointStream&&) noexcept;
 
   // The next tensor, or false once all were returned.
   bool Next(std::string* name, at::Tensor* tensor);

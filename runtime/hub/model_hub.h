@@ -11,6 +11,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "runtime/hub/checkpoint_loader.h"
+#include "runtime/hub/model_loader.h"
 #include "runtime/hub/typed_model_family.h"
 #include "runtime/models/decoder_model.h"
 
@@ -57,10 +59,70 @@ class ModelHub {
                                    ModelPlacement{device, dtype, meta});
   }
 
+  // The model cards of this family in the default store (overlays applied).
+  std::vector<std::shared_ptr<const AssetCard>> iter_cards() const {
+    return DefaultAssetStore().find_cards("model_family", family_name());
+  }
+
+  // The config of the model card `name` (or `card`): its arch preset with the
+  // card's overrides. ModelNotKnownError for an unknown name, AssetCardError for
+  // a card of another family, ConfigError for a bad override.
+  ConfigT get_model_config(std::string_view name) const {
+    return get_model_config(DefaultAssetStore().card(name));
+  }
+  ConfigT get_model_config(const AssetCard& card) const {
+    return Typed(*ResolveModelCard(card, family_name()).config);
+  }
+
+  // Loads the model of card `name` (or `card`) with its checkpoint. `config`
+  // replaces the card's config when given; mmap picks the reading strategy;
+  // progress draws a bar on stderr when it is a terminal. Throws
+  // ModelNotKnownError, ModelGatedError (no checkpoint), AssetCardError,
+  // CorruptModelCheckpointError (the checkpoint does not fit), ConfigError.
+  std::shared_ptr<ModelT> load_model(std::string_view name,
+                                     std::optional<c10::Device> device = std::nullopt,
+                                     std::optional<c10::ScalarType> dtype = std::nullopt,
+                                     const std::optional<ConfigT>& config = std::nullopt,
+                                     bool mmap = false, bool progress = true) const {
+    return load_model(DefaultAssetStore().card(name), device, dtype, config, mmap, progress);
+  }
+  std::shared_ptr<ModelT> load_model(const AssetCard& card,
+                                     std::optional<c10::Device> device = std::nullopt,
+                                     std::optional<c10::ScalarType> dtype = std::nullopt,
+                                     const std::optional<ConfigT>& config = std::nullopt,
+                                     bool mmap = false, bool progress = true) const {
+    std::optional<TypedConfig<ConfigT>> replacement;
+    if (config) replacement.emplace(*config);
+    return LoadModelFromCard(card, ModelPlacement{device, dtype}, LoadOptions{mmap, progress, ""},
+                             replacement ? &*replacement : nullptr, family_name());
+  }
+
+  // Loads a checkpoint given by path (a safetensors file, an index, or a
+  // folder) into a model of `config`.
+  std::shared_ptr<ModelT> load_custom_model(const std::string& path, const ConfigT& config,
+                                            std::optional<c10::Device> device = std::nullopt,
+                                            std::optional<c10::ScalarType> dtype = std::nullopt,
+                                            bool mmap = false, bool progress = true) const {
+    return LoadCheckpoint(*family_, TypedConfig<ConfigT>(config), path,
+                          ModelPlacement{device, dtype}, LoadOptions{mmap, progress, ""});
+  }
+
+  // The tensors of the checkpoint at `path`, lazily, in the model's names and
+  // RoPE layout, checked against a model of `config` (fairseq2's
+  // iter_checkpoint).
+  CheckpointStream iter_checkpoint(const std::string& path, const ConfigT& config,
+                                   bool mmap = false) const {
+    return CheckpointStream(*family_, TypedConfig<ConfigT>(config), path, mmap);
+  }
+
   // The type-erased family, for the APIs that take any family.
   const ModelFamily& family() const { return *family_; }
 
  private:
+  static const ConfigT& Typed(const AnyConfig& config) {
+    return dynamic_cast<const TypedConfig<ConfigT>&>(config).value();
+  }
+
   const TypedModelFamily<ConfigT>* family_;
 };
 

@@ -49,6 +49,14 @@ class TypedConfig final : public AnyConfig {
   DecoderBlueprint ToBlueprint() const override {
     return ConfigTraits<ConfigT>::ToBlueprint(value_);
   }
+  std::unique_ptr<AnyConfig> NewDefault() const override {
+    return std::make_unique<TypedConfig<ConfigT>>(ConfigT{});
+  }
+  std::unique_ptr<AnyConfig> Clone() const override {
+    return std::make_unique<TypedConfig<ConfigT>>(value_);
+  }
+
+  const ConfigT& value() const { return value_; }
 
  private:
   ConfigT value_;

@@ -16,7 +16,15 @@ void ListArchs(const std::string& family, bool with_params, std::ostream& out) {
   if (family.empty()) {
     families = ListModelFamilies();
   } else {
-    families.push_back(&GetModelFamily(family));
+    const ModelFamily* named = MaybeGetModelFamily(family);
+    if (named == nullptr) {
+      try {
+        GetModelFamily(family);
+      } catch (const ModelFamilyNotKnownError& e) {
+        throw UsageError(e.what());
+      }
+    }
+    families.push_back(named);
   }
   for (const ModelFamily* f : families) {
     for (const std::string& arch : f->arch_names()) {

@@ -1,16 +1,15 @@
 #include "tools/cli/demo_command.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
-#include <c10/util/Exception.h>
 
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
-#include "families/qwen/qwen.h"
+#include "runtime/hub/model_loader.h"
 #include "runtime/models/generate.h"
-#include "tools/cli/demo_model.h"
 #include "tools/cli/device_options.h"
 #include "tools/cli/usage_error.h"
 
@@ -25,9 +24,9 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 // only once a value has come back.
 void WaitFor(const at::Tensor& tensor) { tensor.flatten()[0].item<double>(); }
 
-std::string Format(const char* format, double a, double b = 0) {
-  char buffer[128];
-  std::snprintf(buffer, sizeof(buffer), format, a, b);
+std::string Format(const char* format, double a, double b = 0, double c = 0) {
+  char buffer[160];
+  std::snprintf(buffer, sizeof(buffer), format, a, b, c);
   return buffer;
 }
 
@@ -38,21 +37,23 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
   if (device.is_meta()) throw UsageError("the demo computes, so it needs a real device, not meta");
   const c10::ScalarType dtype = ParseDtype(dtype_name);
 
-  QwenModelHub hub = get_qwen_model_hub();
-  const QwenConfig config = DemoConfig();
-  out << "config: qwen3_0.6b narrowed to " << config << "\n";
-
-  at::manual_seed(0);
+  const AssetCard& card = DefaultAssetStore().card("tiny");
+  out << "card: tiny (" << card.mark().ToString() << ")\n";
+  LoadStats stats;
   auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<DecoderModel> model = hub.create_new_model(config, device, dtype);
+  std::shared_ptr<DecoderModel> model =
+      LoadModelFromCard(card, ModelPlacement{device, dtype}, LoadOptions{}, nullptr, "", &stats);
   WaitFor(model->parameters().back());
-  out << "created: " << model->num_parameters() << " parameters on " << device.str() << " as "
-      << DtypeName(dtype) << Format(" in %.1f ms\n", 1000 * SecondsSince(start));
+  out << "loaded: " << model->num_parameters() << " parameters on " << device.str() << " as "
+      << DtypeName(dtype) << ", " << stats.format << " names"
+      << Format(", %.1f MB in %.1f ms (%.2f GB/s)\n", stats.bytes / 1e6, 1000 * SecondsSince(start),
+                stats.bytes / stats.seconds / 1e9);
 
   const int64_t batch = 4;
   const int64_t seq_len = 128;
   at::Tensor tokens =
-      at::randint(0, config.vocab_size, {batch, seq_len}, at::TensorOptions().dtype(at::kLong));
+      at::randint(0, model->blueprint().vocab_size, {batch, seq_len},
+                  at::detail::createCPUGenerator(0), at::TensorOptions().dtype(at::kLong));
   {
     c10::InferenceMode inference;
     model->forward(tokens.to(device));  // warm-up

@@ -4,19 +4,30 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "runtime/core/errors.h"
+#include "runtime/hub/model_loader.h"
 #include "tools/cli/arch_commands.h"
+#include "tools/cli/card_commands.h"
 #include "tools/cli/demo_command.h"
+#include "tools/cli/run_commands.h"
 #include "tools/cli/usage_error.h"
 
 namespace {
 
-// Errors that mean the command line named something wrong.
-bool IsUsageError(const modelhub::Error& error) {
-  return dynamic_cast<const modelhub::cli::UsageError*>(&error) != nullptr ||
-         dynamic_cast<const modelhub::ModelFamilyNotKnownError*>(&error) != nullptr ||
-         dynamic_cast<const modelhub::ModelArchitectureNotKnownError*>(&error) != nullptr;
+// Options that pick the model to run and where it runs.
+void AddModelOptions(CLI::App* command, modelhub::cli::ModelSource& source) {
+  command->add_option("model", source.name, "A model card name (see 'modelhub list').");
+  command->add_option("--checkpoint", source.checkpoint,
+                      "A checkpoint instead of a card: a Hugging Face folder (config.json and "
+                      "safetensors), or a safetensors/index file with --family and --arch.");
+  command->add_option("--family", source.family, "The family of --checkpoint.");
+  command->add_option("--arch", source.arch, "The arch of --checkpoint.");
+  command->add_option("--device", source.device, "cpu, cuda, cuda:N.")->capture_default_str();
+  command->add_option("--dtype", source.dtype, "float32, bfloat16 or float16.")
+      ->capture_default_str();
+  command->add_flag("--mmap", source.mmap, "Read the checkpoint through mmap instead of pread.");
 }
 
 }  // namespace
@@ -25,6 +36,9 @@ int main(int argc, char** argv) {
   CLI::App app{"modelhub: large language models for C++ programs, by name."};
   app.name("modelhub");
   app.require_subcommand(1);
+  std::vector<std::string> asset_dirs;
+  app.add_option("--asset-dir", asset_dirs,
+                 "Also read asset cards from this folder or file (repeatable).");
 
   std::string family;
   bool with_params = false;
@@ -40,10 +54,55 @@ int main(int argc, char** argv) {
   config->add_option("arch", arch, "The architecture, e.g. qwen25_7b.")->required();
   config->add_option("--family", config_family, "The family, where ARCH is ambiguous.");
 
+  std::string list_family;
+  CLI::App* list =
+      app.add_subcommand("list", "List model cards: name, family, arch, checkpoint (or 'gated').");
+  list->add_option("--family", list_family, "Only cards of this family.");
+
+  std::string show_name;
+  CLI::App* show = app.add_subcommand(
+      "show", "Print a model card (bases resolved), then its resolved config as YAML.");
+  show->add_option("name", show_name, "The card name.")->required();
+
+  std::string inspect_path;
+  CLI::App* inspect = app.add_subcommand(
+      "inspect", "List a checkpoint's tensors (name, dtype, shape, bytes, file) without loading.");
+  inspect->add_option("path", inspect_path, "A safetensors file, an index, or a folder.")
+      ->required();
+
+  modelhub::cli::ModelSource forward_source;
+  std::string forward_tokens;
+  std::string forward_out;
+  CLI::App* forward = app.add_subcommand(
+      "forward", "Run token ids through a model; print the 5 most likely next tokens.");
+  AddModelOptions(forward, forward_source);
+  forward->add_option("--tokens", forward_tokens, "Token ids, like 1,2,3.")->required();
+  forward->add_option("--out", forward_out,
+                      "Write the logits [tokens, vocab] as float32 tensor 'logits' to this "
+                      "safetensors file.");
+
+  modelhub::cli::ModelSource generate_source;
+  std::string generate_tokens;
+  int64_t max_new_tokens = 16;
+  modelhub::SamplingOptions sampling;
+  CLI::App* generate = app.add_subcommand(
+      "generate", "Continue token ids with a model (KV cache); the last line is the new ids.");
+  AddModelOptions(generate, generate_source);
+  generate->add_option("--tokens", generate_tokens, "The prompt's token ids, like 1,2,3.")
+      ->required();
+  generate->add_option("--max-new-tokens", max_new_tokens, "How many tokens to add.")
+      ->capture_default_str();
+  generate->add_option("--temperature", sampling.temperature, "0 is greedy.")
+      ->capture_default_str();
+  generate->add_option("--top-p", sampling.top_p, "Nucleus sampling mass.")->capture_default_str();
+  generate->add_option("--top-k", sampling.top_k, "Sample among the K most likely (0: all).")
+      ->capture_default_str();
+  generate->add_option("--seed", sampling.seed, "Seed of the sampler.")->capture_default_str();
+
   std::string device = "cpu";
   std::string dtype = "float32";
   CLI::App* demo = app.add_subcommand(
-      "demo", "Create a small model, run a forward pass and a greedy generation, with timings.");
+      "demo", "Load the 'tiny' card by name, run a forward pass and a greedy generation, timed.");
   demo->add_option("--device", device, "cpu, cuda, cuda:N.")->capture_default_str();
   demo->add_option("--dtype", dtype, "float32, bfloat16 or float16.")->capture_default_str();
 
@@ -59,12 +118,26 @@ int main(int argc, char** argv) {
   }
 
   try {
+    modelhub::AddExtraAssetPaths(asset_dirs);
     if (archs->parsed()) modelhub::cli::ListArchs(family, with_params, std::cout);
     if (config->parsed()) modelhub::cli::PrintArchConfig(arch, config_family, std::cout);
+    if (list->parsed()) modelhub::cli::ListCards(list_family, std::cout);
+    if (show->parsed()) modelhub::cli::ShowCard(show_name, std::cout);
+    if (inspect->parsed()) modelhub::cli::InspectCheckpoint(inspect_path, std::cout);
+    if (forward->parsed()) {
+      modelhub::cli::RunForward(forward_source, forward_tokens, forward_out, std::cout);
+    }
+    if (generate->parsed()) {
+      modelhub::cli::RunGenerate(generate_source, generate_tokens, max_new_tokens, sampling,
+                                 std::cout);
+    }
     if (demo->parsed()) modelhub::cli::RunDemo(device, dtype, std::cout);
+  } catch (const modelhub::cli::UsageError& e) {
+    std::cerr << "modelhub: error: " << e.what() << "\n";
+    return 2;
   } catch (const modelhub::Error& e) {
     std::cerr << "modelhub: error: " << e.what() << "\n";
-    return IsUsageError(e) ? 2 : 1;
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "modelhub: internal error: " << e.what() << "\n";
     return 1;

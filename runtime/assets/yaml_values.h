@@ -1,0 +1,47 @@
+#ifndef MODELHUB_RUNTIME_ASSETS_YAML_VALUES_H_
+#define MODELHUB_RUNTIME_ASSETS_YAML_VALUES_H_
+
+// How asset card values are typed, and safe copies of yaml-cpp nodes.
+//
+// fairseq2 reads cards with ruamel.yaml's safe loader, which resolves plain
+// scalars with the YAML 1.2 rules: `true`/`false` (also True, TRUE, ...) are
+// booleans but `yes`/`no`/`on`/`off` are strings, `1e6` is a float, `2024-01-01`
+// a timestamp. yaml-cpp keeps every scalar as text; these functions give each
+// one the type fairseq2 would see, so that "is this field a string?" has
+// fairseq2's answer.
+
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <string>
+
+namespace modelhub {
+
+// The type fairseq2 would load a YAML node as.
+enum class YamlValueKind { kNull, kBool, kInt, kFloat, kTimestamp, kString, kList, kMap };
+
+// The kind of `node`: quoted scalars and scalars tagged `!!str` are strings;
+// plain ones are resolved with ruamel.yaml's YAML 1.2 patterns; other explicit
+// tags (`!!int`, `!!bool`, ...) are taken at their word. An undefined node is null.
+YamlValueKind KindOfYaml(const YAML::Node& node);
+
+// True when `node` is a string scalar (KindOfYaml(node) == kString).
+bool IsYamlString(const YAML::Node& node);
+
+// The boolean value of `node` when it is a YAML 1.2 boolean, nullopt otherwise.
+std::optional<bool> YamlBoolean(const YAML::Node& node);
+
+// `node` for error messages, after its kind: "a map", "a list", "null",
+// "the boolean true", "the integer 12", "the float 1.5", "the timestamp
+// 2024-01-01", "the string \"x\"".
+std::string DescribeYamlValue(const YAML::Node& node);
+
+// A deep copy of `node`: every map, list, key and scalar is a new node (tags and
+// styles kept), so changing the copy never changes `node`, and aliases (`*x`)
+// become independent copies. yaml-cpp offers no way to set a position, so the
+// copy's nodes have none (Mark().is_null()).
+YAML::Node CopyYaml(const YAML::Node& node);
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_ASSETS_YAML_VALUES_H_

@@ -1,0 +1,109 @@
+#include "runtime/checkpoint/checkpoint_mapping.h"
+
+#include <optional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/core/errors.h"
+
+namespace modelhub {
+namespace {
+
+constexpr size_t kListed = 5;
+
+// "a, b, c and 4 more" (the first few of `names`).
+std::string FirstFew(const std::vector<std::string>& names) {
+  std::vector<std::string> shown(names.begin(), names.begin() + std::min(names.size(), kListed));
+  std::string text = absl::StrJoin(shown, ", ");
+  if (names.size() > kListed) absl::StrAppend(&text, " and ", names.size() - kListed, " more");
+  return text;
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+// A key's mapping under `map` (null: the model's own names).
+std::optional<MappedKey> MapKey(const KeyMap* map, const std::string& key) {
+  if (map == nullptr) return MappedKey{key, false, RopeProjection::kNone};
+  return map->Map(key);
+}
+
+}  // namespace
+
+CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
+                                const std::vector<const KeyMap*>& maps,
+                                const ParameterShapes& parameters, const std::string& tied_head,
+                                const std::string& path) {
+  // The format that maps the most names onto parameters.
+  std::vector<const KeyMap*> candidates = {nullptr};
+  candidates.insert(candidates.end(), maps.begin(), maps.end());
+  const KeyMap* best = nullptr;
+  size_t best_score = 0;
+  for (const KeyMap* map : candidates) {
+    size_t score = 0;
+    for (const CheckpointTensor& tensor : reader.tensors()) {
+      std::optional<MappedKey> mapped = MapKey(map, tensor.name);
+      if (mapped && !mapped->dropped && parameters.count(mapped->name) > 0) ++score;
+    }
+    if (score > best_score) {
+      best = map;
+      best_score = score;
+    }
+  }
+  CheckpointMapping mapping;
+  mapping.format = best == nullptr ? "native" : best->format();
+  mapping.layout = best == nullptr ? RopeLayout::kRotateHalf : best->layout();
+
+  std::vector<std::string> unexpected;
+  std::vector<std::string> misshaped;
+  std::set<std::string> loaded;
+  for (const CheckpointTensor& tensor : reader.tensors()) {
+    std::optional<MappedKey> mapped = MapKey(best, tensor.name);
+    if (mapped && mapped->dropped) continue;
+    if (mapped && !tied_head.empty() && mapped->name == tied_head) continue;
+    auto parameter = mapped ? parameters.find(mapped->name) : parameters.end();
+    if (parameter == parameters.end()) {
+      unexpected.push_back(tensor.name);
+      continue;
+    }
+    if (!loaded.insert(parameter->first).second) {
+      unexpected.push_back(
+          absl::StrCat(tensor.name, " (a second source of ", parameter->first, ")"));
+      continue;
+    }
+    if (tensor.entry->shape != parameter->second) {
+      misshaped.push_back(absl::StrCat(tensor.name, " is ", ShapeText(tensor.entry->shape),
+                                       ", the model's ", parameter->first, " is ",
+                                       ShapeText(parameter->second)));
+      continue;
+    }
+    mapping.tensors.push_back({&tensor, parameter->first, mapped->rope});
+    mapping.bytes += tensor.entry->nbytes();
+  }
+  std::vector<std::string> missing;
+  for (const auto& [name, shape] : parameters) {
+    if (loaded.count(name) == 0) missing.push_back(name);
+  }
+  std::vector<std::string> problems;
+  if (!misshaped.empty()) {
+    problems.push_back(
+        absl::StrCat(misshaped.size(), " tensor(s) of the wrong shape: ", FirstFew(misshaped)));
+  }
+  if (!missing.empty()) {
+    problems.push_back(absl::StrCat(missing.size(), " parameter(s) missing: ", FirstFew(missing)));
+  }
+  if (!unexpected.empty()) {
+    problems.push_back(
+        absl::StrCat(unexpected.size(), " unexpected tensor(s): ", FirstFew(unexpected)));
+  }
+  if (!problems.empty()) {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("does not fit the model (read as '", mapping.format,
+                           "' names): ", absl::StrJoin(problems, "; ")));
+  }
+  return mapping;
+}
+
+}  // namespace modelhub

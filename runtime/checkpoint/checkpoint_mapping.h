@@ -1,0 +1,51 @@
+#ifndef MODELHUB_RUNTIME_CHECKPOINT_CHECKPOINT_MAPPING_H_
+#define MODELHUB_RUNTIME_CHECKPOINT_CHECKPOINT_MAPPING_H_
+
+// Decides which model parameter each checkpoint tensor becomes: picks the key
+// map (format) that fits the checkpoint's names, maps every name, and checks
+// strictly that the result covers the model exactly, with the right shapes.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runtime/checkpoint/checkpoint_reader.h"
+#include "runtime/checkpoint/key_map.h"
+#include "runtime/models/decoder_blueprint.h"
+
+namespace modelhub {
+
+// A checkpoint tensor and the parameter it loads into.
+struct MappedTensor {
+  const CheckpointTensor* source;
+  std::string name;                             // the model's parameter name
+  RopeProjection rope = RopeProjection::kNone;  // rows to convert, when layouts differ
+};
+
+// Every tensor a checkpoint contributes to a model, in reading order.
+struct CheckpointMapping {
+  std::string format;  // the key map used, or "native" for the model's own names
+  RopeLayout layout = RopeLayout::kRotateHalf;  // RoPE layout of the checkpoint's q/k rows
+  std::vector<MappedTensor> tensors;
+  uint64_t bytes = 0;  // checkpoint bytes of the mapped tensors
+};
+
+// The model's parameters by name, with their shapes.
+using ParameterShapes = std::map<std::string, std::vector<int64_t>>;
+
+// Maps the tensors of `reader` onto `parameters`. The format is the one of
+// `maps` (or the model's own names) that maps the most names onto parameters.
+// Tensors the format drops are skipped; so is an LM head when the model ties it
+// to the embeddings (`tied_head` names the parameter it would have had).
+// Throws CorruptModelCheckpointError naming `path` and listing the offending
+// names (the first few and a count) when tensors are unexpected, parameters
+// are missing, or shapes differ.
+CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
+                                const std::vector<const KeyMap*>& maps,
+                                const ParameterShapes& parameters, const std::string& tied_head,
+                                const std::string& path);
+
+}  // namespace modelhub
+
+#endif  // MODELHUB_RUNTIME_CHECKPOINT_CHECKPOINT_MAPPING_H_

@@ -1,0 +1,161 @@
+#include "runtime/hub/model_loader.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/assets/config_merge.h"
+#include "runtime/checkpoint/checkpoint_files.h"
+#include "runtime/core/errors.h"
+#include "runtime/hub/hf_config.h"
+#include "runtime/hub/model_family_registry.h"
+
+namespace modelhub {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::mutex& StoreMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::vector<std::string>& ExtraPaths() {
+  static std::vector<std::string> paths;
+  return paths;
+}
+
+// The runfiles folder of the running binary, or "".
+std::string RunfilesDir() {
+  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    const char* value = std::getenv(variable);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  std::error_code error;
+  fs::path exe = fs::read_symlink("/proc/self/exe", error);
+  if (error) return "";
+  fs::path runfiles = exe.string() + ".runfiles";
+  return fs::is_directory(runfiles) ? runfiles.string() : "";
+}
+
+}  // namespace
+
+std::string BuiltinCardsDir() {
+  const std::string runfiles = RunfilesDir();
+  if (runfiles.empty()) return "";
+  const fs::path cards = fs::path(runfiles) / "modelhub" / "cards";
+  return fs::is_directory(cards) ? cards.string() : "";
+}
+
+void AddExtraAssetPaths(const std::vector<std::string>& paths) {
+  std::lock_guard<std::mutex> lock(StoreMutex());
+  ExtraPaths().insert(ExtraPaths().end(), paths.begin(), paths.end());
+}
+
+const AssetStore& DefaultAssetStore() {
+  std::lock_guard<std::mutex> lock(StoreMutex());
+  static const AssetStore* store =
+      new AssetStore(AssetStore::Default(BuiltinCardsDir(), ExtraPaths()));
+  return *store;
+}
+
+ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expected_family) {
+  std::optional<std::string> family_name = card.maybe_string("model_family");
+  if (!family_name) {
+    throw AssetCardError(card.name(),
+                         absl::StrCat("card '", card.name(), "' (", card.mark().ToString(),
+                                      ") has no model_family: it is not a model card"));
+  }
+  if (!expected_family.empty() && *family_name != expected_family) {
+    throw AssetCardError(card.name(),
+                         absl::StrCat("card '", card.name(), "' (", card.mark().ToString(),
+                                      ") is a model of family '", *family_name, "', not '",
+                                      std::string(expected_family), "'"));
+  }
+  ModelCardConfig result;
+  result.family = &GetModelFamily(*family_name);
+  std::optional<std::string> arch = card.maybe_string("model_arch");
+  if (!arch) {
+    throw AssetCardError(card.name(), absl::StrCat("card '", card.name(), "' (",
+                                                   card.mark().ToString(), ") has no model_arch"));
+  }
+  result.arch = result.family->ResolveArch(*arch).value_or(*arch);
+  std::unique_ptr<AnyConfig> preset = result.family->GetArchConfig(*arch);
+  std::vector<ConfigOverride> overrides = card.model_config_overrides();
+  if (overrides.empty()) {
+    result.config = std::move(preset);
+  } else {
+    const YAML::Node merged = ApplyConfigOverrides(preset->ToYaml(), overrides);
+    result.config = preset->NewDefault();
+    const ConfigOverride& last = overrides.back();
+    result.config->Merge(
+        merged, YamlContext{absl::StrCat("card '", card.name(), "' ", last.origin.field, " (",
+                                         result.config->type_name(), ")"),
+                            last.origin.mark.file, ""});
+  }
+  result.config->Validate();
+  return result;
+}
+
+std::string CardCheckpointPath(const AssetCard& card) {
+  if (!card.has("checkpoint")) {
+    throw ModelGatedError(card.name(), card.maybe_string("url").value_or(""));
+  }
+  const std::string checkpoint = card.ResolvePath("checkpoint");
+  if (IsRemoteUri(checkpoint)) {
+    throw AssetDownloadError(
+        checkpoint, absl::StrCat("card '", card.name(), "' names a remote checkpoint, and this ",
+                                 "build of modelhub does not download yet; fetch the files ",
+                                 "and load the folder with --checkpoint (load_custom_model)"));
+  }
+  std::optional<std::string> inside = card.checkpoint_path();
+  return inside ? (fs::path(checkpoint) / *inside).lexically_normal().string() : checkpoint;
+}
+
+std::shared_ptr<DecoderModel> LoadModelFromCard(const AssetCard& card,
+                                                const ModelPlacement& placement,
+                                                const LoadOptions& options, const AnyConfig* config,
+                                                std::string_view expected_family,
+                                                LoadStats* stats) {
+  ModelCardConfig resolved = ResolveModelCard(card, expected_family);
+  const std::string path = CardCheckpointPath(card);
+  LoadOptions named = options;
+  if (named.label.empty()) named.label = card.name();
+  return LoadCheckpoint(*resolved.family, config != nullptr ? *config : *resolved.config, path,
+                        placement, named, stats);
+}
+
+std::shared_ptr<DecoderModel> load_model(std::string_view name, const ModelPlacement& placement,
+                                         const LoadOptions& options) {
+  return LoadModelFromCard(DefaultAssetStore().card(name), placement, options);
+}
+
+ModelCardConfig ResolveCheckpointConfig(const std::string& path, std::string_view family_name,
+                                        std::string_view arch) {
+  ModelCardConfig result;
+  if (!family_name.empty() || !arch.empty()) {
+    if (family_name.empty() || arch.empty()) {
+      throw CorruptModelCheckpointError(path, "give both the family and the arch, or neither");
+    }
+    result.family = &GetModelFamily(family_name);
+    result.config = result.family->GetArchConfig(arch);
+    result.arch = result.family->ResolveArch(arch).value_or(std::string(arch));
+    return result;
+  }
+  CheckpointFiles files = FindCheckpointFiles(path);
+  if (!files.config_json) {
+    throw CorruptModelCheckpointError(
+        path, "no config.json beside the checkpoint: give its family and arch");
+  }
+  HfModelConfig hf = ReadHfConfig(*files.config_json);
+  result.family = hf.family;
+  result.arch = hf.arch;
+  result.config = std::move(hf.config);
+  return result;
+}
+
+}  // namespace modelhub

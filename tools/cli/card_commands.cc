@@ -1,0 +1,72 @@
+#include "tools/cli/card_commands.h"
+
+#include <filesystem>
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "runtime/checkpoint/checkpoint_files.h"
+#include "runtime/checkpoint/checkpoint_reader.h"
+#include "runtime/config/yaml_fields.h"
+#include "runtime/core/errors.h"
+#include "runtime/hub/model_family_registry.h"
+#include "runtime/hub/model_loader.h"
+
+namespace modelhub::cli {
+namespace {
+
+// Where a card's checkpoint is, for listings ("gated" when it has none).
+std::string CheckpointText(const AssetCard& card) {
+  if (!card.has("checkpoint")) return "gated";
+  return card.ResolvePath("checkpoint");
+}
+
+}  // namespace
+
+void ListCards(const std::string& family, std::ostream& out) {
+  if (!family.empty()) GetModelFamily(family);  // ModelFamilyNotKnownError
+  const AssetStore& store = DefaultAssetStore();
+  for (const std::string& name : store.card_names()) {
+    const AssetCard& card = store.card(name);
+    std::optional<std::string> card_family = card.maybe_string("model_family");
+    if (!card_family || (!family.empty() && *card_family != family)) continue;
+    out << name << " " << *card_family << " " << card.maybe_string("model_arch").value_or("-")
+        << " " << CheckpointText(card) << "\n";
+  }
+}
+
+void ShowCard(const std::string& name, std::ostream& out) {
+  const AssetCard& card = DefaultAssetStore().card(name);
+  out << "# card " << card.name() << " (" << card.mark().ToString() << ", " << card.source()
+      << ")\n";
+  std::set<std::string> shown;
+  for (const AssetCard* at = &card; at != nullptr; at = at->base()) {
+    for (const AssetCardField& field : at->own_fields()) {
+      if (!shown.insert(field.name).second) continue;
+      YAML::Node single(YAML::NodeType::Map);
+      single[field.name] = field.value;
+      out << EmitYaml(single);
+      if (at != &card) out << "  # from " << at->name();
+      out << "\n";
+    }
+  }
+  ModelCardConfig resolved = ResolveModelCard(card);
+  out << "---\n# " << resolved.family->name() << " " << resolved.arch << " ("
+      << resolved.config->type_name() << ")\n"
+      << EmitYaml(resolved.config->ToYaml()) << "\n";
+}
+
+void InspectCheckpoint(const std::string& path, std::ostream& out) {
+  CheckpointReader reader(FindCheckpointFiles(path), ReadStrategy::kPread);
+  for (const CheckpointTensor& tensor : reader.tensors()) {
+    out << tensor.name << " " << SafetensorsDtypeName(tensor.entry->dtype) << " ["
+        << absl::StrJoin(tensor.entry->shape, ", ") << "] " << tensor.entry->nbytes() << " "
+        << std::filesystem::path(tensor.file->path()).filename().string() << "\n";
+  }
+  out << reader.tensors().size() << " tensors, " << reader.total_bytes() << " bytes in "
+      << reader.files().tensor_files.size() << " file(s)";
+  if (reader.files().config_json) out << "; config.json present";
+  out << "\n";
+}
+
+}  // namespace modelhub::cli

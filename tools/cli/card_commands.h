@@ -1,0 +1,23 @@
+#ifndef MODELHUB_TOOLS_CLI_CARD_COMMANDS_H_
+#define MODELHUB_TOOLS_CLI_CARD_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+
+namespace modelhub::cli {
+
+// `modelhub list [--family F]`: one model card per line: name, family, arch,
+// and where its checkpoint is (or "gated").
+void ListCards(const std::string& family, std::ostream& out);
+
+// `modelhub show NAME`: the card's fields (base chain resolved, leaf first),
+// then its resolved config as YAML with the family's field names.
+void ShowCard(const std::string& name, std::ostream& out);
+
+// `modelhub inspect PATH`: every tensor of a checkpoint (name, dtype, shape,
+// bytes, file), read from headers only, then totals.
+void InspectCheckpoint(const std::string& path, std::ostream& out);
+
+}  // namespace modelhub::cli
+
+#endif  // MODELHUB_TOOLS_CLI_CARD_COMMANDS_H_

@@ -1,0 +1,108 @@
+#include "tools/cli/run_commands.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "runtime/checkpoint/safetensors.h"
+#include "runtime/hub/checkpoint_loader.h"
+#include "runtime/hub/model_loader.h"
+#include "tools/cli/device_options.h"
+#include "tools/cli/usage_error.h"
+
+namespace modelhub::cli {
+namespace {
+
+// Loads the model `source` names, reporting what was loaded on `out`.
+std::shared_ptr<DecoderModel> Load(const ModelSource& source, std::ostream& out) {
+  if (source.name.empty() == source.checkpoint.empty()) {
+    throw UsageError("name a model card, or give --checkpoint PATH (not both)");
+  }
+  ModelPlacement placement{ParseDevice(source.device), ParseDtype(source.dtype)};
+  if (placement.device->is_meta())
+    throw UsageError("running a model needs a real device, not meta");
+  LoadOptions options;
+  options.mmap = source.mmap;
+  LoadStats stats;
+  std::shared_ptr<DecoderModel> model;
+  if (!source.name.empty()) {
+    model = LoadModelFromCard(DefaultAssetStore().card(source.name), placement, options, nullptr,
+                              "", &stats);
+  } else {
+    ModelCardConfig config = ResolveCheckpointConfig(source.checkpoint, source.family, source.arch);
+    options.label = source.checkpoint;
+    model = LoadCheckpoint(*config.family, *config.config, source.checkpoint, placement, options,
+                           &stats);
+  }
+  char line[160];
+  std::snprintf(
+      line, sizeof(line), "loaded: %lld parameters, %.1f MB in %.1f ms (%.2f GB/s, %s names)\n",
+      static_cast<long long>(model->num_parameters()), stats.bytes / 1e6, stats.seconds * 1e3,
+      stats.seconds > 0 ? stats.bytes / stats.seconds / 1e9 : 0.0, stats.format.c_str());
+  out << line;
+  return model;
+}
+
+}  // namespace
+
+std::vector<int64_t> ParseTokens(const std::string& text) {
+  std::vector<int64_t> tokens;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int64_t id = 0;
+    if (!absl::SimpleAtoi(part, &id)) {
+      throw UsageError("--tokens must be integers separated by commas, like 1,2,3; got '" + text +
+                       "'");
+    }
+    tokens.push_back(id);
+  }
+  return tokens;
+}
+
+void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
+                std::ostream& out) {
+  const std::vector<int64_t> ids = ParseTokens(tokens);
+  std::shared_ptr<DecoderModel> model = Load(source, out);
+  c10::InferenceMode inference;
+  at::Tensor input = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
+  at::Tensor logits = model->forward(input.to(model->options().device))[0].to(at::kFloat).cpu();
+  at::Tensor last = logits[logits.size(0) - 1];
+  at::Tensor probs = last.softmax(-1);
+  auto [top, order] = probs.topk(std::min<int64_t>(5, probs.size(0)));
+  out << "next token after " << ids.size() << " tokens (id, probability, logit):\n";
+  for (int64_t i = 0; i < top.size(0); ++i) {
+    const int64_t id = order[i].item<int64_t>();
+    char line[96];
+    std::snprintf(line, sizeof(line), "%lld %.6f %.4f\n", static_cast<long long>(id),
+                  top[i].item<double>(), last[id].item<double>());
+    out << line;
+  }
+  if (!out_file.empty()) {
+    WriteSafetensors(out_file, {{"logits", logits.contiguous()}});
+    out << "wrote logits [" << logits.size(0) << ", " << logits.size(1) << "] to " << out_file
+        << "\n";
+  }
+}
+
+void RunGenerate(const ModelSource& source, const std::string& tokens, int64_t max_new_tokens,
+                 const SamplingOptions& sampling, std::ostream& out) {
+  const std::vector<int64_t> ids = ParseTokens(tokens);
+  std::shared_ptr<DecoderModel> model = Load(source, out);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int64_t> generated = Generate(*model, ids, max_new_tokens, sampling);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char line[128];
+  std::snprintf(line, sizeof(line), "generated %zu tokens in %.1f ms (%s)\n", generated.size(),
+                seconds * 1e3, sampling.temperature == 0 ? "greedy" : "sampled");
+  out << line;
+  std::string text;
+  for (int64_t id : generated) text += (text.empty() ? "" : ",") + std::to_string(id);
+  out << text << "\n";
+}
+
+}  // namespace modelhub::cli

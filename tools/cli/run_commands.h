@@ -1,0 +1,42 @@
+#ifndef MODELHUB_TOOLS_CLI_RUN_COMMANDS_H_
+#define MODELHUB_TOOLS_CLI_RUN_COMMANDS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "runtime/models/generate.h"
+
+namespace modelhub::cli {
+
+// Which model a command runs, and where: a card name, or a checkpoint path
+// (its family and arch from config.json, or from family/arch when given).
+struct ModelSource {
+  std::string name;
+  std::string checkpoint;
+  std::string family;
+  std::string arch;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  bool mmap = false;
+};
+
+// Parses "1,2,3" (UsageError when empty or not integers).
+std::vector<int64_t> ParseTokens(const std::string& text);
+
+// `modelhub forward`: loads the model, runs `tokens` through it and prints the
+// five most likely next tokens (id, probability, logit). With `out_file`,
+// writes a safetensors file holding `logits`, float32 [tokens, vocab].
+void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
+                std::ostream& out);
+
+// `modelhub generate`: loads the model and decodes `max_new_tokens` after
+// `tokens` (KV cache; greedy unless sampling says otherwise). The last line
+// printed is the new token ids, comma separated.
+void RunGenerate(const ModelSource& source, const std::string& tokens, int64_t max_new_tokens,
+                 const SamplingOptions& sampling, std::ostream& out);
+
+}  // namespace modelhub::cli
+
+#endif  // MODELHUB_TOOLS_CLI_RUN_COMMANDS_H_
