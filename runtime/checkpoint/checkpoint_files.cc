@@ -114,15 +114,10 @@ CheckpointFiles FindCheckpointFiles(const std::string& path) {
     if (EndsWith(name, ".index.json")) {
       if (EndsWith(name, ".bin.index.json")) ThrowUnsupported(given);
       ReadIndex(given, files);
-    } else if (given.extension() == ".safetensors") {
-      files.tensor_files.push_back(path);
     } else if (IsPickle(given)) {
       ThrowUnsupported(given);
     } else {
-      throw CorruptModelCheckpointError(
-          path,
-          "not a checkpoint modelhub reads (expected a .safetensors file, an "
-          "index .json, or a folder)");
+      files.tensor_files.push_back(path);  // read as safetensors, whatever its name
     }
   }
   if (folder.empty()) folder = ".";

@@ -20,7 +20,8 @@ struct CheckpointFiles {
   std::optional<std::string> config_json;
 };
 
-// Finds the files of the checkpoint at `path`: a .safetensors file; a
+// Finds the files of the checkpoint at `path`: a safetensors file (any name but
+// .pt/.pth/.bin); a
 // model.safetensors.index.json (files taken from its weight map); or a folder
 // holding model.safetensors.index.json, model.safetensors,
 // consolidated.safetensors or other *.safetensors files (in that order of

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "runtime/assets/config_merge.h"
 #include "runtime/checkpoint/checkpoint_files.h"
 #include "runtime/core/errors.h"
@@ -40,6 +41,44 @@ std::string RunfilesDir() {
   if (error) return "";
   fs::path runfiles = exe.string() + ".runfiles";
   return fs::is_directory(runfiles) ? runfiles.string() : "";
+}
+
+// Where the card wrote the config field `path` (dotted), looking through the
+// overrides from the leaf down and into `_set_` maps; an unknown mark if none.
+SourceMark FindOverrideMark(const std::vector<ConfigOverride>& overrides, const std::string& path) {
+  for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
+    std::vector<YAML::Node> level = {it->value};
+    YAML::Node found;
+    for (absl::string_view key : absl::StrSplit(path, '.')) {
+      std::vector<YAML::Node> next;
+      for (const YAML::Node& node : level) {
+        if (!node.IsMap()) continue;
+        for (const auto& entry : node) {
+          const std::string name = entry.first.Scalar();
+          if (name == key) {
+            next.push_back(entry.second);
+            found = entry.first;
+          } else if (name == "_set_") {
+            for (const auto& set : entry.second) {
+              if (set.first.Scalar() == key) {
+                next.push_back(set.second);
+                found = set.first;
+              }
+            }
+          }
+        }
+      }
+      if (next.empty()) {
+        found = YAML::Node();
+        break;
+      }
+      level = next;
+    }
+    if (found.IsDefined() && !found.Mark().is_null()) {
+      return SourceMark{it->origin.mark.file, found.Mark().line + 1, found.Mark().column + 1};
+    }
+  }
+  return SourceMark{};
 }
 
 }  // namespace
@@ -91,11 +130,14 @@ ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expecte
   } else {
     const YAML::Node merged = ApplyConfigOverrides(preset->ToYaml(), overrides);
     result.config = preset->NewDefault();
-    const ConfigOverride& last = overrides.back();
-    result.config->Merge(
-        merged, YamlContext{absl::StrCat("card '", card.name(), "' ", last.origin.field, " (",
-                                         result.config->type_name(), ")"),
-                            last.origin.mark.file, ""});
+    const std::string what =
+        absl::StrCat("card '", card.name(), "' ", overrides.back().origin.field, " (",
+                     result.config->type_name(), ")");
+    try {
+      result.config->Merge(merged, YamlContext{what, "", ""});
+    } catch (const ConfigError& e) {
+      throw ConfigError(e.config(), e.field(), FindOverrideMark(overrides, e.field()), e.reason());
+    }
   }
   result.config->Validate();
   return result;

@@ -27,7 +27,10 @@ std::string Slurp(const std::string& path) {
 CommandResult Modelhub(const std::string& args) {
   const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
   const std::string out = dir + "/out.txt", err = dir + "/err.txt";
-  const std::string command = "tools/cli/modelhub " + args + " >" + out + " 2>" + err;
+  const std::string command =
+      "MODELHUB_ASSET_DIR=/nonexistent MODELHUB_USER_ASSET_DIR=/nonexistent "
+      "tools/cli/modelhub " +
+      args + " >" + out + " 2>" + err;
   const int status = std::system(command.c_str());
   CommandResult run;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -78,9 +81,11 @@ TEST(CliTest, ConfigPrintsTheResolvedConfigAsYaml) {
 }
 
 TEST(CliTest, BadArgumentsGiveOneLineAndExitCode2) {
-  for (const char* args :
-       {"config qwen25_7", "config 7b", "archs gpt", "bogus", "config", "archs --nope",
-        "config 7b --family gpt", "demo --dtype int8", "demo --device tpu"}) {
+  for (const char* args : {"config qwen25_7", "config 7b", "archs gpt", "bogus", "config",
+                           "archs --nope", "config 7b --family gpt", "demo --dtype int8",
+                           "demo --device tpu", "forward tiny --tokens 1,x", "forward --tokens 1",
+                           "generate tiny --checkpoint x --tokens 1",
+                           "forward tiny --tokens 1 --device meta", "list --family gpt"}) {
     CommandResult run = Modelhub(args);
     EXPECT_EQ(run.exit_code, 2) << args;
     EXPECT_EQ(Lines(run.err), 1) << args << ": " << run.err;
@@ -91,23 +96,132 @@ TEST(CliTest, BadArgumentsGiveOneLineAndExitCode2) {
 }
 
 TEST(CliTest, EveryCommandHasHelp) {
-  for (const char* args : {"--help", "archs --help", "config --help", "demo --help"}) {
+  for (const char* args : {"--help", "archs --help", "config --help", "demo --help", "list --help",
+                           "show --help", "inspect --help", "forward --help", "generate --help"}) {
     CommandResult run = Modelhub(args);
     EXPECT_EQ(run.exit_code, 0) << args;
     EXPECT_NE(run.out.find("Usage"), std::string::npos) << args;
   }
 }
 
-TEST(CliTest, DemoCreatesRunsAndGenerates) {
+TEST(CliTest, DemoLoadsTinyByNameAndGenerates) {
   CommandResult run = Modelhub("demo");
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_NE(run.out.find("created: "), std::string::npos);
+  EXPECT_NE(run.out.find("card: tiny"), std::string::npos);
+  EXPECT_NE(run.out.find("loaded: 4065536 parameters"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("GB/s"), std::string::npos);
   EXPECT_NE(run.out.find("forward: logits [4, 128, 4096]"), std::string::npos);
   // The last line is the generated ids, comma separated.
   std::string last = run.out.substr(run.out.rfind('\n', run.out.size() - 2) + 1);
   int ids = 1;
   for (char c : last) ids += c == ',';
   EXPECT_EQ(ids, 16) << last;
+}
+
+// The last line of `text`.
+std::string LastLine(const std::string& text) {
+  return text.substr(text.rfind('\n', text.size() - 2) + 1);
+}
+
+TEST(CliTest, ListShowAndInspect) {
+  CommandResult list = Modelhub("list");
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\ntiny llama llama3_2_1b /"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("\nllama3_8b llama llama3_8b gated\n"), std::string::npos);
+  EXPECT_NE(list.out.find("\nqwen25_7b qwen qwen25_7b hg://qwen/qwen2.5-7b\n"), std::string::npos);
+  EXPECT_EQ(Modelhub("list --family mistral").out,
+            "mistral_7b mistral 7b hg://mistralai/Mistral-7B-v0.1\n"
+            "mistral_7b_instruct mistral 7b hg://mistralai/Mistral-7B-Instruct-v0.1\n");
+
+  CommandResult show = Modelhub("show llama3_8b_instruct");
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("model_arch: llama3_8b"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("model_family: llama  # from llama3"), std::string::npos) << show.out;
+  const std::string config = show.out.substr(show.out.find("---\n"));
+  EXPECT_NE(config.find("# llama llama3_8b (LLaMAConfig)"), std::string::npos) << config;
+  EXPECT_EQ(YAML::Load(config)["ffn_inner_dim_multiplier"].as<double>(), 1.3);
+
+  CommandResult inspect = Modelhub("inspect cards/tiny");
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("model.embed_tokens.weight F32 [4096, 256] 4194304 "
+                             "model-00001-of-00002.safetensors\n"),
+            std::string::npos)
+      << inspect.out;
+  EXPECT_EQ(LastLine(inspect.out),
+            "38 tensors, 16262144 bytes in 2 file(s); config.json present\n");
+}
+
+TEST(CliTest, ForwardPrintsTopTokensAndWritesLogits) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  CommandResult by_name = Modelhub("forward tiny --tokens 1,2,3 --out " + dir + "/logits.st");
+  ASSERT_EQ(by_name.exit_code, 0) << by_name.err;
+  const std::string top = by_name.out.substr(by_name.out.find("next token"));
+  EXPECT_EQ(Lines(top), 1 + 5 + 1) << top;
+  CommandResult by_path = Modelhub("forward --checkpoint cards/tiny --tokens 1,2,3");
+  ASSERT_EQ(by_path.exit_code, 0) << by_path.err;
+  EXPECT_EQ(top.substr(0, top.find("wrote")), by_path.out.substr(by_path.out.find("next token")));
+  CommandResult file = Modelhub("inspect " + dir + "/logits.st");
+  EXPECT_EQ(file.out.rfind("logits F32 [3, 4096] 49152 logits.st\n", 0), 0u) << file.out;
+}
+
+TEST(CliTest, GenerateIsGreedyByDefaultAndSeededWhenSampling) {
+  CommandResult greedy = Modelhub("generate tiny --tokens 1,2,3 --max-new-tokens 6");
+  ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
+  const std::string ids = LastLine(greedy.out);
+  int count = 1;
+  for (char c : ids) count += c == ',';
+  EXPECT_EQ(count, 6) << ids;
+  EXPECT_EQ(LastLine(Modelhub("generate tiny --tokens 1,2,3 --max-new-tokens 6 --temperature 1 "
+                              "--top-k 1 --seed 9")
+                         .out),
+            ids);
+  const std::string sampled =
+      "generate tiny --tokens 1,2,3 --max-new-tokens 6 --temperature 1.5 --top-p 0.9 --seed 4";
+  const std::string first = LastLine(Modelhub(sampled).out);
+  EXPECT_EQ(LastLine(Modelhub(sampled).out), first);
+  EXPECT_NE(first, ids);
+}
+
+// Writes `text` as a card file in the test's temporary folder; returns its path.
+std::string CardFile(const std::string& name, const std::string& text) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(CliTest, BadInputsGiveOneLineAndExitCode1) {
+  const std::string bad_family = CardFile("family", "name: x\nmodel_family: gpt\nmodel_arch: a\n");
+  const std::string bad_arch =
+      CardFile("arch", "name: x\nmodel_family: qwen\nmodel_arch: qwen25_8b\n");
+  const std::string bad_field =
+      CardFile("field", "name: x\nbase: tiny\nmodel_config:\n  num_layer: 2\n");
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  std::system(
+      ("head -c 1000 cards/tiny/model-00001-of-00002.safetensors > " + dir + "/cut.safetensors")
+          .c_str());
+  const std::pair<std::string, std::string> cases[] = {
+      {"forward tiny --tokens 1,4096", "outside the vocabulary"},
+      {"generate tiny --tokens 1 --max-new-tokens 2048", "max_seq_len 2048"},
+      {"forward tinyy --tokens 1", "tinyy"},
+      {"forward llama3_8b --tokens 1", "https://www.llama.com/llama-downloads"},
+      {"forward qwen25_7b --tokens 1", "hg://qwen/qwen2.5-7b"},
+      {"--asset-dir " + bad_family + " forward x --tokens 1", "gpt"},
+      {"--asset-dir " + bad_arch + " forward x --tokens 1", "qwen25_8b"},
+      {"--asset-dir " + bad_field + " forward x --tokens 1", "field.yaml:4:3"},
+      {"inspect " + dir + "/cut.safetensors", "cut.safetensors"},
+      {"forward --checkpoint " + dir +
+           "/cut.safetensors --family llama --arch llama3_8b "
+           "--tokens 1",
+       "cut.safetensors"},
+      {"inspect " + dir + "/none", "none"},
+  };
+  for (const auto& [args, expected] : cases) {
+    CommandResult run = Modelhub(args);
+    EXPECT_EQ(run.exit_code, 1) << args << ": " << run.err;
+    EXPECT_EQ(Lines(run.err), 1) << args << ": " << run.err;
+    EXPECT_EQ(run.err.rfind("modelhub: error: ", 0), 0u) << args << ": " << run.err;
+    EXPECT_NE(run.err.find(expected), std::string::npos) << args << ": " << run.err;
+  }
 }
 
 }  // namespace

@@ -11,20 +11,20 @@
 
 namespace modelhub::cli {
 
+const ModelFamily& FamilyNamed(const std::string& name) {
+  try {
+    return GetModelFamily(name);
+  } catch (const ModelFamilyNotKnownError& e) {
+    throw UsageError(e.what());
+  }
+}
+
 void ListArchs(const std::string& family, bool with_params, std::ostream& out) {
   std::vector<const ModelFamily*> families;
   if (family.empty()) {
     families = ListModelFamilies();
   } else {
-    const ModelFamily* named = MaybeGetModelFamily(family);
-    if (named == nullptr) {
-      try {
-        GetModelFamily(family);
-      } catch (const ModelFamilyNotKnownError& e) {
-        throw UsageError(e.what());
-      }
-    }
-    families.push_back(named);
+    families.push_back(&FamilyNamed(family));
   }
   for (const ModelFamily* f : families) {
     for (const std::string& arch : f->arch_names()) {
@@ -42,7 +42,7 @@ void ListArchs(const std::string& family, bool with_params, std::ostream& out) {
 void PrintArchConfig(const std::string& arch, const std::string& family, std::ostream& out) {
   const ModelFamily* owner = nullptr;
   if (!family.empty()) {
-    owner = &GetModelFamily(family);
+    owner = &FamilyNamed(family);
   } else {
     std::vector<std::string> owners;
     std::vector<std::string> all_archs;

@@ -5,12 +5,14 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "runtime/assets/yaml_values.h"
 #include "runtime/checkpoint/checkpoint_files.h"
 #include "runtime/checkpoint/checkpoint_reader.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
 #include "runtime/hub/model_loader.h"
+#include "tools/cli/arch_commands.h"
 
 namespace modelhub::cli {
 namespace {
@@ -24,7 +26,7 @@ std::string CheckpointText(const AssetCard& card) {
 }  // namespace
 
 void ListCards(const std::string& family, std::ostream& out) {
-  if (!family.empty()) GetModelFamily(family);  // ModelFamilyNotKnownError
+  if (!family.empty()) FamilyNamed(family);  // UsageError for an unknown family
   const AssetStore& store = DefaultAssetStore();
   for (const std::string& name : store.card_names()) {
     const AssetCard& card = store.card(name);
@@ -44,10 +46,10 @@ void ShowCard(const std::string& name, std::ostream& out) {
     for (const AssetCardField& field : at->own_fields()) {
       if (!shown.insert(field.name).second) continue;
       YAML::Node single(YAML::NodeType::Map);
-      single[field.name] = field.value;
-      out << EmitYaml(single);
-      if (at != &card) out << "  # from " << at->name();
-      out << "\n";
+      single[field.name] = CopyYaml(field.value);
+      std::string text = EmitYaml(single);
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      out << text << (at != &card ? "  # from " + at->name() : "") << "\n";
     }
   }
   ModelCardConfig resolved = ResolveModelCard(card);

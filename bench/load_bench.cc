@@ -1,0 +1,741 @@
+// Checkpoint loading: throughput against this machine's memcpy and peak
+// resident memory against the model's bytes, all in one run, one thread.
+//
+//   bazel run -c opt //bench:load_bench -- [--family qwen] [--arch qwen25_0.5b]
+//       [--dir DIR] [--reps 3] [--seed 0] [--keep] [--no-prototypes]
+//   bench/compare_load.sh   (the same, with Python's torch.load side by side)
+//
+// Creates the preset with seeded random weights, writes it as a Hugging Face
+// checkpoint (2 safetensors shards and their index) in DIR (default: a new
+// /tmp/modelhub_load_bench.XXXXXX), with manifest.tsv naming each tensor's
+// file range for bench/torch_load_baseline.py, frees the model, reads the files
+// once so that they are in the page cache, then measures (best and median of
+// --reps; peak = VmHWM after minus VmRSS before, with VmHWM reset through
+// /proc/self/clear_refs):
+//   memory:     memcpy and page faulting of 1 GiB, no files;
+//   files:      pread and mmap of the checkpoint's files without modelhub;
+//   modelhub:   LoadCheckpoint with the pread and mmap strategies;
+//   prototypes: LoadCheckpoint's loop re-implemented here with changes the
+//               runtime could adopt (nothing in runtime/ is changed).
+// Lines starting with RESULT are read by bench/compare_load.sh. The checkpoint
+// is removed at the end unless --keep (DIR and manifest.tsv are kept if
+// --dir was given).
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "runtime/checkpoint/key_map.h"
+#include "runtime/checkpoint/safetensors.h"
+#include "runtime/hub/checkpoint_loader.h"
+#include "runtime/hub/model_family_registry.h"
+
+// Linux 5.14; Debian 12's glibc headers may lack them.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace modelhub {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMemBytes = size_t{1} << 30;  // memcpy reference size
+constexpr size_t kChunk = size_t{16} << 20;    // SafetensorsFile's pread chunk
+constexpr size_t kHugePage = size_t{2} << 20;  // x86-64 transparent huge page
+constexpr double kGB = 1e9;
+
+struct Flags {
+  std::string family = "qwen";
+  std::string arch = "qwen25_0.5b";
+  std::string dir;  // empty: a new directory under /tmp
+  int reps = 3;
+  uint64_t seed = 0;
+  bool keep = false;
+  bool prototypes = true;
+};
+
+[[noreturn]] void Usage(const std::string& error) {
+  std::cerr << "load_bench: " << error
+            << "\nusage: load_bench [--family F] [--arch A] [--dir DIR] [--reps N] [--seed S] "
+               "[--keep] [--no-prototypes]\n";
+  std::exit(2);
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::optional<std::string> value;
+    if (const size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+    }
+    const auto take = [&]() -> std::string {
+      if (value) return *value;
+      if (i + 1 >= argc) Usage(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--family") {
+      flags.family = take();
+    } else if (arg == "--arch") {
+      flags.arch = take();
+    } else if (arg == "--dir") {
+      flags.dir = take();
+    } else if (arg == "--reps") {
+      flags.reps = std::stoi(take());
+      if (flags.reps < 1) Usage("--reps must be at least 1");
+    } else if (arg == "--seed") {
+      flags.seed = std::stoull(take());
+    } else if (arg == "--keep" && !value) {
+      flags.keep = true;
+    } else if (arg == "--no-prototypes" && !value) {
+      flags.prototypes = false;
+    } else {
+      Usage("unknown argument " + std::string(argv[i]));
+    }
+  }
+  return flags;
+}
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+[[noreturn]] void ThrowErrno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// ---------------------------------------------------------------------------
+// Resident memory, from /proc/self.
+
+// A "Key:   123 kB" field of /proc/self/status (or another such file), in bytes.
+uint64_t ProcBytes(const char* key, const char* file = "/proc/self/status") {
+  std::ifstream in(file);
+  std::string line;
+  const size_t n = std::strlen(key);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') {
+      return std::stoull(line.substr(n + 1)) * 1024;
+    }
+  }
+  throw std::runtime_error(std::string("no ") + key + " in " + file);
+}
+
+// Resets VmHWM to the current VmRSS (Linux 4.0+).
+void ResetPeak() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  if (!out) throw std::runtime_error("cannot write /proc/self/clear_refs");
+}
+
+std::string ReadLine(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line.empty() ? "?" : line;
+}
+
+// ---------------------------------------------------------------------------
+// Memory and files without modelhub.
+
+// Fresh anonymous memory (no page touched yet), 2 MiB aligned. `huge` asks for
+// transparent huge pages (MADV_HUGEPAGE), otherwise 4 KiB pages are forced
+// (MADV_NOHUGEPAGE), whatever the system's THP mode.
+class Anon {
+ public:
+  Anon(size_t size, bool huge) : size_(size), mapped_(size + kHugePage) {
+    base_ = ::mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base_ == MAP_FAILED) ThrowErrno("mmap");
+    const uintptr_t at = (reinterpret_cast<uintptr_t>(base_) + kHugePage - 1) & ~(kHugePage - 1);
+    data_ = reinterpret_cast<char*>(at);
+    ::madvise(data_, size_, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+  }
+  ~Anon() { ::munmap(base_, mapped_); }
+  Anon(const Anon&) = delete;
+  Anon& operator=(const Anon&) = delete;
+
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+  void Touch(int byte = 0) { std::memset(data_, byte, size_); }
+
+ private:
+  size_t size_;
+  size_t mapped_;
+  void* base_ = nullptr;
+  char* data_ = nullptr;
+};
+
+// madvise over the pages [data, data + size) touches, rounded out to pages.
+int MadvisePages(const void* data, size_t size, int advice) {
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size + page - 1) & ~(page - 1);
+  return ::madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+}
+
+class Fd {
+ public:
+  explicit Fd(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_ < 0) ThrowErrno("open " + path);
+  }
+  ~Fd() { ::close(fd_); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  size_t size() const {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) ThrowErrno("fstat");
+    return static_cast<size_t>(st.st_size);
+  }
+
+ private:
+  int fd_;
+};
+
+void PreadAll(int fd, char* dst, size_t size, size_t chunk) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t got = ::pread(fd, dst + done, std::min(chunk, size - done), done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) ThrowErrno("pread");
+    done += static_cast<size_t>(got);
+  }
+}
+
+// A read-only private map of a whole file.
+class FileMap {
+ public:
+  FileMap(const std::string& path, int flags) : fd_(path), size_(fd_.size()) {
+    data_ =
+        static_cast<char*>(::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | flags, fd_.get(), 0));
+    if (data_ == MAP_FAILED) ThrowErrno("mmap " + path);
+  }
+  ~FileMap() { ::munmap(data_, size_); }
+  FileMap(const FileMap&) = delete;
+  FileMap& operator=(const FileMap&) = delete;
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  Fd fd_;
+  size_t size_;
+  char* data_ = nullptr;
+};
+
+// The share of `path`'s pages in the page cache (mincore).
+double CachedShare(const std::string& path) {
+  FileMap map(path, 0);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((map.size() + page - 1) / page);
+  if (::mincore(const_cast<char*>(map.data()), map.size(), resident.data()) != 0) {
+    ThrowErrno("mincore");
+  }
+  size_t in = 0;
+  for (unsigned char r : resident) in += r & 1;
+  return resident.empty() ? 1.0 : static_cast<double>(in) / static_cast<double>(resident.size());
+}
+
+// ---------------------------------------------------------------------------
+// The checkpoint.
+
+struct Checkpoint {
+  std::string dir;
+  std::vector<std::string> files;                 // shards, absolute paths
+  std::map<std::string, std::string> model_name;  // checkpoint name -> parameter name
+  uint64_t model_bytes = 0;                       // parameter bytes
+  uint64_t file_bytes = 0;                        // shard file sizes
+};
+
+// Writes `family`/`config` with random weights as a 2-shard Hugging Face
+// checkpoint in `dir`, plus manifest.tsv.
+Checkpoint WriteCheckpoint(const ModelFamily& family, const AnyConfig& config,
+                           const std::string& arch, const std::string& dir, uint64_t seed) {
+  const KeyMap* hf = family.FindKeyMap("hf");
+  if (hf == nullptr) throw std::runtime_error("family " + family.name() + " has no 'hf' key map");
+  Checkpoint checkpoint;
+  checkpoint.dir = dir;
+  using Tensors = std::vector<std::pair<std::string, at::Tensor>>;
+  Tensors shards[2];
+  {
+    at::manual_seed(seed);
+    ModelPlacement placement;
+    placement.dtype = at::kFloat;
+    std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, placement);
+    Tensors all;
+    for (const auto& item : model->named_parameters()) {
+      std::optional<std::string> name = hf->Unmap(item.key());
+      if (!name) throw std::runtime_error("no Hugging Face name for parameter " + item.key());
+      checkpoint.model_name[*name] = item.key();
+      checkpoint.model_bytes += item.value().nbytes();
+      all.emplace_back(*name, item.value());
+    }
+    uint64_t bytes = 0;
+    for (auto& tensor : all) {
+      const int shard = bytes < checkpoint.model_bytes / 2 ? 0 : 1;
+      bytes += tensor.second.nbytes();
+      shards[shard].push_back(std::move(tensor));
+    }
+  }
+  nlohmann::json index = {{"metadata", {{"total_size", checkpoint.model_bytes}}},
+                          {"weight_map", nlohmann::json::object()}};
+  std::ofstream manifest(fs::path(dir) / "manifest.tsv");
+  manifest << "# bench/load_bench manifest: tensor, name, dtype, shape, file, begin, end\n"
+           << "arch\t" << family.name() << "/" << arch << "\n"
+           << "model_bytes\t" << checkpoint.model_bytes << "\n";
+  for (int s = 0; s < 2; ++s) {
+    const std::string file = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
+    const std::string path = (fs::path(dir) / file).string();
+    WriteSafetensors(path, shards[s], {{"format", "pt"}});
+    shards[s].clear();  // frees the model's memory as soon as it is written
+    checkpoint.files.push_back(path);
+    checkpoint.file_bytes += fs::file_size(path);
+    const SafetensorsFile written = SafetensorsFile::Open(path);
+    for (const SafetensorsEntry& entry : written.entries()) {
+      index["weight_map"][entry.name] = file;
+      std::string shape;
+      for (int64_t d : entry.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+      manifest << "tensor\t" << entry.name << "\t" << SafetensorsDtypeName(entry.dtype) << "\t"
+               << shape << "\t" << file << "\t" << entry.begin << "\t" << entry.end << "\n";
+    }
+  }
+  std::ofstream(fs::path(dir) / "model.safetensors.index.json") << index.dump(2) << "\n";
+  if (!manifest.flush()) throw std::runtime_error("cannot write the manifest in " + dir);
+  return checkpoint;
+}
+
+// Reads every file once (so that timed reads come from the page cache).
+void WarmPageCache(const Checkpoint& checkpoint) {
+  std::vector<char> buffer(kChunk);
+  for (const std::string& path : checkpoint.files) {
+    Fd fd(path);
+    const size_t size = fd.size();
+    for (size_t done = 0; done < size; done += kChunk) {
+      if (::pread(fd.get(), buffer.data(), std::min(kChunk, size - done), done) < 0) {
+        ThrowErrno("pread " + path);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Measuring.
+
+struct Row {
+  std::string section;
+  std::string name;
+  uint64_t bytes = 0;
+  std::vector<double> seconds;
+  std::vector<double> inner;  // LoadStats.seconds, where there is one
+  uint64_t peak = 0;          // largest VmHWM - VmRSS(before) over the repetitions
+  std::string note;
+
+  static double Best(const std::vector<double>& s) { return *std::min_element(s.begin(), s.end()); }
+  static double Median(std::vector<double> s) {
+    std::sort(s.begin(), s.end());
+    return s[s.size() / 2];
+  }
+  double BestGbps() const { return static_cast<double>(bytes) / Best(seconds) / kGB; }
+  double MedianGbps() const { return static_cast<double>(bytes) / Median(seconds) / kGB; }
+};
+
+// What one repetition reports: the seconds of its timed part and, optionally,
+// LoadStats.seconds and a note.
+struct Times {
+  explicit Times(double seconds = 0, double inner = -1, std::string note = "")
+      : seconds(seconds), inner(inner), note(std::move(note)) {}
+  double seconds;
+  double inner;
+  std::string note;
+};
+
+class Bench {
+ public:
+  explicit Bench(int reps) : reps_(reps) {}
+
+  // Runs `once` --reps times, recording its times and the peak RSS growth.
+  const Row& Measure(const std::string& section, const std::string& name, uint64_t bytes,
+                     const std::function<Times()>& once) {
+    Row row;
+    row.section = section;
+    row.name = name;
+    row.bytes = bytes;
+    for (int i = 0; i < reps_; ++i) {
+      ResetPeak();
+      const uint64_t before = ProcBytes("VmRSS");
+      Times times = once();
+      const uint64_t hwm = ProcBytes("VmHWM");
+      row.peak = std::max(row.peak, hwm > before ? hwm - before : 0);
+      row.seconds.push_back(times.seconds);
+      if (times.inner >= 0) row.inner.push_back(times.inner);
+      if (!times.note.empty()) row.note = times.note;
+    }
+    rows_.push_back(row);
+    Print(rows_.back());
+    return rows_.back();
+  }
+
+  void SetMemcpy(double gbps) { memcpy_gbps_ = gbps; }
+  double memcpy_gbps() const { return memcpy_gbps_; }
+
+  void PrintHeader() const {
+    std::printf("\n%-11s %-58s %8s %8s %7s %9s  %s\n", "section", "what", "GB/s", "median",
+                "xmemcpy", "peak/size", "notes");
+    std::printf("%s\n", std::string(120, '-').c_str());
+  }
+
+ private:
+  void Print(const Row& row) const {
+    std::string note = row.note;
+    if (!row.inner.empty()) {
+      char text[96];
+      std::snprintf(text, sizeof(text), "loop only (LoadStats.seconds): %.2f GB/s",
+                    static_cast<double>(row.bytes) / Row::Best(row.inner) / kGB);
+      note = note.empty() ? text : std::string(text) + "; " + note;
+    }
+    std::printf("%-11s %-58s %8.2f %8.2f %6.2fx %8.2fx  %s\n", row.section.c_str(),
+                row.name.c_str(), row.BestGbps(), row.MedianGbps(),
+                memcpy_gbps_ > 0 ? row.BestGbps() / memcpy_gbps_ : 0.0,
+                static_cast<double>(row.peak) / static_cast<double>(row.bytes), note.c_str());
+    std::fflush(stdout);
+  }
+
+  int reps_;
+  double memcpy_gbps_ = 0;
+  std::vector<Row> rows_;
+};
+
+template <typename F>
+double Timed(F&& f) {
+  const auto start = Clock::now();
+  f();
+  return Since(start);
+}
+
+// ---------------------------------------------------------------------------
+// Prototypes of LoadCheckpoint's loop.
+
+// What is done to a parameter's fresh memory before the checkpoint's bytes go in.
+enum class Dst {
+  kAsIs,          // nothing: page faults during the copy (what LoadCheckpoint does)
+  kPopulate,      // MADV_POPULATE_WRITE: the kernel maps all pages in one call
+  kHuge,          // MADV_HUGEPAGE: 2 MiB faults where the range covers aligned 2 MiB
+  kHugePopulate,  // both
+  kPrefaulted,    // populated before the timer starts: the bound with free faults
+};
+// How the bytes are read.
+enum class Src {
+  kPread,             // SafetensorsFile::ReadInto (16 MiB preads)
+  kMmap,              // memcpy from a map of the file: page faults on the file
+  kMmapPopulate,      // ...after MADV_POPULATE_READ of the tensor's range
+  kMmapPopulateDrop,  // ...and MADV_DONTNEED of the range after the copy (RSS)
+};
+
+void Prepare(const at::Tensor& parameter, Dst dst) {
+  const size_t size = parameter.nbytes();
+  void* data = parameter.data_ptr();
+  if ((dst == Dst::kHuge || dst == Dst::kHugePopulate) && size >= kHugePage) {
+    MadvisePages(data, size, MADV_HUGEPAGE);
+  }
+  if (dst == Dst::kPopulate || dst == Dst::kHugePopulate || dst == Dst::kPrefaulted) {
+    if (MadvisePages(data, size, MADV_POPULATE_WRITE) != 0) ThrowErrno("MADV_POPULATE_WRITE");
+  }
+}
+
+Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
+                    const Checkpoint& checkpoint, Dst dst, Src src) {
+  Times times;
+  std::shared_ptr<DecoderModel> model;
+  std::optional<Clock::time_point> start;
+  if (dst != Dst::kPrefaulted) start = Clock::now();
+  ModelPlacement placement;
+  placement.initialize = false;
+  model = family.CreateNewModel(config, placement);
+  auto parameters = model->named_parameters();
+  if (dst == Dst::kPrefaulted) {
+    for (auto& item : parameters) Prepare(item.value(), dst);
+    start = Clock::now();
+  }
+  at::NoGradGuard no_grad;
+  for (const std::string& path : checkpoint.files) {
+    const SafetensorsFile file = SafetensorsFile::Open(path);
+    std::optional<FileMap> map;
+    if (src != Src::kPread) map.emplace(path, 0);
+    for (const SafetensorsEntry& entry : file.entries()) {
+      at::Tensor& parameter = *parameters.find(checkpoint.model_name.at(entry.name));
+      if (dst != Dst::kPrefaulted) Prepare(parameter, dst);
+      if (src == Src::kPread) {
+        file.ReadInto(entry, parameter.data_ptr());
+        continue;
+      }
+      const char* from = map->data() + entry.begin;
+      if (src != Src::kMmap) MadvisePages(from, entry.nbytes(), MADV_POPULATE_READ);
+      std::memcpy(parameter.data_ptr(), from, entry.nbytes());
+      if (src == Src::kMmapPopulateDrop) MadvisePages(from, entry.nbytes(), MADV_DONTNEED);
+    }
+  }
+  times.seconds = Since(*start);
+  if (dst == Dst::kHuge || dst == Dst::kHugePopulate) {
+    times.note = "AnonHugePages " +
+                 std::to_string(ProcBytes("AnonHugePages", "/proc/self/smaps_rollup") >> 20) +
+                 " MiB";
+  }
+  return times;
+}
+
+// ---------------------------------------------------------------------------
+
+int Run(const Flags& flags) {
+  // One thread, as the reference figures are.
+  at::set_num_threads(1);
+  // A fixed mmap threshold (glibc's default, 128 KiB) keeps glibc from raising
+  // it after a large block is freed: then every repetition allocates its
+  // parameters as fresh pages, as a process loading once does, instead of
+  // reusing heap pages a previous repetition faulted in.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+
+  const ModelFamily& family = GetModelFamily(flags.family);
+  std::unique_ptr<AnyConfig> config = family.GetArchConfig(flags.arch);
+
+  std::string dir = flags.dir;
+  const bool own_dir = dir.empty();
+  if (own_dir) {
+    std::string pattern = "/tmp/modelhub_load_bench.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) ThrowErrno("mkdtemp");
+    dir = pattern;
+  } else {
+    fs::create_directories(dir);
+    dir = fs::absolute(dir).string();
+  }
+
+  std::printf("load_bench: %s/%s, float32, one thread (at::get_num_threads() = %d), %d reps\n",
+              flags.family.c_str(), flags.arch.c_str(), at::get_num_threads(), flags.reps);
+  std::printf("THP enabled: %s; defrag: %s\n",
+              ReadLine("/sys/kernel/mm/transparent_hugepage/enabled").c_str(),
+              ReadLine("/sys/kernel/mm/transparent_hugepage/defrag").c_str());
+  std::fflush(stdout);
+
+  Checkpoint checkpoint;
+  const double write_seconds =
+      Timed([&] { checkpoint = WriteCheckpoint(family, *config, flags.arch, dir, flags.seed); });
+  WarmPageCache(checkpoint);
+  double cached = 1;
+  for (const std::string& path : checkpoint.files) cached = std::min(cached, CachedShare(path));
+  std::printf(
+      "checkpoint: %s (2 shards, %.3f GB of tensors, %.3f GB of files; written in %.1f s)\n",
+      dir.c_str(), checkpoint.model_bytes / kGB, checkpoint.file_bytes / kGB, write_seconds);
+  std::printf("page cache: %.1f%% of the shards resident; VmRSS now %.0f MB\n", 100 * cached,
+              ProcBytes("VmRSS") / 1e6);
+  std::printf(
+      "GB/s: best of %d (median next to it), bytes / seconds, 1 GB = 1e9 bytes; xmemcpy: best GB/s "
+      "over memcpy's;\npeak/size: (VmHWM after - VmRSS before) / bytes moved (for loads: the "
+      "model's bytes)\n",
+      flags.reps);
+
+  Bench bench(flags.reps);
+  bench.PrintHeader();
+  const uint64_t model_bytes = checkpoint.model_bytes;
+  const uint64_t file_bytes = checkpoint.file_bytes;
+
+  // Memory.
+  {
+    Anon src(kMemBytes, false), dst(kMemBytes, false);
+    src.Touch(1);
+    dst.Touch(0);
+    const Row& row = bench.Measure("memory", "memcpy 1 GiB -> prefaulted dst", kMemBytes, [&] {
+      return Times{Timed([&] { std::memcpy(dst.data(), src.data(), kMemBytes); })};
+    });
+    bench.SetMemcpy(row.BestGbps());
+    bench.Measure("memory", "memcpy 1 GiB -> fresh dst (4 KiB faults)", kMemBytes, [&] {
+      Anon fresh(kMemBytes, false);
+      return Times{Timed([&] { std::memcpy(fresh.data(), src.data(), kMemBytes); })};
+    });
+    bench.Measure("memory", "memcpy 1 GiB -> fresh dst, MADV_HUGEPAGE (2 MiB faults)", kMemBytes,
+                  [&] {
+                    Anon fresh(kMemBytes, true);
+                    return Times{Timed([&] { std::memcpy(fresh.data(), src.data(), kMemBytes); })};
+                  });
+    bench.Measure("memory", "MADV_POPULATE_WRITE 1 GiB fresh (faults only)", kMemBytes, [&] {
+      Anon fresh(kMemBytes, false);
+      return Times{Timed([&] { MadvisePages(fresh.data(), kMemBytes, MADV_POPULATE_WRITE); })};
+    });
+    bench.Measure("memory", "MADV_POPULATE_WRITE 1 GiB fresh, MADV_HUGEPAGE", kMemBytes, [&] {
+      Anon fresh(kMemBytes, true);
+      return Times{Timed([&] { MadvisePages(fresh.data(), kMemBytes, MADV_POPULATE_WRITE); })};
+    });
+  }
+
+  // The checkpoint's files, without modelhub: whole files, in `file_bytes`.
+  {
+    const auto pread_into = [&](char* dst, size_t chunk) {
+      for (const std::string& path : checkpoint.files) {
+        Fd fd(path);
+        const size_t size = fd.size();
+        PreadAll(fd.get(), dst, size, chunk);
+        dst += size;
+      }
+    };
+    {
+      Anon dst(file_bytes, false);
+      dst.Touch();
+      for (size_t chunk : {size_t{1} << 20, kChunk, size_t{256} << 20}) {
+        bench.Measure(
+            "files", "pread " + std::to_string(chunk >> 20) + " MiB chunks -> prefaulted dst",
+            file_bytes, [&] { return Times{Timed([&] { pread_into(dst.data(), chunk); })}; });
+      }
+      bench.Measure("files", "mmap (fresh faults) + memcpy -> prefaulted dst", file_bytes, [&] {
+        return Times{Timed([&] {
+          char* out = dst.data();
+          for (const std::string& path : checkpoint.files) {
+            FileMap map(path, 0);
+            std::memcpy(out, map.data(), map.size());
+            out += map.size();
+          }
+        })};
+      });
+      bench.Measure("files", "mmap MAP_POPULATE + memcpy -> prefaulted dst", file_bytes, [&] {
+        return Times{Timed([&] {
+          char* out = dst.data();
+          for (const std::string& path : checkpoint.files) {
+            FileMap map(path, MAP_POPULATE);
+            std::memcpy(out, map.data(), map.size());
+            out += map.size();
+          }
+        })};
+      });
+    }
+    bench.Measure("files", "pread 16 MiB chunks -> fresh dst (4 KiB faults)", file_bytes, [&] {
+      Anon dst(file_bytes, false);
+      return Times{Timed([&] { pread_into(dst.data(), kChunk); })};
+    });
+    bench.Measure("files", "pread 16 MiB chunks -> fresh dst, MADV_HUGEPAGE", file_bytes, [&] {
+      Anon dst(file_bytes, true);
+      return Times{Timed([&] { pread_into(dst.data(), kChunk); })};
+    });
+    bench.Measure("files", "MADV_POPULATE_WRITE fresh dst + pread 16 MiB chunks", file_bytes, [&] {
+      Anon dst(file_bytes, false);
+      return Times{Timed([&] {
+        MadvisePages(dst.data(), file_bytes, MADV_POPULATE_WRITE);
+        pread_into(dst.data(), kChunk);
+      })};
+    });
+    bench.Measure("files", "mmap MAP_POPULATE only (zero-copy tensors' bound)", file_bytes, [&] {
+      std::vector<std::unique_ptr<FileMap>> maps;
+      const double seconds = Timed([&] {
+        for (const std::string& path : checkpoint.files) {
+          maps.push_back(std::make_unique<FileMap>(path, MAP_POPULATE));
+        }
+      });
+      return Times{seconds, -1, "RSS: page cache pages, shared"};
+    });
+  }
+
+  // modelhub's loader.
+  const auto load = [&](bool mmap) {
+    LoadOptions options;
+    options.mmap = mmap;
+    options.progress = false;
+    LoadStats stats;
+    std::shared_ptr<DecoderModel> model;
+    const double seconds = Timed(
+        [&] { model = LoadCheckpoint(family, *config, dir, ModelPlacement{}, options, &stats); });
+    if (stats.bytes != model_bytes) {
+      throw std::runtime_error("LoadCheckpoint read " + std::to_string(stats.bytes) +
+                               " bytes, expected " + std::to_string(model_bytes));
+    }
+    return Times{seconds, stats.seconds, "format " + stats.format};
+  };
+  const Row pread_row = bench.Measure("modelhub", "LoadCheckpoint pread (wall time of the call)",
+                                      model_bytes, [&] { return load(false); });
+  const Row mmap_row = bench.Measure("modelhub", "LoadCheckpoint mmap (wall time of the call)",
+                                     model_bytes, [&] { return load(true); });
+
+  // Prototypes of changes to LoadCheckpoint's loop.
+  if (flags.prototypes) {
+    const auto proto = [&](const std::string& name, Dst dst, Src src) {
+      bench.Measure("prototype", name, model_bytes,
+                    [&] { return PrototypeLoad(family, *config, checkpoint, dst, src); });
+    };
+    proto("pread, as LoadCheckpoint (checks the harness)", Dst::kAsIs, Src::kPread);
+    proto("pread, params MADV_POPULATE_WRITE first", Dst::kPopulate, Src::kPread);
+    proto("pread, params MADV_HUGEPAGE first", Dst::kHuge, Src::kPread);
+    proto("pread, params MADV_HUGEPAGE + MADV_POPULATE_WRITE", Dst::kHugePopulate, Src::kPread);
+    proto("pread, params prefaulted before the timer (bound)", Dst::kPrefaulted, Src::kPread);
+    proto("mmap, as LoadCheckpoint (MADV_WILLNEED omitted)", Dst::kAsIs, Src::kMmap);
+    proto("mmap + MADV_POPULATE_READ per tensor", Dst::kAsIs, Src::kMmapPopulate);
+    proto("mmap + POPULATE_READ + MADV_DONTNEED after each", Dst::kAsIs, Src::kMmapPopulateDrop);
+    proto("mmap + POPULATE_READ + DONTNEED, params HUGEPAGE", Dst::kHuge, Src::kMmapPopulateDrop);
+  }
+
+  // Summary.
+  const double memcpy_gbps = bench.memcpy_gbps();
+  std::printf("\nsummary (one thread, %s, %.3f GB of float32 tensors, from the page cache):\n",
+              flags.arch.c_str(), model_bytes / kGB);
+  std::printf("  memcpy: %.2f GB/s\n", memcpy_gbps);
+  for (const Row* row : {&pread_row, &mmap_row}) {
+    const double ratio = row->BestGbps() / memcpy_gbps;
+    const double peak = static_cast<double>(row->peak) / static_cast<double>(model_bytes);
+    std::printf(
+        "  %s: %.2f GB/s = %.2fx memcpy (target >= 0.8x: %s); peak RSS growth %.3fx model bytes "
+        "(target <= 1.1x: %s)\n",
+        row->name.c_str(), row->BestGbps(), ratio, ratio >= 0.8 ? "met" : "MISSED", peak,
+        peak <= 1.1 ? "met" : "MISSED");
+  }
+  std::printf("RESULT\tmemcpy 1 thread\t%.3f\t-\n", memcpy_gbps);
+  std::printf("RESULT\tmodelhub LoadCheckpoint pread\t%.3f\t%.3f\n", pread_row.BestGbps(),
+              static_cast<double>(pread_row.peak) / static_cast<double>(model_bytes));
+  std::printf("RESULT\tmodelhub LoadCheckpoint mmap\t%.3f\t%.3f\n", mmap_row.BestGbps(),
+              static_cast<double>(mmap_row.peak) / static_cast<double>(model_bytes));
+  std::fflush(stdout);
+
+  if (!flags.keep) {
+    for (const std::string& path : checkpoint.files) fs::remove(path);
+    fs::remove(fs::path(dir) / "model.safetensors.index.json");
+    if (own_dir) fs::remove_all(dir);
+  } else {
+    std::printf("kept %s\n", dir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace modelhub
+
+int main(int argc, char** argv) {
+  const modelhub::Flags flags = modelhub::ParseFlags(argc, argv);
+  try {
+    return modelhub::Run(flags);
+  } catch (const std::exception& e) {
+    std::cerr << "load_bench: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,339 @@
+// Models by name: built-in and fairseq2 cards resolved to family, arch and
+// config; the tiny card loaded; checkpoint and card errors.
+
+#include "runtime/hub/model_loader.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "families/llama/llama.h"
+#include "families/qwen/qwen.h"
+#include "runtime/checkpoint/checkpoint_files.h"
+#include "runtime/checkpoint/checkpoint_reader.h"
+#include "runtime/checkpoint/rope_layout.h"
+#include "runtime/checkpoint/safetensors.h"
+#include "runtime/core/errors.h"
+#include "runtime/hub/hf_config.h"
+
+namespace modelhub {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kFairseq2Cards[] = "tests/runtime/assets/testdata/fairseq2-cards";
+
+// Keeps the machine's own card folders out of the default store.
+class Environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const std::string empty = ::testing::TempDir() + "/no-cards";
+    setenv("MODELHUB_ASSET_DIR", empty.c_str(), 1);
+    setenv("MODELHUB_USER_ASSET_DIR", empty.c_str(), 1);
+  }
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Environment);
+
+fs::path FreshDir(const std::string& name) {
+  fs::path dir = fs::path(::testing::TempDir()) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string TinyDir() { return (fs::path(BuiltinCardsDir()) / "tiny").string(); }
+
+AssetStore StoreOf(const std::string& card_text) {
+  const fs::path dir = FreshDir("cards");
+  std::ofstream(dir / "cards.yaml") << card_text;
+  return AssetStore({AssetSource{"test", dir.string()}});
+}
+
+at::Tensor Logits(const DecoderModel& model) {
+  c10::InferenceMode inference;
+  std::vector<int64_t> ids = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8};
+  return model.forward(at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0));
+}
+
+LoadOptions Quiet() {
+  LoadOptions options;
+  options.progress = false;
+  return options;
+}
+
+TEST(ModelLoaderTest, EveryBuiltInModelCardResolves) {
+  ASSERT_FALSE(BuiltinCardsDir().empty());
+  AssetStore store({AssetSource{"built-in", BuiltinCardsDir()}});
+  std::map<std::string, int> per_family;
+  for (const std::string& name : store.card_names()) {
+    const AssetCard& card = store.card(name);
+    if (!card.has("model_arch")) continue;  // a base card
+    ModelCardConfig resolved = ResolveModelCard(card);
+    ++per_family[resolved.family->name()];
+    if (name == "tiny") {
+      EXPECT_EQ(CardCheckpointPath(card), TinyDir());
+    } else if (resolved.family->name() == "llama" && name != "r1_distilled_llama3_1_8b_instruct") {
+      EXPECT_THROW(CardCheckpointPath(card), ModelGatedError) << name;
+    } else if (name != "tiny") {
+      EXPECT_THROW(CardCheckpointPath(card), AssetDownloadError) << name;
+    }
+  }
+  EXPECT_EQ(per_family["qwen"], 25);
+  EXPECT_EQ(per_family["mistral"], 2);
+  EXPECT_GE(per_family["llama"], 20);
+}
+
+TEST(ModelLoaderTest, Fairseq2CardFilesResolveUnchanged) {
+  AssetStore store({AssetSource{"fairseq2", kFairseq2Cards}});
+  int resolved_cards = 0;
+  for (const std::string& name : store.card_names()) {
+    const AssetCard& card = store.card(name);
+    const std::string family = card.maybe_string("model_family").value_or("");
+    if (!card.has("model_arch")) continue;
+    if (family == "hg" || family == "llama4") {
+      // Families modelhub does not have (Hugging Face passthrough, Llama 4 MoE).
+      EXPECT_THROW(ResolveModelCard(card), ModelFamilyNotKnownError) << name;
+      continue;
+    }
+    ModelCardConfig resolved = ResolveModelCard(card);
+    EXPECT_EQ(resolved.family->name(), family) << name;
+    EXPECT_TRUE(resolved.family->ResolveArch(card.string("model_arch"))) << name;
+    ++resolved_cards;
+    if (family == "llama" && !card.has("checkpoint")) {
+      try {
+        CardCheckpointPath(card);
+        ADD_FAILURE() << name << " is not gated";
+      } catch (const ModelGatedError& e) {
+        EXPECT_EQ(e.name(), name);
+        EXPECT_EQ(e.url(), "https://ai.meta.com/llama");
+      }
+    }
+  }
+  EXPECT_GE(resolved_cards, 40);
+  // Card overrides apply: qwen25_7b_instruct sets max_seq_len over qwen25_7b.
+  ModelCardConfig instruct = ResolveModelCard(store.card("qwen25_7b_instruct"));
+  EXPECT_EQ(instruct.config->ToYaml()["max_seq_len"].as<int64_t>(), 32768);
+  EXPECT_EQ(ResolveModelCard(store.card("mistral_7b")).arch, "7b");
+  try {
+    CardCheckpointPath(store.card("mistral_7b"));
+    ADD_FAILURE() << "mistral_7b's checkpoint is remote";
+  } catch (const AssetDownloadError& e) {
+    EXPECT_EQ(e.uri(), "https://files.mistral-7b-v0-1.mistral.ai/mistral-7B-v0.1.tar");
+  }
+}
+
+TEST(ModelLoaderTest, Fairseq2CardsBesideTheBuiltInOnesCollide) {
+  EXPECT_THROW(AssetStore({AssetSource{"built-in", BuiltinCardsDir()},
+                           AssetSource{"fairseq2", kFairseq2Cards}}),
+               AssetCardError);
+}
+
+TEST(ModelLoaderTest, TinyLoadsByNameAndFromItsFolderAlike) {
+  std::shared_ptr<DecoderModel> by_name = load_model("tiny", {}, Quiet());
+  ModelCardConfig from_json = ResolveCheckpointConfig(TinyDir(), "", "");
+  EXPECT_EQ(from_json.family->name(), "llama");
+  ModelCardConfig from_card = ResolveModelCard(DefaultAssetStore().card("tiny"));
+  EXPECT_EQ(EmitYamlFlow(from_json.config->ToYaml()), EmitYamlFlow(from_card.config->ToYaml()));
+  std::shared_ptr<DecoderModel> by_path =
+      LoadCheckpoint(*from_json.family, *from_json.config, TinyDir(), {}, Quiet());
+  EXPECT_TRUE(at::equal(Logits(*by_name), Logits(*by_path)));
+
+  LlamaModelHub hub = get_llama_model_hub();
+  const LLaMAConfig config = hub.get_model_config("tiny");
+  EXPECT_EQ(config.model_dim, 256);
+  std::shared_ptr<DecoderModel> typed = hub.load_model("tiny", std::nullopt, at::kBFloat16);
+  EXPECT_EQ(typed->options().dtype, at::kBFloat16);
+  EXPECT_TRUE(at::allclose(Logits(*typed).to(at::kFloat), Logits(*by_name), 0.05, 0.05));
+  bool listed = false;
+  for (const auto& card : hub.iter_cards()) listed = listed || card->name() == "tiny";
+  EXPECT_TRUE(listed);
+  EXPECT_THROW(get_qwen_model_hub().load_model("tiny"), AssetCardError);
+  EXPECT_THROW(hub.load_model("tinyy"), ModelNotKnownError);
+}
+
+// Copies the tiny checkpoint's tensors under Meta's names, with q/k rows in
+// Meta's interleaved RoPE layout, into one file.
+fs::path WriteTinyAsMeta() {
+  const ModelFamily& family = GetModelFamily("llama");
+  const KeyMap& hf = *family.FindKeyMap("hf");
+  const KeyMap& meta = *family.FindKeyMap("meta");
+  CheckpointReader reader(FindCheckpointFiles(TinyDir()), ReadStrategy::kPread);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const CheckpointTensor& tensor : reader.tensors()) {
+    const std::string name = hf.Map(tensor.name)->name;
+    at::Tensor value = tensor.file->Read(*tensor.entry);
+    if (name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos) {
+      value = ConvertRopeLayout(value, 32, RopeLayout::kRotateHalf, RopeLayout::kInterleaved);
+    }
+    tensors.emplace_back(*meta.Unmap(name), value);
+  }
+  const fs::path file = FreshDir("meta") / "consolidated.safetensors";
+  WriteSafetensors(file.string(), tensors);
+  return file;
+}
+
+TEST(ModelLoaderTest, MetaNamesAndInterleavedRopeLoadToTheSameModel) {
+  ModelCardConfig tiny = ResolveModelCard(DefaultAssetStore().card("tiny"));
+  const fs::path meta = WriteTinyAsMeta();
+  LoadStats stats;
+  std::shared_ptr<DecoderModel> from_meta =
+      LoadCheckpoint(*tiny.family, *tiny.config, meta.string(), {}, Quiet(), &stats);
+  EXPECT_EQ(stats.format, "meta");
+  std::shared_ptr<DecoderModel> from_hf = load_model("tiny", {}, Quiet());
+  EXPECT_TRUE(at::allclose(Logits(*from_meta), Logits(*from_hf), 1e-5, 1e-5));
+
+  // iter_checkpoint: the model's names, rows in the model's layout.
+  CheckpointStream stream(*tiny.family, *tiny.config, meta.string());
+  auto parameters = from_hf->named_parameters();
+  EXPECT_EQ(stream.size(), parameters.size());
+  std::string name;
+  at::Tensor tensor;
+  size_t count = 0;
+  while (stream.Next(&name, &tensor)) {
+    ++count;
+    ASSERT_NE(parameters.find(name), nullptr) << name;
+    EXPECT_TRUE(at::equal(tensor, *parameters.find(name))) << name;
+  }
+  EXPECT_EQ(count, parameters.size());
+}
+
+// A copy of the tiny checkpoint folder to break.
+fs::path TinyCopy(const std::string& name) {
+  const fs::path dir = FreshDir(name);
+  for (const fs::directory_entry& entry : fs::directory_iterator(TinyDir())) {
+    fs::copy_file(entry.path(), dir / entry.path().filename());
+    fs::permissions(dir / entry.path().filename(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  return dir;
+}
+
+std::string LoadError(const fs::path& dir) {
+  try {
+    ModelCardConfig config = ResolveCheckpointConfig(dir.string(), "", "");
+    LoadCheckpoint(*config.family, *config.config, dir.string(), {}, Quiet());
+  } catch (const CorruptModelCheckpointError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ModelLoaderTest, BrokenCheckpointsNameWhatIsWrong) {
+  fs::path dir = TinyCopy("missing_shard");
+  fs::remove(dir / "model-00002-of-00002.safetensors");
+  EXPECT_NE(LoadError(dir).find("shard 'model-00002-of-00002.safetensors' named by the index is "
+                                "missing"),
+            std::string::npos)
+      << LoadError(dir);
+
+  dir = TinyCopy("truncated");
+  const fs::path shard = dir / "model-00001-of-00002.safetensors";
+  fs::resize_file(shard, fs::file_size(shard) - 100);
+  EXPECT_NE(LoadError(dir).find("truncated"), std::string::npos) << LoadError(dir);
+
+  dir = TinyCopy("fewer_layers");
+  std::ifstream in(dir / "config.json");
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  const size_t at = json.find("\"num_hidden_layers\": 4");
+  ASSERT_NE(at, std::string::npos);
+  json.replace(at, 22, "\"num_hidden_layers\": 3");
+  std::ofstream(dir / "config.json") << json;
+  const std::string unexpected = LoadError(dir);
+  EXPECT_NE(unexpected.find("9 unexpected tensor(s): model.layers.3."), std::string::npos)
+      << unexpected;
+
+  dir = TinyCopy("wider_vocab");
+  std::ifstream in2(dir / "config.json");
+  json.assign((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
+  in2.close();
+  json.replace(json.find("\"vocab_size\": 4096"), 18, "\"vocab_size\": 4000");
+  std::ofstream(dir / "config.json") << json;
+  const std::string misshaped = LoadError(dir);
+  EXPECT_NE(misshaped.find("model.embed_tokens.weight is [4096, 256], the model's "
+                           "decoder_frontend.embed.weight is [4000, 256]"),
+            std::string::npos)
+      << misshaped;
+}
+
+TEST(ModelLoaderTest, MissingTensorsAreListed) {
+  CheckpointReader reader(FindCheckpointFiles(TinyDir()), ReadStrategy::kPread);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const CheckpointTensor& tensor : reader.tensors()) {
+    if (tensor.name.find("layers.1.mlp") == std::string::npos) {
+      tensors.emplace_back(tensor.name, tensor.file->Read(*tensor.entry));
+    }
+  }
+  const fs::path dir = FreshDir("missing_tensors");
+  WriteSafetensors((dir / "model.safetensors").string(), tensors);
+  fs::copy_file(fs::path(TinyDir()) / "config.json", dir / "config.json");
+  const std::string error = LoadError(dir);
+  EXPECT_NE(error.find("3 parameter(s) missing: decoder.layers.1.ffn.gate_proj.weight, "
+                       "decoder.layers.1.ffn.inner_proj.weight, "
+                       "decoder.layers.1.ffn.output_proj.weight"),
+            std::string::npos)
+      << error;
+}
+
+template <typename E>
+std::string CardError(const std::string& cards, const std::string& name) {
+  AssetStore store = StoreOf(cards);
+  try {
+    ResolveModelCard(store.card(name));
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ModelLoaderTest, BadCardsAreReportedWithTheCardAndLine) {
+  const std::string unknown_field = CardError<ConfigError>(
+      "name: x\nmodel_family: llama\nmodel_arch: llama3_8b\nmodel_config:\n  model_dims: 8\n", "x");
+  EXPECT_NE(unknown_field.find("card 'x' model_config"), std::string::npos) << unknown_field;
+  EXPECT_NE(unknown_field.find("cards.yaml:5:3"), std::string::npos) << unknown_field;
+  EXPECT_NE(unknown_field.find("model_dims"), std::string::npos) << unknown_field;
+  const std::string family = CardError<ModelFamilyNotKnownError>(
+      "name: x\nmodel_family: lama\nmodel_arch: llama3_8b\n", "x");
+  EXPECT_NE(family.find("lama"), std::string::npos) << family;
+  const std::string arch = CardError<ModelArchitectureNotKnownError>(
+      "name: x\nmodel_family: llama\nmodel_arch: llama3_9b\n", "x");
+  EXPECT_NE(arch.find("llama3_9b"), std::string::npos) << arch;
+  const std::string no_arch =
+      CardError<AssetCardError>("# a comment\nname: x\nmodel_family: llama\n", "x");
+  EXPECT_NE(no_arch.find("cards.yaml:2:1) has no model_arch"), std::string::npos) << no_arch;
+}
+
+TEST(ModelLoaderTest, OverridesMergeSetDeleteAndReadTheEnvironment) {
+  setenv("MODELHUB_TEST_LAYERS", "3", 1);
+  AssetStore store = StoreOf(R"(name: base
+model_family: llama
+model_arch: llama3_8b
+model_config:
+  num_layers: ${env:MODELHUB_TEST_LAYERS}
+  rope_scale: {factor: 2.0}
+---
+name: leaf
+base: base
+model_config:
+  vocab_size: ${env:MODELHUB_TEST_UNSET:1000}
+  rope_scale:
+    _set_: {factor: 4.0}
+  _del_: [rope_theta]
+)");
+  const YAML::Node config = ResolveModelCard(store.card("leaf")).config->ToYaml();
+  EXPECT_EQ(config["num_layers"].as<int64_t>(), 3);
+  EXPECT_EQ(config["vocab_size"].as<int64_t>(), 1000);
+  EXPECT_EQ(config["rope_scale"]["factor"].as<double>(), 4.0);
+  // _del_ resets a field to the config's default, as fairseq2's structuring does.
+  EXPECT_EQ(config["rope_theta"].as<double>(), 10000.0);
+  EXPECT_EQ(config["model_dim"].as<int64_t>(), 4096);
+}
+
+}  // namespace
+}  // namespace modelhub
