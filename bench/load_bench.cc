@@ -2,7 +2,7 @@
 // resident memory against the model's bytes, all in one run, one thread.
 //
 //   bazel run -c opt //bench:load_bench -- [--family qwen] [--arch qwen25_0.5b]
-//       [--dir DIR] [--reps 3] [--seed 0] [--keep] [--no-prototypes]
+//       [--dir DIR] [--reps 3] [--row-budget 4] [--seed 0] [--keep] [--no-prototypes]
 //   bench/compare_load.sh   (the same, with Python's torch.load side by side)
 //
 // Creates the preset with seeded random weights, writes it as a Hugging Face
@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +47,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -78,15 +80,18 @@ struct Flags {
   std::string arch = "qwen25_0.5b";
   std::string dir;  // empty: a new directory under /tmp
   int reps = 3;
+  double row_budget = 4;  // seconds; see Bench::Measure
   uint64_t seed = 0;
   bool keep = false;
   bool prototypes = true;
 };
 
 [[noreturn]] void Usage(const std::string& error) {
-  std::cerr << "load_bench: " << error
-            << "\nusage: load_bench [--family F] [--arch A] [--dir DIR] [--reps N] [--seed S] "
-               "[--keep] [--no-prototypes]\n";
+  std::cerr
+      << "load_bench: " << error
+      << "\nusage: load_bench [--family F] [--arch A] [--dir DIR] [--reps N] [--row-budget S] "
+         "[--seed S] "
+         "[--keep] [--no-prototypes]\n";
   std::exit(2);
 }
 
@@ -113,6 +118,8 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (arg == "--reps") {
       flags.reps = std::stoi(take());
       if (flags.reps < 1) Usage("--reps must be at least 1");
+    } else if (arg == "--row-budget") {
+      flags.row_budget = std::stod(take());
     } else if (arg == "--seed") {
       flags.seed = std::stoull(take());
     } else if (arg == "--keep" && !value) {
@@ -380,16 +387,20 @@ struct Times {
 
 class Bench {
  public:
-  explicit Bench(int reps) : reps_(reps) {}
+  Bench(int reps, double row_budget) : reps_(reps), row_budget_(row_budget) {}
 
   // Runs `once` --reps times, recording its times and the peak RSS growth.
+  // Unless `all_reps`, stops repeating once the repetitions took longer than
+  // the row budget (keeps slow reference rows from dominating the run).
   const Row& Measure(const std::string& section, const std::string& name, uint64_t bytes,
-                     const std::function<Times()>& once) {
+                     const std::function<Times()>& once, bool all_reps = false) {
     Row row;
     row.section = section;
     row.name = name;
     row.bytes = bytes;
+    const auto start = Clock::now();
     for (int i = 0; i < reps_; ++i) {
+      if (i > 0 && !all_reps && Since(start) > row_budget_) break;
       ResetPeak();
       const uint64_t before = ProcBytes("VmRSS");
       Times times = once();
@@ -416,6 +427,10 @@ class Bench {
  private:
   void Print(const Row& row) const {
     std::string note = row.note;
+    if (static_cast<int>(row.seconds.size()) < reps_) {
+      const std::string reps = std::to_string(row.seconds.size()) + " rep(s), over the row budget";
+      note = note.empty() ? reps : reps + "; " + note;
+    }
     if (!row.inner.empty()) {
       char text[96];
       std::snprintf(text, sizeof(text), "loop only (LoadStats.seconds): %.2f GB/s",
@@ -430,6 +445,7 @@ class Bench {
   }
 
   int reps_;
+  double row_budget_;
   double memcpy_gbps_ = 0;
   std::vector<Row> rows_;
 };
@@ -444,67 +460,135 @@ double Timed(F&& f) {
 // ---------------------------------------------------------------------------
 // Prototypes of LoadCheckpoint's loop.
 
-// What is done to a parameter's fresh memory before the checkpoint's bytes go in.
+// Where the parameters' memory comes from and what is done to it before the
+// checkpoint's bytes go in. Per-tensor variants act on at::empty's memory (one
+// glibc mmap per large parameter); arena variants re-point every parameter into
+// one fresh 2 MiB-aligned MADV_HUGEPAGE mapping, as a runtime allocating a
+// model's parameters together would.
 enum class Dst {
-  kAsIs,          // nothing: page faults during the copy (what LoadCheckpoint does)
-  kPopulate,      // MADV_POPULATE_WRITE: the kernel maps all pages in one call
-  kHuge,          // MADV_HUGEPAGE: 2 MiB faults where the range covers aligned 2 MiB
-  kHugePopulate,  // both
-  kPrefaulted,    // populated before the timer starts: the bound with free faults
+  kAsIs,                // nothing: page faults during the copy (what LoadCheckpoint does)
+  kPopulate,            // MADV_POPULATE_WRITE per tensor: the kernel maps its pages in one call
+  kHuge,                // MADV_HUGEPAGE per tensor: only its 2 MiB-aligned middle gets huge pages
+  kTouched,             // every page written before the timer starts: the bound with free faults
+  kArena,               // one MADV_HUGEPAGE arena: 2 MiB faults during the copy
+  kArenaPopulate,       // ...MADV_POPULATE_WRITE of the whole arena first
+  kArenaPopulateAhead,  // ...populated by a second thread, 64 MiB ahead of the reads
 };
 // How the bytes are read.
 enum class Src {
-  kPread,             // SafetensorsFile::ReadInto (16 MiB preads)
-  kMmap,              // memcpy from a map of the file: page faults on the file
-  kMmapPopulate,      // ...after MADV_POPULATE_READ of the tensor's range
-  kMmapPopulateDrop,  // ...and MADV_DONTNEED of the range after the copy (RSS)
+  kPread,         // SafetensorsFile::ReadInto (16 MiB preads), as LoadCheckpoint
+  kMmapDontneed,  // memcpy from a map of the file (as LoadCheckpoint's mmap strategy), then
+                  // MADV_DONTNEED of the tensor's mapped pages (page cache stays)
 };
 
-void Prepare(const at::Tensor& parameter, Dst dst) {
-  const size_t size = parameter.nbytes();
-  void* data = parameter.data_ptr();
-  if ((dst == Dst::kHuge || dst == Dst::kHugePopulate) && size >= kHugePage) {
-    MadvisePages(data, size, MADV_HUGEPAGE);
-  }
-  if (dst == Dst::kPopulate || dst == Dst::kHugePopulate || dst == Dst::kPrefaulted) {
-    if (MadvisePages(data, size, MADV_POPULATE_WRITE) != 0) ThrowErrno("MADV_POPULATE_WRITE");
-  }
+bool IsArena(Dst dst) {
+  return dst == Dst::kArena || dst == Dst::kArenaPopulate || dst == Dst::kArenaPopulateAhead;
 }
+
+// Populates [data, data + size) on its own thread in steps, publishing how far
+// it got, so that a reader can copy into populated memory while the next step
+// is being zeroed on the other core.
+class PopulateAhead {
+ public:
+  static constexpr size_t kStep = size_t{64} << 20;
+
+  PopulateAhead(char* data, size_t size)
+      : data_(data), size_(size), thread_([this] {
+          for (size_t at = 0; at < size_; at += kStep) {
+            MadvisePages(data_ + at, std::min(kStep, size_ - at), MADV_POPULATE_WRITE);
+            done_.store(std::min(at + kStep, size_), std::memory_order_release);
+          }
+        }) {}
+  ~PopulateAhead() { thread_.join(); }
+  PopulateAhead(const PopulateAhead&) = delete;
+  PopulateAhead& operator=(const PopulateAhead&) = delete;
+
+  // Waits until the bytes up to `end` (an offset into the range) are populated.
+  void WaitFor(size_t end) const {
+    while (done_.load(std::memory_order_acquire) < std::min(end, size_)) std::this_thread::yield();
+  }
+
+ private:
+  char* data_;
+  size_t size_;
+  std::atomic<size_t> done_{0};
+  std::thread thread_;
+};
 
 Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
                     const Checkpoint& checkpoint, Dst dst, Src src) {
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   Times times;
-  std::shared_ptr<DecoderModel> model;
   std::optional<Clock::time_point> start;
-  if (dst != Dst::kPrefaulted) start = Clock::now();
+  if (dst != Dst::kTouched) start = Clock::now();
   ModelPlacement placement;
   placement.initialize = false;
-  model = family.CreateNewModel(config, placement);
+  std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, placement);
   auto parameters = model->named_parameters();
-  if (dst == Dst::kPrefaulted) {
-    for (auto& item : parameters) Prepare(item.value(), dst);
+  at::NoGradGuard no_grad;
+
+  // The arena, laid out in the checkpoint's reading order.
+  std::shared_ptr<Anon> arena;
+  std::map<std::string, size_t> arena_end;  // parameter -> end offset of its slice
+  std::unique_ptr<PopulateAhead> ahead;
+  if (IsArena(dst)) {
+    size_t size = 0;
+    for (auto& item : parameters) size += (item.value().nbytes() + 63) & ~size_t{63};
+    arena = std::make_shared<Anon>(size, /*huge=*/true);
+    size_t offset = 0;
+    for (const std::string& path : checkpoint.files) {
+      const SafetensorsFile file = SafetensorsFile::Open(path);
+      for (const SafetensorsEntry& entry : file.entries()) {
+        const std::string& name = checkpoint.model_name.at(entry.name);
+        at::Tensor& parameter = *parameters.find(name);
+        parameter.set_(at::from_blob(
+            arena->data() + offset, parameter.sizes(), [arena](void*) {}, parameter.options()));
+        offset += (parameter.nbytes() + 63) & ~size_t{63};
+        arena_end[name] = offset;
+      }
+    }
+    if (dst == Dst::kArenaPopulate) {
+      if (MadvisePages(arena->data(), size, MADV_POPULATE_WRITE) != 0) {
+        ThrowErrno("MADV_POPULATE_WRITE");
+      }
+    } else if (dst == Dst::kArenaPopulateAhead) {
+      ahead = std::make_unique<PopulateAhead>(arena->data(), size);
+    }
+  } else if (dst == Dst::kTouched) {
+    for (auto& item : parameters) {
+      char* data = static_cast<char*>(item.value().data_ptr());
+      for (size_t at = 0; at < item.value().nbytes(); at += page) data[at] = 0;
+    }
     start = Clock::now();
   }
-  at::NoGradGuard no_grad;
+
   for (const std::string& path : checkpoint.files) {
     const SafetensorsFile file = SafetensorsFile::Open(path);
     std::optional<FileMap> map;
-    if (src != Src::kPread) map.emplace(path, 0);
+    if (src == Src::kMmapDontneed) map.emplace(path, 0);
     for (const SafetensorsEntry& entry : file.entries()) {
-      at::Tensor& parameter = *parameters.find(checkpoint.model_name.at(entry.name));
-      if (dst != Dst::kPrefaulted) Prepare(parameter, dst);
-      if (src == Src::kPread) {
-        file.ReadInto(entry, parameter.data_ptr());
-        continue;
+      const std::string& name = checkpoint.model_name.at(entry.name);
+      at::Tensor& parameter = *parameters.find(name);
+      void* data = parameter.data_ptr();
+      if (dst == Dst::kHuge && entry.nbytes() >= kHugePage) {
+        MadvisePages(data, entry.nbytes(), MADV_HUGEPAGE);
       }
-      const char* from = map->data() + entry.begin;
-      if (src != Src::kMmap) MadvisePages(from, entry.nbytes(), MADV_POPULATE_READ);
-      std::memcpy(parameter.data_ptr(), from, entry.nbytes());
-      if (src == Src::kMmapPopulateDrop) MadvisePages(from, entry.nbytes(), MADV_DONTNEED);
+      if (dst == Dst::kPopulate && MadvisePages(data, entry.nbytes(), MADV_POPULATE_WRITE) != 0) {
+        ThrowErrno("MADV_POPULATE_WRITE");
+      }
+      if (ahead) ahead->WaitFor(arena_end.at(name));
+      if (src == Src::kPread) {
+        file.ReadInto(entry, data);
+      } else {
+        const char* from = map->data() + entry.begin;
+        std::memcpy(data, from, entry.nbytes());
+        MadvisePages(from, entry.nbytes(), MADV_DONTNEED);
+      }
     }
   }
+  ahead.reset();
   times.seconds = Since(*start);
-  if (dst == Dst::kHuge || dst == Dst::kHugePopulate) {
+  if (dst == Dst::kHuge || IsArena(dst)) {
     times.note = "AnonHugePages " +
                  std::to_string(ProcBytes("AnonHugePages", "/proc/self/smaps_rollup") >> 20) +
                  " MiB";
@@ -561,7 +645,7 @@ int Run(const Flags& flags) {
       "model's bytes)\n",
       flags.reps);
 
-  Bench bench(flags.reps);
+  Bench bench(flags.reps, flags.row_budget);
   bench.PrintHeader();
   const uint64_t model_bytes = checkpoint.model_bytes;
   const uint64_t file_bytes = checkpoint.file_bytes;
@@ -648,14 +732,20 @@ int Run(const Flags& flags) {
         pread_into(dst.data(), kChunk);
       })};
     });
-    bench.Measure("files", "mmap MAP_POPULATE only (zero-copy tensors' bound)", file_bytes, [&] {
+    bench.Measure("files", "mmap MAP_POPULATE + read 1 byte per page (zero-copy)", file_bytes, [&] {
       std::vector<std::unique_ptr<FileMap>> maps;
+      const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+      volatile char sink = 0;
       const double seconds = Timed([&] {
         for (const std::string& path : checkpoint.files) {
           maps.push_back(std::make_unique<FileMap>(path, MAP_POPULATE));
+          const char* data = maps.back()->data();
+          char sum = 0;
+          for (size_t at = 0; at < maps.back()->size(); at += page) sum ^= data[at];
+          sink = sink ^ sum;
         }
       });
-      return Times{seconds, -1, "RSS: page cache pages, shared"};
+      return Times(seconds, -1, "RSS: shared page cache pages");
     });
   }
 
@@ -674,10 +764,12 @@ int Run(const Flags& flags) {
     }
     return Times{seconds, stats.seconds, "format " + stats.format};
   };
-  const Row pread_row = bench.Measure("modelhub", "LoadCheckpoint pread (wall time of the call)",
-                                      model_bytes, [&] { return load(false); });
-  const Row mmap_row = bench.Measure("modelhub", "LoadCheckpoint mmap (wall time of the call)",
-                                     model_bytes, [&] { return load(true); });
+  const Row pread_row = bench.Measure(
+      "modelhub", "LoadCheckpoint pread (wall time of the call)", model_bytes,
+      [&] { return load(false); }, /*all_reps=*/true);
+  const Row mmap_row = bench.Measure(
+      "modelhub", "LoadCheckpoint mmap (wall time of the call)", model_bytes,
+      [&] { return load(true); }, /*all_reps=*/true);
 
   // Prototypes of changes to LoadCheckpoint's loop.
   if (flags.prototypes) {
@@ -685,15 +777,16 @@ int Run(const Flags& flags) {
       bench.Measure("prototype", name, model_bytes,
                     [&] { return PrototypeLoad(family, *config, checkpoint, dst, src); });
     };
-    proto("pread, as LoadCheckpoint (checks the harness)", Dst::kAsIs, Src::kPread);
-    proto("pread, params MADV_POPULATE_WRITE first", Dst::kPopulate, Src::kPread);
-    proto("pread, params MADV_HUGEPAGE first", Dst::kHuge, Src::kPread);
-    proto("pread, params MADV_HUGEPAGE + MADV_POPULATE_WRITE", Dst::kHugePopulate, Src::kPread);
-    proto("pread, params prefaulted before the timer (bound)", Dst::kPrefaulted, Src::kPread);
-    proto("mmap, as LoadCheckpoint (MADV_WILLNEED omitted)", Dst::kAsIs, Src::kMmap);
-    proto("mmap + MADV_POPULATE_READ per tensor", Dst::kAsIs, Src::kMmapPopulate);
-    proto("mmap + POPULATE_READ + MADV_DONTNEED after each", Dst::kAsIs, Src::kMmapPopulateDrop);
-    proto("mmap + POPULATE_READ + DONTNEED, params HUGEPAGE", Dst::kHuge, Src::kMmapPopulateDrop);
+    proto("pread, as LoadCheckpoint (checks this harness)", Dst::kAsIs, Src::kPread);
+    proto("pread, MADV_POPULATE_WRITE per tensor first", Dst::kPopulate, Src::kPread);
+    proto("pread, MADV_HUGEPAGE per tensor first", Dst::kHuge, Src::kPread);
+    proto("pread, params touched before the timer (bound)", Dst::kTouched, Src::kPread);
+    proto("pread, one MADV_HUGEPAGE arena for all params", Dst::kArena, Src::kPread);
+    proto("pread, arena + MADV_POPULATE_WRITE of it first", Dst::kArenaPopulate, Src::kPread);
+    proto("pread, arena populated 64 MiB ahead by a 2nd thread", Dst::kArenaPopulateAhead,
+          Src::kPread);
+    proto("mmap + MADV_DONTNEED after each tensor", Dst::kAsIs, Src::kMmapDontneed);
+    proto("mmap + MADV_DONTNEED after each, arena", Dst::kArena, Src::kMmapDontneed);
   }
 
   // Summary.

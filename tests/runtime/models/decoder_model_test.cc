@@ -266,5 +266,27 @@ TEST(GenerateGreedyTest, MatchesArgmaxOfRepeatedFullForwards) {
   EXPECT_THROW(GenerateGreedy(model, {}, 3), InvalidModelInputError);
 }
 
+TEST(GenerateTest, SamplingIsSeededAndCutsToTopKAndTopP) {
+  at::manual_seed(12);
+  DecoderModel model(Variants()[0].second, Double());
+  const std::vector<int64_t> prompt = {5, 6, 7};
+  const std::vector<int64_t> greedy = GenerateGreedy(model, prompt, 8);
+  // top_k 1 and a tiny top_p leave only the most likely token: greedy again.
+  EXPECT_EQ(Generate(model, prompt, 8, SamplingOptions{1.0, 1.0, 1, 3}), greedy);
+  EXPECT_EQ(Generate(model, prompt, 8, SamplingOptions{1.0, 1e-9, 0, 3}), greedy);
+  // A hot sampler is reproducible with its seed and leaves the greedy path.
+  const SamplingOptions hot{5.0, 1.0, 0, 42};
+  const std::vector<int64_t> sampled = Generate(model, prompt, 8, hot);
+  EXPECT_EQ(Generate(model, prompt, 8, hot), sampled);
+  EXPECT_NE(sampled, greedy);
+  for (const SamplingOptions& bad :
+       {SamplingOptions{-1.0, 1.0, 0, 0}, SamplingOptions{1.0, 0.0, 0, 0},
+        SamplingOptions{1.0, 1.5, 0, 0}, SamplingOptions{1.0, 1.0, -2, 0}}) {
+    EXPECT_THROW(Generate(model, prompt, 2, bad), InvalidModelInputError);
+  }
+  EXPECT_THROW(GenerateGreedy(model, prompt, model.blueprint().max_seq_len),
+               InvalidModelInputError);
+}
+
 }  // namespace
 }  // namespace modelhub
