@@ -16,7 +16,10 @@
 //   files:      pread and mmap of the checkpoint's files without modelhub;
 //   modelhub:   LoadCheckpoint with the pread and mmap strategies;
 //   prototypes: LoadCheckpoint's loop re-implemented here with changes the
-//               runtime could adopt (nothing in runtime/ is changed).
+//               runtime could adopt (nothing in runtime/ is changed): populating
+//               the parameters' memory first, one huge-page arena for all
+//               parameters, MADV_DONTNEED behind the mmap strategy, and
+//               parameters that are zero-copy views of the files.
 // Lines starting with RESULT are read by bench/compare_load.sh. The checkpoint
 // is removed at the end unless --keep (DIR and manifest.tsv are kept if
 // --dir was given).
@@ -242,15 +245,15 @@ void PreadAll(int fd, char* dst, size_t size, size_t chunk) {
 // A read-only private map of a whole file.
 class FileMap {
  public:
-  FileMap(const std::string& path, int flags) : fd_(path), size_(fd_.size()) {
-    data_ =
-        static_cast<char*>(::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | flags, fd_.get(), 0));
+  // A private map (copy-on-write where `prot` allows writes).
+  FileMap(const std::string& path, int flags, int prot = PROT_READ) : fd_(path), size_(fd_.size()) {
+    data_ = static_cast<char*>(::mmap(nullptr, size_, prot, MAP_PRIVATE | flags, fd_.get(), 0));
     if (data_ == MAP_FAILED) ThrowErrno("mmap " + path);
   }
   ~FileMap() { ::munmap(data_, size_); }
   FileMap(const FileMap&) = delete;
   FileMap& operator=(const FileMap&) = delete;
-  const char* data() const { return data_; }
+  char* data() const { return data_; }
   size_t size() const { return size_; }
 
  private:
@@ -390,10 +393,12 @@ class Bench {
   Bench(int reps, double row_budget) : reps_(reps), row_budget_(row_budget) {}
 
   // Runs `once` --reps times, recording its times and the peak RSS growth.
+  // The `memcpy_reference` row is the one xmemcpy divides by.
   // Unless `all_reps`, stops repeating once the repetitions took longer than
   // the row budget (keeps slow reference rows from dominating the run).
   const Row& Measure(const std::string& section, const std::string& name, uint64_t bytes,
-                     const std::function<Times()>& once, bool all_reps = false) {
+                     const std::function<Times()>& once, bool all_reps = false,
+                     bool memcpy_reference = false) {
     Row row;
     row.section = section;
     row.name = name;
@@ -411,11 +416,11 @@ class Bench {
       if (!times.note.empty()) row.note = times.note;
     }
     rows_.push_back(row);
+    if (memcpy_reference) memcpy_gbps_ = row.BestGbps();
     Print(rows_.back());
     return rows_.back();
   }
 
-  void SetMemcpy(double gbps) { memcpy_gbps_ = gbps; }
   double memcpy_gbps() const { return memcpy_gbps_; }
 
   void PrintHeader() const {
@@ -468,10 +473,10 @@ double Timed(F&& f) {
 enum class Dst {
   kAsIs,                // nothing: page faults during the copy (what LoadCheckpoint does)
   kPopulate,            // MADV_POPULATE_WRITE per tensor: the kernel maps its pages in one call
-  kHuge,                // MADV_HUGEPAGE per tensor: only its 2 MiB-aligned middle gets huge pages
-  kTouched,             // every page written before the timer starts: the bound with free faults
+  kTouched,             // one write per page before the timer starts (user faults off the clock)
   kArena,               // one MADV_HUGEPAGE arena: 2 MiB faults during the copy
   kArenaPopulate,       // ...MADV_POPULATE_WRITE of the whole arena first
+  kArenaTouch,          // ...one write per 4 KiB page of it first (kernels before 5.14)
   kArenaPopulateAhead,  // ...populated by a second thread, 64 MiB ahead of the reads
 };
 // How the bytes are read.
@@ -482,7 +487,8 @@ enum class Src {
 };
 
 bool IsArena(Dst dst) {
-  return dst == Dst::kArena || dst == Dst::kArenaPopulate || dst == Dst::kArenaPopulateAhead;
+  return dst == Dst::kArena || dst == Dst::kArenaPopulate || dst == Dst::kArenaTouch ||
+         dst == Dst::kArenaPopulateAhead;
 }
 
 // Populates [data, data + size) on its own thread in steps, publishing how far
@@ -548,9 +554,16 @@ Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
       }
     }
     if (dst == Dst::kArenaPopulate) {
-      if (MadvisePages(arena->data(), size, MADV_POPULATE_WRITE) != 0) {
-        ThrowErrno("MADV_POPULATE_WRITE");
-      }
+      const double seconds = Timed([&] {
+        if (MadvisePages(arena->data(), size, MADV_POPULATE_WRITE) != 0) {
+          ThrowErrno("MADV_POPULATE_WRITE");
+        }
+      });
+      char text[64];
+      std::snprintf(text, sizeof(text), "populate %.2f GB/s; ", size / seconds / kGB);
+      times.note = text;
+    } else if (dst == Dst::kArenaTouch) {
+      for (size_t at = 0; at < size; at += page) arena->data()[at] = 0;
     } else if (dst == Dst::kArenaPopulateAhead) {
       ahead = std::make_unique<PopulateAhead>(arena->data(), size);
     }
@@ -570,9 +583,6 @@ Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
       const std::string& name = checkpoint.model_name.at(entry.name);
       at::Tensor& parameter = *parameters.find(name);
       void* data = parameter.data_ptr();
-      if (dst == Dst::kHuge && entry.nbytes() >= kHugePage) {
-        MadvisePages(data, entry.nbytes(), MADV_HUGEPAGE);
-      }
       if (dst == Dst::kPopulate && MadvisePages(data, entry.nbytes(), MADV_POPULATE_WRITE) != 0) {
         ThrowErrno("MADV_POPULATE_WRITE");
       }
@@ -588,11 +598,44 @@ Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
   }
   ahead.reset();
   times.seconds = Since(*start);
-  if (dst == Dst::kHuge || IsArena(dst)) {
-    times.note = "AnonHugePages " +
-                 std::to_string(ProcBytes("AnonHugePages", "/proc/self/smaps_rollup") >> 20) +
-                 " MiB";
+  if (IsArena(dst)) {
+    times.note += "AnonHugePages " +
+                  std::to_string(ProcBytes("AnonHugePages", "/proc/self/smaps_rollup") >> 20) +
+                  " MiB";
   }
+  return times;
+}
+
+// Parameters as views of private writable maps of the files (copy-on-write, so
+// the model may still change them): no copy and no fresh memory. The pages are
+// mapped with MADV_POPULATE_READ (MAP_POPULATE would break COW on a writable
+// private map, copying every page), and one read per page stands for the
+// first use of each page.
+Times ZeroCopyLoad(const ModelFamily& family, const AnyConfig& config,
+                   const Checkpoint& checkpoint) {
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const auto start = Clock::now();
+  ModelPlacement placement;
+  placement.initialize = false;
+  std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, placement);
+  auto parameters = model->named_parameters();
+  at::NoGradGuard no_grad;
+  char sum = 0;
+  for (const std::string& path : checkpoint.files) {
+    auto map = std::make_shared<FileMap>(path, 0, PROT_READ | PROT_WRITE);
+    MadvisePages(map->data(), map->size(), MADV_POPULATE_READ);
+    const SafetensorsFile file = SafetensorsFile::Open(path);
+    for (const SafetensorsEntry& entry : file.entries()) {
+      at::Tensor& parameter = *parameters.find(checkpoint.model_name.at(entry.name));
+      char* data = map->data() + entry.begin;
+      parameter.set_(at::from_blob(
+          data, parameter.sizes(), [map](void*) {}, parameter.options()));
+      for (size_t at = 0; at < entry.nbytes(); at += page) sum ^= data[at];
+    }
+  }
+  Times times(Since(start), -1, "RSS: page cache pages, clean and shared");
+  volatile char sink = sum;
+  (void)sink;
   return times;
 }
 
@@ -655,10 +698,10 @@ int Run(const Flags& flags) {
     Anon src(kMemBytes, false), dst(kMemBytes, false);
     src.Touch(1);
     dst.Touch(0);
-    const Row& row = bench.Measure("memory", "memcpy 1 GiB -> prefaulted dst", kMemBytes, [&] {
-      return Times{Timed([&] { std::memcpy(dst.data(), src.data(), kMemBytes); })};
-    });
-    bench.SetMemcpy(row.BestGbps());
+    bench.Measure(
+        "memory", "memcpy 1 GiB -> prefaulted dst", kMemBytes,
+        [&] { return Times{Timed([&] { std::memcpy(dst.data(), src.data(), kMemBytes); })}; },
+        /*all_reps=*/true, /*memcpy_reference=*/true);
     bench.Measure("memory", "memcpy 1 GiB -> fresh dst (4 KiB faults)", kMemBytes, [&] {
       Anon fresh(kMemBytes, false);
       return Times{Timed([&] { std::memcpy(fresh.data(), src.data(), kMemBytes); })};
@@ -725,13 +768,6 @@ int Run(const Flags& flags) {
       Anon dst(file_bytes, true);
       return Times{Timed([&] { pread_into(dst.data(), kChunk); })};
     });
-    bench.Measure("files", "MADV_POPULATE_WRITE fresh dst + pread 16 MiB chunks", file_bytes, [&] {
-      Anon dst(file_bytes, false);
-      return Times{Timed([&] {
-        MadvisePages(dst.data(), file_bytes, MADV_POPULATE_WRITE);
-        pread_into(dst.data(), kChunk);
-      })};
-    });
     bench.Measure("files", "mmap MAP_POPULATE + read 1 byte per page (zero-copy)", file_bytes, [&] {
       std::vector<std::unique_ptr<FileMap>> maps;
       const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
@@ -772,21 +808,30 @@ int Run(const Flags& flags) {
       [&] { return load(true); }, /*all_reps=*/true);
 
   // Prototypes of changes to LoadCheckpoint's loop.
+  // The loads the summary and RESULT lines report.
+  std::vector<std::pair<std::string, Row>> results = {
+      {"modelhub LoadCheckpoint pread", pread_row},
+      {"modelhub LoadCheckpoint mmap", mmap_row},
+  };
   if (flags.prototypes) {
     const auto proto = [&](const std::string& name, Dst dst, Src src) {
-      bench.Measure("prototype", name, model_bytes,
-                    [&] { return PrototypeLoad(family, *config, checkpoint, dst, src); });
+      return bench.Measure("prototype", name, model_bytes,
+                           [&] { return PrototypeLoad(family, *config, checkpoint, dst, src); });
     };
-    proto("pread, as LoadCheckpoint (checks this harness)", Dst::kAsIs, Src::kPread);
     proto("pread, MADV_POPULATE_WRITE per tensor first", Dst::kPopulate, Src::kPread);
-    proto("pread, MADV_HUGEPAGE per tensor first", Dst::kHuge, Src::kPread);
-    proto("pread, params touched before the timer (bound)", Dst::kTouched, Src::kPread);
+    proto("pread, params touched before the timer", Dst::kTouched, Src::kPread);
     proto("pread, one MADV_HUGEPAGE arena for all params", Dst::kArena, Src::kPread);
-    proto("pread, arena + MADV_POPULATE_WRITE of it first", Dst::kArenaPopulate, Src::kPread);
+    results.emplace_back(
+        "prototype: pread, populated huge arena",
+        proto("pread, arena + MADV_POPULATE_WRITE of it first", Dst::kArenaPopulate, Src::kPread));
+    proto("pread, arena + a write per page of it first", Dst::kArenaTouch, Src::kPread);
     proto("pread, arena populated 64 MiB ahead by a 2nd thread", Dst::kArenaPopulateAhead,
           Src::kPread);
     proto("mmap + MADV_DONTNEED after each tensor", Dst::kAsIs, Src::kMmapDontneed);
-    proto("mmap + MADV_DONTNEED after each, arena", Dst::kArena, Src::kMmapDontneed);
+    results.emplace_back(
+        "prototype: zero-copy file maps",
+        bench.Measure("prototype", "zero-copy: params are views of private file maps", model_bytes,
+                      [&] { return ZeroCopyLoad(family, *config, checkpoint); }));
   }
 
   // Summary.
@@ -794,20 +839,20 @@ int Run(const Flags& flags) {
   std::printf("\nsummary (one thread, %s, %.3f GB of float32 tensors, from the page cache):\n",
               flags.arch.c_str(), model_bytes / kGB);
   std::printf("  memcpy: %.2f GB/s\n", memcpy_gbps);
-  for (const Row* row : {&pread_row, &mmap_row}) {
-    const double ratio = row->BestGbps() / memcpy_gbps;
-    const double peak = static_cast<double>(row->peak) / static_cast<double>(model_bytes);
+  for (const auto& [label, row] : results) {
+    const double ratio = row.BestGbps() / memcpy_gbps;
+    const double peak = static_cast<double>(row.peak) / static_cast<double>(model_bytes);
     std::printf(
-        "  %s: %.2f GB/s = %.2fx memcpy (target >= 0.8x: %s); peak RSS growth %.3fx model bytes "
+        "  %s: %.2f GB/s = %.3fx memcpy (target >= 0.8x: %s); peak RSS growth %.3fx model bytes "
         "(target <= 1.1x: %s)\n",
-        row->name.c_str(), row->BestGbps(), ratio, ratio >= 0.8 ? "met" : "MISSED", peak,
+        label.c_str(), row.BestGbps(), ratio, ratio >= 0.8 ? "met" : "MISSED", peak,
         peak <= 1.1 ? "met" : "MISSED");
   }
   std::printf("RESULT\tmemcpy 1 thread\t%.3f\t-\n", memcpy_gbps);
-  std::printf("RESULT\tmodelhub LoadCheckpoint pread\t%.3f\t%.3f\n", pread_row.BestGbps(),
-              static_cast<double>(pread_row.peak) / static_cast<double>(model_bytes));
-  std::printf("RESULT\tmodelhub LoadCheckpoint mmap\t%.3f\t%.3f\n", mmap_row.BestGbps(),
-              static_cast<double>(mmap_row.peak) / static_cast<double>(model_bytes));
+  for (const auto& [label, row] : results) {
+    std::printf("RESULT\t%s\t%.3f\t%.3f\n", label.c_str(), row.BestGbps(),
+                static_cast<double>(row.peak) / static_cast<double>(model_bytes));
+  }
   std::fflush(stdout);
 
   if (!flags.keep) {

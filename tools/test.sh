@@ -43,8 +43,9 @@ if [ "$bazel_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=$((failed + 1))
 fi
 
-echo "== consumer example: examples/consumer uses @modelhub//families/qwen"
-if (cd examples/consumer && bazel build //:create_qwen && bazel-bin/create_qwen); then
+echo "== consumer example: examples/consumer uses @modelhub//families/{qwen,llama} and @modelhub//cards"
+if (cd examples/consumer && bazel build //:create_qwen //:load_tiny && bazel-bin/create_qwen &&
+    bazel-bin/load_tiny); then
   passed=$((passed + 1))
 else
   echo "consumer example FAILED"
