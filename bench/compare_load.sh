@@ -50,7 +50,8 @@ echo "== Python: $python bench/torch_load_baseline.py $dir/manifest.tsv --reps $
   tee "$dir/torch.txt"
 
 echo
-echo "== side by side (one thread, best of $reps; peak = VmHWM - VmRSS before the load)"
+echo "== side by side (best of $reps; memcpy and Python one thread, LoadCheckpoint one per core;"
+echo "   peak = VmHWM - VmRSS before the load)"
 cat "$dir/modelhub.txt" "$dir/torch.txt" | awk -F'\t' '
   $1 == "RESULT" && $2 ~ /^memcpy/ { memcpy = $3; next }
   $1 == "RESULT" { name[++n] = $2; gbps[n] = $3; peak[n] = $4; if ($2 ~ /^torch/) torch = $3 }

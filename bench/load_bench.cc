@@ -1,5 +1,6 @@
 // Checkpoint loading: throughput against this machine's memcpy and peak
-// resident memory against the model's bytes, all in one run, one thread.
+// resident memory against the model's bytes, all in one run. Reference rows use
+// one thread; LoadCheckpoint uses its own threads (one per core, at most 8).
 //
 //   bazel run -c opt //bench:load_bench -- [--family qwen] [--arch qwen25_0.5b]
 //       [--dir DIR] [--reps 3] [--row-budget 4] [--seed 0] [--keep] [--no-prototypes]
@@ -664,8 +665,10 @@ int Run(const Flags& flags) {
     dir = fs::absolute(dir).string();
   }
 
-  std::printf("load_bench: %s/%s, float32, one thread (at::get_num_threads() = %d), %d reps\n",
-              flags.family.c_str(), flags.arch.c_str(), at::get_num_threads(), flags.reps);
+  std::printf(
+      "load_bench: %s/%s, float32, %d reps; reference rows one thread, LoadCheckpoint "
+      "one thread per core (%u cores)\n",
+      flags.family.c_str(), flags.arch.c_str(), flags.reps, std::thread::hardware_concurrency());
   std::printf("THP enabled: %s; defrag: %s\n",
               ReadLine("/sys/kernel/mm/transparent_hugepage/enabled").c_str(),
               ReadLine("/sys/kernel/mm/transparent_hugepage/defrag").c_str());
@@ -836,8 +839,9 @@ int Run(const Flags& flags) {
 
   // Summary.
   const double memcpy_gbps = bench.memcpy_gbps();
-  std::printf("\nsummary (one thread, %s, %.3f GB of float32 tensors, from the page cache):\n",
-              flags.arch.c_str(), model_bytes / kGB);
+  std::printf(
+      "\nsummary (memcpy one thread, %s, %.3f GB of float32 tensors, from the page cache):\n",
+      flags.arch.c_str(), model_bytes / kGB);
   std::printf("  memcpy: %.2f GB/s\n", memcpy_gbps);
   for (const auto& [label, row] : results) {
     const double ratio = row.BestGbps() / memcpy_gbps;

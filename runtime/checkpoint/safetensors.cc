@@ -788,6 +788,9 @@ void SafetensorsFile::ReadInto(const SafetensorsEntry& entry, void* dst) const {
     // Advice only: failure just means no read-ahead.
     ::madvise(const_cast<char*>(base) + first_page, entry.end - first_page, MADV_WILLNEED);
     std::memcpy(dst, base + entry.begin, nbytes);
+    // Unmap the pages just copied (the page cache keeps them): otherwise every
+    // mapped page counts as resident until the file closes, doubling peak RSS.
+    ::madvise(const_cast<char*>(base) + first_page, entry.end - first_page, MADV_DONTNEED);
     return;
   }
   const size_t got = PreadFully(fd_, dst, nbytes, entry.begin, path_, what);

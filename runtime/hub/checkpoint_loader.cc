@@ -3,13 +3,19 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/checkpoint/rope_layout.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/progress_bar.h"
+#include "runtime/hub/parameter_arena.h"
 
 namespace modelhub {
 namespace {
@@ -64,6 +70,40 @@ at::Tensor ReadConverted(const MappedTensor& item, RopeLayout from,
   return tensor;
 }
 
+// Reads one checkpoint tensor into its parameter: straight into the
+// parameter's memory when nothing needs converting, else through `staging` (a
+// byte buffer reused across tensors, so that it is faulted in once).
+void LoadTensor(const MappedTensor& item, RopeLayout from, const DecoderBlueprint& blueprint,
+                at::Tensor& parameter, at::Tensor& staging, const std::string& path) {
+  const c10::ScalarType dtype = DtypeOf(*item.source);
+  const bool converts = item.rope != RopeProjection::kNone && from != blueprint.rope.layout;
+  try {
+    if (!converts && parameter.device().is_cpu() && parameter.is_contiguous() &&
+        parameter.scalar_type() == dtype) {
+      item.source->file->ReadInto(*item.source->entry, parameter.data_ptr());
+      return;
+    }
+    const int64_t nbytes = static_cast<int64_t>(item.source->entry->nbytes());
+    if (!staging.defined() || staging.numel() < nbytes) staging = at::empty({nbytes}, at::kByte);
+    item.source->file->ReadInto(*item.source->entry, staging.data_ptr());
+    at::Tensor tensor = at::from_blob(staging.data_ptr(), item.source->entry->shape,
+                                      at::TensorOptions().dtype(dtype));
+    if (converts) {
+      tensor = ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
+    }
+    parameter.copy_(tensor);
+  } catch (const c10::Error& e) {
+    throw TorchError(
+        absl::StrCat("loading tensor '", item.source->name, "' of ", path, " into ", item.name),
+        e.what_without_backtrace());
+  }
+}
+
+// Threads for populating and reading: the machine's cores, at most 8.
+int LoadThreads() {
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+}
+
 }  // namespace
 
 std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const AnyConfig& config,
@@ -81,27 +121,35 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
 
   const auto start = std::chrono::steady_clock::now();
   auto parameters = model->named_parameters();
+  const int threads = LoadThreads();
+  if (model->options().device.is_cpu()) MoveToPopulatedArena(parameters.values(), threads);
   ProgressBar bar(options.label.empty() ? "loading" : "loading " + options.label, mapping.bytes,
                   options.progress);
-  at::NoGradGuard no_grad;
-  for (const MappedTensor& item : mapping.tensors) {
-    at::Tensor& parameter = *parameters.find(item.name);
-    const bool converts =
-        item.rope != RopeProjection::kNone && mapping.layout != blueprint.rope.layout;
+  std::mutex bar_mutex;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  // Each worker takes the next tensor until none is left or one failed.
+  auto work = [&]() {
+    at::NoGradGuard no_grad;
+    at::Tensor staging;  // reused for tensors that need converting
     try {
-      if (!converts && parameter.device().is_cpu() && parameter.is_contiguous() &&
-          parameter.scalar_type() == DtypeOf(*item.source)) {
-        item.source->file->ReadInto(*item.source->entry, parameter.data_ptr());
-      } else {
-        parameter.copy_(ReadConverted(item, mapping.layout, blueprint));
+      for (size_t i = next++; i < mapping.tensors.size() && !failed; i = next++) {
+        const MappedTensor& item = mapping.tensors[i];
+        LoadTensor(item, mapping.layout, blueprint, *parameters.find(item.name), staging, path);
+        std::lock_guard<std::mutex> lock(bar_mutex);
+        bar.Advance(item.source->entry->nbytes());
       }
-    } catch (const c10::Error& e) {
-      throw TorchError(
-          absl::StrCat("loading tensor '", item.source->name, "' of ", path, " into ", item.name),
-          e.what_without_backtrace());
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(bar_mutex);
+      if (!failed.exchange(true)) error = std::current_exception();
     }
-    bar.Advance(item.source->entry->nbytes());
-  }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& worker : pool) worker.join();
+  if (error) std::rethrow_exception(error);
   if (stats != nullptr) {
     stats->format = mapping.format;
     stats->bytes = mapping.bytes;
