@@ -46,8 +46,8 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
   WaitFor(model->parameters().back());
   out << "loaded: " << model->num_parameters() << " parameters on " << device.str() << " as "
       << DtypeName(dtype) << ", " << stats.format << " names"
-      << Format(", %.1f MB in %.1f ms (%.2f GB/s)\n", stats.bytes / 1e6, 1000 * SecondsSince(start),
-                stats.bytes / stats.seconds / 1e9);
+      << Format(" in %.1f ms (%.1f MB read at %.2f GB/s)\n", 1000 * SecondsSince(start),
+                stats.bytes / 1e6, stats.bytes / stats.seconds / 1e9);
 
   const int64_t batch = 4;
   const int64_t seq_len = 128;
