@@ -201,14 +201,22 @@ class Parser {
                                           const YAML::Node& fields, const std::string& what);
   FieldSpec ParseField(const YAML::Node& key, const YAML::Node& node, const std::string& owner);
   void ParseArchs(const YAML::Node& node, FamilySpec& spec);
+  // Calls `leaf` for each field a partial config map sets (nested structs
+  // walked), with its path from the config root; unknown fields fail. `what`
+  // names the map in errors ("settings", "hugging_face config").
+  void ForEachField(
+      const YAML::Node& node, const StructSpec& schema, const std::vector<std::string>& prefix,
+      const std::string& what,
+      const std::function<void(const std::vector<std::string>& path, const FieldSpec& field,
+                               const YAML::Node& value)>& leaf);
   void ParseSettings(const YAML::Node& node, const StructSpec& schema,
-                     std::vector<std::string> prefix, std::vector<ArchSetting>& out);
+                     std::vector<ArchSetting>& out);
   void CheckArchBases(const FamilySpec& spec, const std::map<std::string, SourceMark>& names);
   void ParseDecoder(const YAML::Node& node, FamilySpec& spec);
   void ParseCheckpoints(const YAML::Node& node, FamilySpec& spec);
   void ParseHuggingFace(const YAML::Node& node, FamilySpec& spec);
-  void ParseHfRules(const YAML::Node& node, const StructSpec& schema,
-                    std::vector<std::string> prefix, std::vector<HfConfigRuleSpec>& out);
+  HfConfigRuleSpec ParseHfRule(const std::vector<std::string>& path, const FieldSpec& field,
+                               const YAML::Node& value);
   std::string JsonKey(const YAML::Node& node) const;
 
   std::string file_;
@@ -386,11 +394,14 @@ FieldSpec Parser::ParseField(const YAML::Node& key, const YAML::Node& node,
   return field;
 }
 
-void Parser::ParseSettings(const YAML::Node& node, const StructSpec& schema,
-                           std::vector<std::string> prefix, std::vector<ArchSetting>& out) {
+void Parser::ForEachField(
+    const YAML::Node& node, const StructSpec& schema, const std::vector<std::string>& prefix,
+    const std::string& what,
+    const std::function<void(const std::vector<std::string>& path, const FieldSpec& field,
+                             const YAML::Node& value)>& leaf) {
   const std::string where =
       prefix.empty() ? schema.cpp_name : absl::StrCat("'", absl::StrJoin(prefix, "."), "'");
-  Map map(*this, node, absl::StrCat("settings of ", where), "field");
+  Map map(*this, node, absl::StrCat(what, " of ", where), "field");
   for (const auto& [key, value] : map.entries()) {
     const FieldSpec* field = schema.FindField(key.Scalar());
     if (field == nullptr) {
@@ -399,17 +410,26 @@ void Parser::ParseSettings(const YAML::Node& node, const StructSpec& schema,
     std::vector<std::string> path = prefix;
     path.push_back(field->name);
     if (field->type == FieldType::kStruct) {
-      ParseSettings(value, *field->nested, path, out);
-      continue;
+      ForEachField(value, *field->nested, path, what, leaf);
+    } else {
+      leaf(path, *field, value);
     }
-    ArchSetting setting;
-    setting.path = path;
-    setting.type = field->type;
-    setting.mark = MarkOf(value);
-    setting.value = ParseLiteral(value, field->type, field->array_size,
-                                 absl::StrCat("'", absl::StrJoin(path, "."), "'"));
-    out.push_back(std::move(setting));
   }
+}
+
+void Parser::ParseSettings(const YAML::Node& node, const StructSpec& schema,
+                           std::vector<ArchSetting>& out) {
+  ForEachField(
+      node, schema, {}, "settings",
+      [&](const std::vector<std::string>& path, const FieldSpec& field, const YAML::Node& value) {
+        ArchSetting setting;
+        setting.path = path;
+        setting.type = field.type;
+        setting.mark = MarkOf(value);
+        setting.value = ParseLiteral(value, field.type, field.array_size,
+                                     absl::StrCat("'", absl::StrJoin(path, "."), "'"));
+        out.push_back(std::move(setting));
+      });
 }
 
 void Parser::ParseArchs(const YAML::Node& node, FamilySpec& spec) {
@@ -445,7 +465,7 @@ void Parser::ParseArchs(const YAML::Node& node, FamilySpec& spec) {
       }
     }
     if (auto config = map.Optional("config")) {
-      if (!IsYamlNull(*config)) ParseSettings(*config, *spec.config, {}, arch.settings);
+      if (!IsYamlNull(*config)) ParseSettings(*config, *spec.config, arch.settings);
     }
     map.Finish();
     spec.archs.push_back(std::move(arch));
@@ -746,57 +766,42 @@ std::string Parser::JsonKey(const YAML::Node& node) const {
   return key;
 }
 
-void Parser::ParseHfRules(const YAML::Node& node, const StructSpec& schema,
-                          std::vector<std::string> prefix, std::vector<HfConfigRuleSpec>& out) {
-  const std::string where =
-      prefix.empty() ? schema.cpp_name : absl::StrCat("'", absl::StrJoin(prefix, "."), "'");
-  Map map(*this, node, absl::StrCat("hugging_face config of ", where), "field");
-  for (const auto& [key, value] : map.entries()) {
-    const FieldSpec* field = schema.FindField(key.Scalar());
-    if (field == nullptr) {
-      Fail(key, absl::StrCat("unknown field '", key.Scalar(), "' in ", schema.cpp_name));
+HfConfigRuleSpec Parser::ParseHfRule(const std::vector<std::string>& path, const FieldSpec& field,
+                                     const YAML::Node& value) {
+  const std::string what = absl::StrCat("'", absl::StrJoin(path, "."), "'");
+  HfConfigRuleSpec rule;
+  rule.field = path;
+  rule.type = field.type;
+  rule.mark = MarkOf(value);
+  if (value.IsSequence()) {
+    if (field.type != FieldType::kFloatArray || value.size() != field.array_size) {
+      Fail(value, absl::StrCat("a list of config.json keys fits only a float[", value.size(),
+                               "] field; ", what, " is not one"));
     }
-    std::vector<std::string> path = prefix;
-    path.push_back(field->name);
-    if (field->type == FieldType::kStruct) {
-      ParseHfRules(value, *field->nested, path, out);
-      continue;
-    }
-    const std::string what = absl::StrCat("'", absl::StrJoin(path, "."), "'");
-    HfConfigRuleSpec rule;
-    rule.field = path;
-    rule.type = field->type;
-    rule.mark = MarkOf(value);
-    if (value.IsSequence()) {
-      if (field->type != FieldType::kFloatArray || value.size() != field->array_size) {
-        Fail(value, absl::StrCat("a list of config.json keys fits only a float[", value.size(),
-                                 "] field; ", what, " is not one"));
+    rule.kind = HfConfigRuleSpec::Kind::kKeyList;
+    for (const YAML::Node& element : value) rule.keys.push_back(JsonKey(element));
+  } else if (value.IsMap()) {
+    Map rule_map(*this, value, absl::StrCat("hugging_face rule of ", what));
+    if (auto literal = rule_map.Optional("value")) {
+      rule.kind = HfConfigRuleSpec::Kind::kLiteral;
+      rule.literal = ParseLiteral(*literal, field.type, field.array_size, what);
+    } else if (auto present = rule_map.Optional("present")) {
+      if (field.type != FieldType::kBool) {
+        Fail(*present, absl::StrCat("'present' sets a bool; ", what, " is not one"));
       }
-      rule.kind = HfConfigRuleSpec::Kind::kKeyList;
-      for (const YAML::Node& element : value) rule.keys.push_back(JsonKey(element));
-    } else if (value.IsMap()) {
-      Map rule_map(*this, value, absl::StrCat("hugging_face rule of ", what));
-      if (auto literal = rule_map.Optional("value")) {
-        rule.kind = HfConfigRuleSpec::Kind::kLiteral;
-        rule.literal = ParseLiteral(*literal, field->type, field->array_size, what);
-      } else if (auto present = rule_map.Optional("present")) {
-        if (field->type != FieldType::kBool) {
-          Fail(*present, absl::StrCat("'present' sets a bool; ", what, " is not one"));
-        }
-        rule.kind = HfConfigRuleSpec::Kind::kPresent;
-        rule.keys.push_back(JsonKey(*present));
-      } else {
-        Fail(value, absl::StrCat("hugging_face rule of ", what, " needs 'value' or 'present'"));
-      }
-      rule_map.Finish();
+      rule.kind = HfConfigRuleSpec::Kind::kPresent;
+      rule.keys.push_back(JsonKey(*present));
     } else {
-      if (field->type == FieldType::kFloatArray) {
-        Fail(value, absl::StrCat(what, " is a float array: give one config.json key per element"));
-      }
-      rule.keys.push_back(JsonKey(value));
+      Fail(value, absl::StrCat("hugging_face rule of ", what, " needs 'value' or 'present'"));
     }
-    out.push_back(std::move(rule));
+    rule_map.Finish();
+  } else {
+    if (field.type == FieldType::kFloatArray) {
+      Fail(value, absl::StrCat(what, " is a float array: give one config.json key per element"));
+    }
+    rule.keys.push_back(JsonKey(value));
   }
+  return rule;
 }
 
 void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
@@ -817,7 +822,11 @@ void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
     hf.model_types.emplace_back(type.Scalar(), name);
   }
   if (hf.model_types.empty()) Fail(node, "hugging_face needs at least one model type");
-  ParseHfRules(map.Required("config"), *spec.config, {}, hf.rules);
+  ForEachField(
+      map.Required("config"), *spec.config, {}, "hugging_face config",
+      [&](const std::vector<std::string>& path, const FieldSpec& field, const YAML::Node& value) {
+        hf.rules.push_back(ParseHfRule(path, field, value));
+      });
   if (auto requires_node = map.Optional("requires")) {
     Map requirements(*this, *requires_node, "hugging_face requires");
     for (const auto& [key, value] : requirements.entries()) {
