@@ -17,10 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-bool EndsWith(const std::string& text, const char* suffix) { return absl::EndsWith(text, suffix); }
-
-// Reads a sharded checkpoint's index: the shards in order of first mention
-// sorted by name, and the weight map with absolute paths.
+// Reads a sharded checkpoint's index: the shards it names, sorted by name,
+// and the weight map with absolute paths.
 void ReadIndex(const fs::path& index, CheckpointFiles& files) {
   std::ifstream in(index, std::ios::binary);
   if (!in) throw CorruptModelCheckpointError(index.string(), "cannot read the index file");
@@ -111,8 +109,8 @@ CheckpointFiles FindCheckpointFiles(const std::string& path) {
   } else {
     folder = given.parent_path();
     const std::string name = given.filename().string();
-    if (EndsWith(name, ".index.json")) {
-      if (EndsWith(name, ".bin.index.json")) ThrowUnsupported(given);
+    if (absl::EndsWith(name, ".index.json")) {
+      if (absl::EndsWith(name, ".bin.index.json")) ThrowUnsupported(given);
       ReadIndex(given, files);
     } else if (IsPickle(given)) {
       ThrowUnsupported(given);

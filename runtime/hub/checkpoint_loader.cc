@@ -40,7 +40,7 @@ ParameterShapes ShapesOf(const DecoderModel& model) {
   return shapes;
 }
 
-// Opens the checkpoint at `path` and maps it onto `model`'s parameters.
+// Opens the checkpoint at `path` (headers only).
 std::unique_ptr<CheckpointReader> Open(const std::string& path, bool mmap) {
   return std::make_unique<CheckpointReader>(FindCheckpointFiles(path),
                                             mmap ? ReadStrategy::kMmap : ReadStrategy::kPread);
@@ -58,16 +58,12 @@ c10::ScalarType DtypeOf(const CheckpointTensor& tensor) {
   return *dtype;
 }
 
-// The tensor as the model wants its rows: read, then RoPE rows reordered when
-// the checkpoint's layout differs from the model's.
-at::Tensor ReadConverted(const MappedTensor& item, RopeLayout from,
+// `tensor` (checkpoint rows of `item`) in the model's RoPE layout: reordered
+// when the checkpoint's layout `from` differs and the tensor feeds RoPE.
+at::Tensor InModelLayout(const at::Tensor& tensor, const MappedTensor& item, RopeLayout from,
                          const DecoderBlueprint& blueprint) {
-  DtypeOf(*item.source);
-  at::Tensor tensor = item.source->file->Read(*item.source->entry);
-  if (item.rope != RopeProjection::kNone && from != blueprint.rope.layout) {
-    tensor = ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
-  }
-  return tensor;
+  if (item.rope == RopeProjection::kNone || from == blueprint.rope.layout) return tensor;
+  return ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
 }
 
 // Reads one checkpoint tensor into its parameter: straight into the
@@ -76,8 +72,8 @@ at::Tensor ReadConverted(const MappedTensor& item, RopeLayout from,
 void LoadTensor(const MappedTensor& item, RopeLayout from, const DecoderBlueprint& blueprint,
                 at::Tensor& parameter, at::Tensor& staging, const std::string& path) {
   const c10::ScalarType dtype = DtypeOf(*item.source);
-  const bool converts = item.rope != RopeProjection::kNone && from != blueprint.rope.layout;
   try {
+    const bool converts = item.rope != RopeProjection::kNone && from != blueprint.rope.layout;
     if (!converts && parameter.device().is_cpu() && parameter.is_contiguous() &&
         parameter.scalar_type() == dtype) {
       item.source->file->ReadInto(*item.source->entry, parameter.data_ptr());
@@ -86,12 +82,9 @@ void LoadTensor(const MappedTensor& item, RopeLayout from, const DecoderBlueprin
     const int64_t nbytes = static_cast<int64_t>(item.source->entry->nbytes());
     if (!staging.defined() || staging.numel() < nbytes) staging = at::empty({nbytes}, at::kByte);
     item.source->file->ReadInto(*item.source->entry, staging.data_ptr());
-    at::Tensor tensor = at::from_blob(staging.data_ptr(), item.source->entry->shape,
-                                      at::TensorOptions().dtype(dtype));
-    if (converts) {
-      tensor = ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
-    }
-    parameter.copy_(tensor);
+    parameter.copy_(InModelLayout(at::from_blob(staging.data_ptr(), item.source->entry->shape,
+                                                at::TensorOptions().dtype(dtype)),
+                                  item, from, blueprint));
   } catch (const c10::Error& e) {
     throw TorchError(
         absl::StrCat("loading tensor '", item.source->name, "' of ", path, " into ", item.name),
@@ -177,7 +170,8 @@ bool CheckpointStream::Next(std::string* name, at::Tensor* tensor) {
   if (next_ >= mapping_.tensors.size()) return false;
   const MappedTensor& item = mapping_.tensors[next_++];
   *name = item.name;
-  *tensor = ReadConverted(item, mapping_.layout, blueprint_);
+  *tensor = InModelLayout(item.source->file->Read(*item.source->entry), item, mapping_.layout,
+                          blueprint_);
   return true;
 }
 
