@@ -4,7 +4,7 @@
 //
 // BM_CreateMeta: building a preset on the meta device (no storage).
 // BM_CreateReal: building and initializing a model in CPU memory.
-// BM_Forward: a [4, 128] forward of the demo's small Qwen 3 (items = tokens).
+// BM_Forward: a [4, 128] forward of a small Qwen 3 (items = tokens).
 // BM_DecodeStep: one KV-cached decoding step after a 128-token prompt (items = tokens).
 
 #include <ATen/ATen.h>
@@ -13,7 +13,6 @@
 
 #include "families/qwen/qwen.h"
 #include "runtime/hub/model_family_registry.h"
-#include "tools/cli/demo_model.h"
 
 namespace modelhub {
 namespace {
@@ -46,13 +45,25 @@ BENCHMARK_CAPTURE(BM_CreateReal, qwen25_0_5b, "qwen", "qwen25_0.5b")
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
 
-std::shared_ptr<DecoderModel> DemoModel() {
+// The qwen3_0.6b preset narrowed to model_dim 256, 4 layers, 4 query / 2
+// key-value heads of 64, SwiGLU width 768, vocabulary 4096, max_seq_len 1024.
+std::shared_ptr<DecoderModel> SmallModel() {
+  QwenModelHub hub = get_qwen_model_hub();
+  QwenConfig config = hub.get_arch_config("qwen3_0.6b");
+  config.model_dim = 256;
+  config.num_layers = 4;
+  config.num_attn_heads = 4;
+  config.num_key_value_heads = 2;
+  config.head_dim = 64;
+  config.ffn_inner_dim = 768;
+  config.vocab_size = 4096;
+  config.max_seq_len = 1024;
   at::manual_seed(0);
-  return get_qwen_model_hub().create_new_model(cli::DemoConfig());
+  return hub.create_new_model(config);
 }
 
 void BM_Forward(benchmark::State& state) {
-  auto model = DemoModel();
+  auto model = SmallModel();
   at::Tensor tokens = at::randint(0, 4096, {4, 128}, at::kLong);
   c10::InferenceMode inference;
   for (auto _ : state) benchmark::DoNotOptimize(model->forward(tokens));
@@ -61,7 +72,7 @@ void BM_Forward(benchmark::State& state) {
 BENCHMARK(BM_Forward)->Unit(benchmark::kMillisecond);
 
 void BM_DecodeStep(benchmark::State& state) {
-  auto model = DemoModel();
+  auto model = SmallModel();
   c10::InferenceMode inference;
   at::Tensor prompt = at::randint(0, 4096, {1, 128}, at::kLong);
   at::Tensor next = at::full({1, 1}, 7, at::kLong);
