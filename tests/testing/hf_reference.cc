@@ -348,9 +348,13 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
   return at::linear(h, head);
 }
 
-HfConfig TinyLlama3Config() {
+namespace {
+
+// What the tiny configs share: hidden 64, 2 layers, 4 query / 2 key-value heads,
+// intermediate 96, vocabulary 128, 128 positions, no biases, untied.
+HfConfig TinyConfig(const std::string& model_type, double rms_norm_eps, double rope_theta) {
   HfConfig c;
-  c.model_type = "llama";
+  c.model_type = model_type;
   c.hidden_size = 64;
   c.intermediate_size = 96;
   c.num_hidden_layers = 2;
@@ -358,67 +362,41 @@ HfConfig TinyLlama3Config() {
   c.num_key_value_heads = 2;
   c.vocab_size = 128;
   c.max_position_embeddings = 128;
-  c.rms_norm_eps = 1e-5;
-  c.rope_theta = 10000.0;
+  c.rms_norm_eps = rms_norm_eps;
+  c.rope_theta = rope_theta;
   c.tie_word_embeddings = false;
-  // head_dim 16: wavelengths 2 pi * 10^(i / 2), i = 0..7, i.e. 6.3, 19.9, 62.8, ...;
-  // high_freq_wavelen 32 / 4 = 8 and low_freq_wavelen 32 / 1 = 32 put i = 0 in
-  // the untouched band, i = 1 in the smoothed band and i >= 2 in the divided one.
-  c.rope_scaling = HfConfig::Llama3Scaling{8.0, 1.0, 4.0, 32};
   c.attention_bias = false;
   return c;
 }
 
+}  // namespace
+
+HfConfig TinyLlama3Config() {
+  HfConfig c = TinyConfig("llama", 1e-5, 10000.0);
+  // head_dim 16: wavelengths 2 pi * 10^(i / 2), i = 0..7, i.e. 6.3, 19.9, 62.8, ...;
+  // high_freq_wavelen 32 / 4 = 8 and low_freq_wavelen 32 / 1 = 32 put i = 0 in
+  // the untouched band, i = 1 in the smoothed band and i >= 2 in the divided one.
+  c.rope_scaling = HfConfig::Llama3Scaling{8.0, 1.0, 4.0, 32};
+  return c;
+}
+
 HfConfig TinyQwen2Config() {
-  HfConfig c;
-  c.model_type = "qwen2";
-  c.hidden_size = 64;
-  c.intermediate_size = 96;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 128;
-  c.max_position_embeddings = 128;
-  c.rms_norm_eps = 1e-6;
-  c.rope_theta = 1000000.0;
+  HfConfig c = TinyConfig("qwen2", 1e-6, 1000000.0);
   c.tie_word_embeddings = true;
   c.attention_bias = true;
   return c;
 }
 
 HfConfig TinyQwen3Config() {
-  HfConfig c;
-  c.model_type = "qwen3";
-  c.hidden_size = 64;
-  c.intermediate_size = 96;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
+  HfConfig c = TinyConfig("qwen3", 1e-6, 1000000.0);
   c.head_dim = 32;
-  c.vocab_size = 128;
-  c.max_position_embeddings = 128;
-  c.rms_norm_eps = 1e-6;
-  c.rope_theta = 1000000.0;
   c.tie_word_embeddings = true;
-  c.attention_bias = false;
   return c;
 }
 
 HfConfig TinyMistralConfig() {
-  HfConfig c;
-  c.model_type = "mistral";
-  c.hidden_size = 64;
-  c.intermediate_size = 96;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 128;
-  c.max_position_embeddings = 128;
-  c.rms_norm_eps = 1e-5;
-  c.rope_theta = 10000.0;
-  c.tie_word_embeddings = false;
+  HfConfig c = TinyConfig("mistral", 1e-5, 10000.0);
   c.sliding_window = 4;
-  c.attention_bias = false;
   return c;
 }
 
