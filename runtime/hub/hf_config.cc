@@ -37,7 +37,7 @@ bool Present(const Json* value) { return value != nullptr && !value->is_null(); 
 
 // A JSON scalar as a YAML node the config reader checks; objects and arrays
 // are refused.
-YAML::Node ToYaml(const Json& value, const std::string& path, const char* key) {
+YAML::Node JsonToYaml(const Json& value, const std::string& path, const char* key) {
   if (value.is_null()) return YAML::Node(YAML::NodeType::Null);
   if (value.is_boolean()) return YAML::Node(value.get<bool>() ? "true" : "false");
   if (value.is_number_integer()) return YAML::Node(std::to_string(value.get<int64_t>()));
@@ -126,7 +126,7 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
       case HfConfigRule::Kind::kKey: {
         const Json* json = Lookup(root, key);
         if (json == nullptr) continue;
-        value = ToYaml(*json, path, key);
+        value = JsonToYaml(*json, path, key);
         break;
       }
       case HfConfigRule::Kind::kPresent:
@@ -143,7 +143,7 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
             value = YAML::Node();
             break;
           }
-          value.push_back(ToYaml(*json, path, element));
+          value.push_back(JsonToYaml(*json, path, element));
         }
         if (!value.IsSequence()) continue;
         key = rule.keys.back();

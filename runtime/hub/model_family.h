@@ -36,7 +36,6 @@ class AnyConfig {
   virtual DecoderBlueprint ToBlueprint() const = 0;
   // A config of the same type with every field at its spec default.
   virtual std::unique_ptr<AnyConfig> NewDefault() const = 0;
-  virtual std::unique_ptr<AnyConfig> Clone() const = 0;
 };
 
 // Where and in what precision a new model is created. Unset device: CPU; unset

@@ -1,7 +1,5 @@
 #include "runtime/hub/model_loader.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>

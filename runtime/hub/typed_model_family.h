@@ -52,9 +52,6 @@ class TypedConfig final : public AnyConfig {
   std::unique_ptr<AnyConfig> NewDefault() const override {
     return std::make_unique<TypedConfig<ConfigT>>(ConfigT{});
   }
-  std::unique_ptr<AnyConfig> Clone() const override {
-    return std::make_unique<TypedConfig<ConfigT>>(value_);
-  }
 
   const ConfigT& value() const { return value_; }
 

@@ -11,6 +11,7 @@
 #include "runtime/hub/model_loader.h"
 #include "runtime/models/generate.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/run_commands.h"
 #include "tools/cli/usage_error.h"
 
 namespace modelhub::cli {
@@ -74,9 +75,7 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
   out << "generate: greedy, KV cache, prompt 1..8"
       << Format(", %.0f new tokens in %.1f ms\n", static_cast<double>(generated.size()),
                 1000 * seconds);
-  std::string ids;
-  for (int64_t id : generated) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-  out << ids << "\n";
+  out << FormatTokens(generated) << "\n";
 }
 
 }  // namespace modelhub::cli

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runtime/checkpoint/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
@@ -63,6 +64,8 @@ std::vector<int64_t> ParseTokens(const std::string& text) {
   return tokens;
 }
 
+std::string FormatTokens(const std::vector<int64_t>& tokens) { return absl::StrJoin(tokens, ","); }
+
 void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
                 std::ostream& out) {
   const std::vector<int64_t> ids = ParseTokens(tokens);
@@ -100,9 +103,7 @@ void RunGenerate(const ModelSource& source, const std::string& tokens, int64_t m
   std::snprintf(line, sizeof(line), "generated %zu tokens in %.1f ms (%s)\n", generated.size(),
                 seconds * 1e3, sampling.temperature == 0 ? "greedy" : "sampled");
   out << line;
-  std::string text;
-  for (int64_t id : generated) text += (text.empty() ? "" : ",") + std::to_string(id);
-  out << text << "\n";
+  out << FormatTokens(generated) << "\n";
 }
 
 }  // namespace modelhub::cli

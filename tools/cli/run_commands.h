@@ -25,6 +25,9 @@ struct ModelSource {
 // Parses "1,2,3" (UsageError when empty or not integers).
 std::vector<int64_t> ParseTokens(const std::string& text);
 
+// The inverse of ParseTokens: "1,2,3".
+std::string FormatTokens(const std::vector<int64_t>& tokens);
+
 // `modelhub forward`: loads the model, runs `tokens` through it and prints the
 // five most likely next tokens (id, probability, logit). With `out_file`,
 // writes a safetensors file holding `logits`, float32 [tokens, vocab].
