@@ -1,0 +1,598 @@
+#include "runtime/checkpoint/pickle.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runtime/core/errors.h"
+
+namespace modelhub {
+namespace {
+
+using ::testing::HasSubstr;
+using Kind = PickleValue::Kind;
+
+// Builds pickle bytes opcode by opcode.
+class Bytes {
+ public:
+  Bytes& Op(uint8_t code) {
+    out_.push_back(static_cast<char>(code));
+    return *this;
+  }
+  Bytes& U8(uint8_t value) { return Op(value); }
+  Bytes& Le(uint64_t value, int size) {
+    for (int i = 0; i < size; ++i) out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    return *this;
+  }
+  Bytes& Raw(std::string_view text) {
+    out_.append(text);
+    return *this;
+  }
+  // SHORT_BINUNICODE `text`.
+  Bytes& Str(std::string_view text) {
+    return Op(0x8c).U8(static_cast<uint8_t>(text.size())).Raw(text);
+  }
+  // BININT1 `value`.
+  Bytes& Int1(uint8_t value) { return Op('K').U8(value); }
+  // GLOBAL module.name.
+  Bytes& Global(std::string_view module, std::string_view name) {
+    return Op('c').Raw(module).Raw("\n").Raw(name).Raw("\n");
+  }
+  Bytes& Proto(uint8_t version = 2) { return Op(0x80).U8(version); }
+  Bytes& Stop() { return Op('.'); }
+  const std::string& str() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+// Hooks that accept everything and record what they were asked: globals
+// become objects "global <module>.<name>", calls objects "<kind> of <callee>".
+class RecordingHooks : public PickleHooks {
+ public:
+  PickleValue* ResolveGlobal(PickleArena& arena, const std::string& module, const std::string& name,
+                             uint64_t offset) override {
+    calls.push_back("global " + module + "." + name + " @" + std::to_string(offset));
+    return arena.NewObject("global " + module + "." + name, {}, offset);
+  }
+  PickleValue* Reduce(PickleArena& arena, PickleValue* callable, PickleValue* args,
+                      uint64_t offset) override {
+    calls.push_back("reduce " + callable->text + " " + DescribePickleValue(*args));
+    last_args = args;
+    return arena.NewObject("reduce of " + callable->text, {}, offset);
+  }
+  PickleValue* NewObject(PickleArena& arena, PickleValue* cls, PickleValue* args,
+                         uint64_t offset) override {
+    calls.push_back("newobj " + cls->text + " " + DescribePickleValue(*args));
+    return arena.NewObject("new " + cls->text, {}, offset);
+  }
+  PickleValue* Build(PickleArena& /*arena*/, PickleValue* instance, PickleValue* state,
+                     uint64_t /*offset*/) override {
+    calls.push_back("build " + DescribePickleValue(*instance) + " " + DescribePickleValue(*state));
+    return instance;
+  }
+  PickleValue* PersistentLoad(PickleArena& arena, PickleValue* pid, uint64_t offset) override {
+    calls.push_back("persid " + DescribePickleValue(*pid));
+    return arena.NewObject("persistent", {}, offset);
+  }
+
+  std::vector<std::string> calls;
+  PickleValue* last_args = nullptr;
+};
+
+PickleDocument Read(const std::string& data, PickleHooks& hooks, const PickleLimits& limits = {}) {
+  return Unpickle(data, hooks, "test.pt", "data.pkl", limits);
+}
+
+PickleDocument Read(const std::string& data) {
+  PickleHooks refuse_all;
+  return Read(data, refuse_all);
+}
+
+// The message of the CorruptModelCheckpointError that reading `data` throws.
+std::string ErrorOf(const std::string& data, const PickleLimits& limits = {}) {
+  RecordingHooks hooks;
+  try {
+    Read(data, hooks, limits);
+  } catch (const CorruptModelCheckpointError& error) {
+    EXPECT_EQ(error.path(), "test.pt");
+    return error.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+// pickle.dumps({'a': [1, -2, 3.5, None, True], 'b': (b'xy', 'hé'), 'c': {1, 2},
+//               'd': frozenset([7]), 'e': 2**40, 'f': -2**63}, protocol=4)
+// by CPython 3.11: FRAME, MEMOIZE, SHORT_BINUNICODE, EMPTY_SET, ADDITEMS,
+// FROZENSET, SHORT_BINBYTES, LONG1.
+const char kProtocol4[] =
+    "\x80\x04\x95\x5f\x00\x00\x00\x00\x00\x00\x00\x7d\x94\x28\x8c\x01\x61\x94\x5d\x94\x28\x4b"
+    "\x01\x4a\xfe\xff\xff\xff\x47\x40\x0c\x00\x00\x00\x00\x00\x00\x4e\x88\x65\x8c\x01\x62\x94"
+    "\x43\x02\x78\x79\x94\x8c\x03\x68\xc3\xa9\x94\x86\x94\x8c\x01\x63\x94\x8f\x94\x28\x4b\x01"
+    "\x4b\x02\x90\x8c\x01\x64\x94\x28\x4b\x07\x91\x94\x8c\x01\x65\x94\x8a\x06\x00\x00\x00\x00"
+    "\x00\x01\x8c\x01\x66\x94\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80\x75\x2e";
+
+// The same value at protocol 2: bytes via _codecs.encode, sets via
+// __builtin__.set and __builtin__.frozenset (REDUCE), BINUNICODE, BINPUT.
+const char kProtocol2[] =
+    "\x80\x02\x7d\x71\x00\x28\x58\x01\x00\x00\x00\x61\x71\x01\x5d\x71\x02\x28\x4b\x01\x4a\xfe"
+    "\xff\xff\xff\x47\x40\x0c\x00\x00\x00\x00\x00\x00\x4e\x88\x65\x58\x01\x00\x00\x00\x62\x71"
+    "\x03\x63\x5f\x63\x6f\x64\x65\x63\x73\x0a\x65\x6e\x63\x6f\x64\x65\x0a\x71\x04\x58\x02\x00"
+    "\x00\x00\x78\x79\x71\x05\x58\x06\x00\x00\x00\x6c\x61\x74\x69\x6e\x31\x71\x06\x86\x71\x07"
+    "\x52\x71\x08\x58\x03\x00\x00\x00\x68\xc3\xa9\x71\x09\x86\x71\x0a\x58\x01\x00\x00\x00\x63"
+    "\x71\x0b\x63\x5f\x5f\x62\x75\x69\x6c\x74\x69\x6e\x5f\x5f\x0a\x73\x65\x74\x0a\x71\x0c\x5d"
+    "\x71\x0d\x28\x4b\x01\x4b\x02\x65\x85\x71\x0e\x52\x71\x0f\x58\x01\x00\x00\x00\x64\x71\x10"
+    "\x63\x5f\x5f\x62\x75\x69\x6c\x74\x69\x6e\x5f\x5f\x0a\x66\x72\x6f\x7a\x65\x6e\x73\x65\x74"
+    "\x0a\x71\x11\x5d\x71\x12\x4b\x07\x61\x85\x71\x13\x52\x71\x14\x58\x01\x00\x00\x00\x65\x71"
+    "\x15\x8a\x06\x00\x00\x00\x00\x00\x01\x58\x01\x00\x00\x00\x66\x71\x16\x8a\x08\x00\x00\x00"
+    "\x00\x00\x00\x00\x80\x75\x2e";
+
+std::string Literal(const char* bytes, size_t size_with_nul) {
+  return std::string(bytes, size_with_nul - 1);
+}
+
+TEST(PickleTest, ReadsProtocol4FromCPython) {
+  PickleDocument doc = Read(Literal(kProtocol4, sizeof kProtocol4));
+  const PickleValue& root = doc.root();
+  ASSERT_EQ(root.kind, Kind::kDict);
+  ASSERT_EQ(root.entries.size(), 6u);
+
+  const PickleValue* a = FindPickleDictValue(root, "a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->kind, Kind::kList);
+  ASSERT_EQ(a->items.size(), 5u);
+  EXPECT_EQ(a->items[0]->integer, 1);
+  EXPECT_EQ(a->items[1]->integer, -2);
+  EXPECT_EQ(a->items[2]->kind, Kind::kFloat);
+  EXPECT_EQ(a->items[2]->real, 3.5);
+  EXPECT_EQ(a->items[3]->kind, Kind::kNone);
+  EXPECT_EQ(a->items[4]->kind, Kind::kBool);
+  EXPECT_TRUE(a->items[4]->boolean);
+
+  const PickleValue* b = FindPickleDictValue(root, "b");
+  ASSERT_EQ(b->kind, Kind::kTuple);
+  ASSERT_EQ(b->items.size(), 2u);
+  EXPECT_EQ(b->items[0]->kind, Kind::kBytes);
+  EXPECT_EQ(b->items[0]->text, "xy");
+  EXPECT_EQ(b->items[1]->kind, Kind::kStr);
+  EXPECT_EQ(b->items[1]->text, "h\xc3\xa9");
+
+  const PickleValue* c = FindPickleDictValue(root, "c");
+  ASSERT_EQ(c->kind, Kind::kSet);
+  ASSERT_EQ(c->items.size(), 2u);
+  EXPECT_EQ(c->items[1]->integer, 2);
+  const PickleValue* d = FindPickleDictValue(root, "d");
+  ASSERT_EQ(d->kind, Kind::kFrozenSet);
+  EXPECT_EQ(d->items[0]->integer, 7);
+  EXPECT_EQ(FindPickleDictValue(root, "e")->integer, int64_t{1} << 40);
+  EXPECT_EQ(FindPickleDictValue(root, "f")->integer, INT64_MIN);
+  EXPECT_EQ(FindPickleDictValue(root, "g"), nullptr);
+}
+
+TEST(PickleTest, Protocol2AsksHooksWithPython3Names) {
+  RecordingHooks hooks;
+  PickleDocument doc = Read(Literal(kProtocol2, sizeof kProtocol2), hooks);
+  EXPECT_THAT(hooks.calls,
+              ::testing::ElementsAre(
+                  "global _codecs.encode @45", "reduce global _codecs.encode tuple of 2",
+                  "global builtins.set @112", "reduce global builtins.set tuple of 1",
+                  "global builtins.frozenset @154", "reduce global builtins.frozenset tuple of 1"));
+  EXPECT_EQ(FindPickleDictValue(doc.root(), "c")->text, "reduce of global builtins.set");
+  EXPECT_EQ(FindPickleDictValue(doc.root(), "f")->integer, INT64_MIN);
+}
+
+TEST(PickleTest, DefaultHooksRefuseGlobals) {
+  const std::string data =
+      Bytes().Proto().Global("os", "system").Str("touch x").Op(0x85).Op('R').Stop().str();
+  PickleHooks refuse_all;
+  try {
+    Read(data, refuse_all);
+    FAIL() << "no error";
+  } catch (const CorruptModelCheckpointError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("data.pkl byte 2: global 'os.system' is not allowed"));
+  }
+}
+
+TEST(PickleTest, StackGlobalReadsNamesFromTheStack) {
+  RecordingHooks hooks;
+  const std::string data =
+      Bytes().Proto(4).Str("collections").Str("OrderedDict").Op(0x93).Op(')').Op('R').Stop().str();
+  PickleDocument doc = Read(data, hooks);
+  EXPECT_THAT(hooks.calls,
+              ::testing::ElementsAre("global collections.OrderedDict @28",
+                                     "reduce global collections.OrderedDict tuple of 0"));
+  EXPECT_EQ(doc.root().text, "reduce of global collections.OrderedDict");
+
+  EXPECT_THAT(
+      ErrorOf(Bytes().Proto(4).Int1(1).Str("x").Op(0x93).Stop().str()),
+      HasSubstr("byte 7: STACK_GLOBAL (0x93) needs the module name to be a str, not a int"));
+}
+
+TEST(PickleTest, NewobjBuildAndPersistentIdGoToHooks) {
+  RecordingHooks hooks;
+  const std::string data = Bytes()
+                               .Proto()
+                               .Global("argparse", "Namespace")
+                               .Op(')')
+                               .Op(0x81)
+                               .Op('}')
+                               .Str("lr")
+                               .Int1(3)
+                               .Op('s')
+                               .Op('b')
+                               .Str("storage")
+                               .Op(0x85)
+                               .Op('Q')
+                               .Op(0x86)
+                               .Stop()
+                               .str();
+  PickleDocument doc = Read(data, hooks);
+  EXPECT_THAT(hooks.calls, ::testing::ElementsAre("global argparse.Namespace @2",
+                                                  "newobj global argparse.Namespace tuple of 0",
+                                                  "build new global argparse.Namespace dict of 1",
+                                                  "persid tuple of 1"));
+  ASSERT_EQ(doc.root().kind, Kind::kTuple);
+  EXPECT_EQ(doc.root().items[0]->text, "new global argparse.Namespace");
+  EXPECT_EQ(doc.root().items[1]->text, "persistent");
+}
+
+TEST(PickleTest, ReduceNeedsATuple) {
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Global("m", "f").Op(']').Op('R').Stop().str()),
+              HasSubstr("byte 8: REDUCE (0x52) needs its arguments to be a tuple, not a list"));
+}
+
+TEST(PickleTest, IntegerForms) {
+  const std::string data = Bytes()
+                               .Proto()
+                               .Op('(')
+                               .Op('J')
+                               .Le(0xfffffffe, 4)  // BININT -2
+                               .Op('K')
+                               .U8(255)  // BININT1
+                               .Op('M')
+                               .Le(65535, 2)  // BININT2
+                               .Op(0x8a)
+                               .U8(0)  // LONG1 0
+                               .Op(0x8a)
+                               .U8(1)
+                               .U8(0xff)  // LONG1 -1
+                               .Op(0x8a)
+                               .U8(9)
+                               .Le(~uint64_t{0} - 4, 8)
+                               .U8(0xff)  // -5 in 9 bytes
+                               .Op(0x8b)
+                               .Le(2, 4)
+                               .Le(0x8000, 2)  // LONG4 -32768
+                               .Op('t')
+                               .Stop()
+                               .str();
+  PickleDocument doc = Read(data);
+  std::vector<int64_t> values;
+  for (const PickleValue* item : doc.root().items) values.push_back(item->integer);
+  EXPECT_THAT(values, ::testing::ElementsAre(-2, 255, 65535, 0, -1, -5, -32768));
+}
+
+TEST(PickleTest, RefusesIntegersBeyond64Bits) {
+  // 2**63: 9 bytes, 00 .. 00 80 00.
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(0x8a).U8(9).Le(uint64_t{1} << 63, 8).U8(0).Stop().str()),
+              HasSubstr("byte 2: LONG1 (0x8a) holds an integer of 9 bytes that does not fit in 64 "
+                        "bits"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(0x8a).U8(9).Le(1, 8).U8(1).Stop().str()),
+              HasSubstr("does not fit in 64 bits"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(0x8b).Le(0xffffffff, 4).Stop().str()),
+              HasSubstr("LONG4 (0x8b) has a negative length"));
+}
+
+TEST(PickleTest, FloatIsBigEndian) {
+  PickleDocument doc = Read(
+      Bytes().Proto().Op('G').Raw(std::string("\xc0\x04\x00\x00\x00\x00\x00\x00", 8)).Stop().str());
+  EXPECT_EQ(doc.root().kind, Kind::kFloat);
+  EXPECT_EQ(doc.root().real, -2.5);
+}
+
+TEST(PickleTest, StringAndBytesForms) {
+  const std::string data = Bytes()
+                               .Proto(4)
+                               .Op('(')
+                               .Op('X')
+                               .Le(3, 4)
+                               .Raw("abc")
+                               .Op(0x8d)
+                               .Le(2, 8)
+                               .Raw("de")
+                               .Op('U')
+                               .U8(1)
+                               .Raw("f")
+                               .Op('T')
+                               .Le(1, 4)
+                               .Raw("g")
+                               .Op('C')
+                               .U8(1)
+                               .Raw("\x01")
+                               .Op('B')
+                               .Le(1, 4)
+                               .Raw("\x02")
+                               .Op(0x8e)
+                               .Le(1, 8)
+                               .Raw("\x03")
+                               .Op('l')
+                               .Stop()
+                               .str();
+  PickleDocument doc = Read(data);
+  ASSERT_EQ(doc.root().items.size(), 7u);
+  std::vector<std::string> texts;
+  for (const PickleValue* item : doc.root().items) {
+    texts.push_back(std::string(PickleKindName(item->kind)) + ":" + item->text);
+  }
+  EXPECT_THAT(texts, ::testing::ElementsAre("str:abc", "str:de", "str:f", "str:g", "bytes:\x01",
+                                            "bytes:\x02", "bytes:\x03"));
+}
+
+TEST(PickleTest, RefusesStringsThatAreNotUtf8) {
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(0x8c).U8(2).Raw("\xc3\x28").Stop().str()),
+              HasSubstr("byte 2: the string of SHORT_BINUNICODE (0x8c) is not UTF-8"));
+  // Encoded surrogates pass, as with Python's "surrogatepass".
+  EXPECT_EQ(Read(Bytes().Proto().Op(0x8c).U8(3).Raw("\xed\xa0\x80").Stop().str()).root().text,
+            "\xed\xa0\x80");
+}
+
+TEST(PickleTest, Containers) {
+  const std::string data = Bytes()
+                               .Proto(4)
+                               .Op('(')
+                               .Op('(')
+                               .Int1(1)
+                               .Int1(2)
+                               .Op('d')  // {1: 2}
+                               .Int1(3)
+                               .Op(0x85)  // (3,)
+                               .Int1(4)
+                               .Int1(5)
+                               .Op(0x86)  // (4, 5)
+                               .Int1(6)
+                               .Int1(7)
+                               .Int1(8)
+                               .Op(0x87)  // (6, 7, 8)
+                               .Op(0x8f)
+                               .Op('(')
+                               .Int1(9)
+                               .Op(0x90)  // {9}
+                               .Op('(')
+                               .Op(0x91)  // frozenset()
+                               .Op(')')   // ()
+                               .Op(']')
+                               .Op('(')
+                               .Int1(1)
+                               .Int1(2)
+                               .Op('e')  // [1, 2]
+                               .Op('t')
+                               .Stop()
+                               .str();
+  PickleDocument doc = Read(data);
+  std::vector<std::string> described;
+  for (const PickleValue* item : doc.root().items) described.push_back(DescribePickleValue(*item));
+  EXPECT_THAT(described,
+              ::testing::ElementsAre("dict of 1", "tuple of 1", "tuple of 2", "tuple of 3",
+                                     "set of 1", "frozenset of 0", "tuple of 0", "list of 2"));
+  // Dict keys may be any value.
+  EXPECT_EQ(doc.root().items[0]->entries[0].first->integer, 1);
+}
+
+TEST(PickleTest, ContainerOpcodesCheckTheirTarget) {
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(')').Int1(1).Op('a').Stop().str()),
+              HasSubstr("byte 5: APPEND (0x61) needs its target to be a list, not a tuple"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(']').Int1(1).Int1(2).Op('s').Stop().str()),
+              HasSubstr("SETITEM (0x73) needs its target to be a dict, not a list"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto(4).Op('(').Op(0x91).Op('(').Int1(1).Op(0x90).Stop().str()),
+              HasSubstr("ADDITEMS (0x90) needs its target to be a set, not a frozenset"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op('}').Op('(').Int1(1).Op('u').Stop().str()),
+              HasSubstr("byte 6: SETITEMS (0x75) has an odd number (1) of keys and values"));
+}
+
+TEST(PickleTest, MemoSharesValues) {
+  const std::string data = Bytes()
+                               .Proto(4)
+                               .Op(']')
+                               .Op(0x94)  // MEMOIZE -> 0
+                               .Op(0x30)
+                               .Op(']')
+                               .Op('r')
+                               .Le(70000, 4)  // LONG_BINPUT 70000
+                               .Op(0x30)      // POP
+                               .Op('h')
+                               .U8(0)
+                               .Op('j')
+                               .Le(70000, 4)
+                               .Op('h')
+                               .U8(0)
+                               .Op(0x87)
+                               .Stop()
+                               .str();
+  PickleDocument doc = Read(data);
+  ASSERT_EQ(doc.root().items.size(), 3u);
+  EXPECT_EQ(doc.root().items[0], doc.root().items[2]);
+  EXPECT_NE(doc.root().items[0], doc.root().items[1]);
+}
+
+TEST(PickleTest, CyclesAreKeptNotWalked) {
+  // l = []; l.append(l)
+  const std::string data = Bytes().Proto().Op(']').Op('q').U8(0).Op('h').U8(0).Op('a').Stop().str();
+  PickleDocument doc = Read(data);
+  ASSERT_EQ(doc.root().items.size(), 1u);
+  EXPECT_EQ(doc.root().items[0], &doc.root());
+  EXPECT_EQ(DescribePickleValue(doc.root()), "list of 1");
+}
+
+TEST(PickleTest, RefusesUnsetMemoIndex) {
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op('h').U8(3).Stop().str()),
+              HasSubstr("byte 2: BINGET (0x68) of memo index 3, which is not set"));
+  EXPECT_THAT(
+      ErrorOf(Bytes().Proto().Op('q').U8(3).Stop().str()),
+      HasSubstr("byte 2: stack underflow: BINPUT (0x71) needs 1 value but the stack has 0"));
+}
+
+TEST(PickleTest, StackUnderflowAndMarks) {
+  EXPECT_THAT(
+      ErrorOf(Bytes().Proto().Int1(1).Op(0x86).Stop().str()),
+      HasSubstr("byte 4: stack underflow: TUPLE2 (0x86) needs 2 values but the stack has 1"));
+  // Values below a MARK are out of reach until it is closed.
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(']').Op('(').Int1(1).Op('a').Stop().str()),
+              HasSubstr("byte 6: stack underflow: APPEND (0x61) needs 1 value but the stack has 0 "
+                        "above the last MARK"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op(']').Int1(1).Op('e').Stop().str()),
+              HasSubstr("byte 5: APPENDS (0x65) without a MARK before it"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op('1').Stop().str()),
+              HasSubstr("byte 2: POP_MARK (0x31) without a MARK before it"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op('(').Int1(1).Stop().str()),
+              HasSubstr("byte 5: STOP with 1 MARK still open"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Int1(1).Int1(2).Stop().str()),
+              HasSubstr("byte 6: STOP leaves 1 values on the stack"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Stop().str()),
+              HasSubstr("byte 2: stack underflow: STOP (0x2e) needs 1 value"));
+  // POP with nothing above a MARK removes the MARK, as CPython does.
+  EXPECT_EQ(Read(Bytes().Proto().Int1(4).Op('(').Op('0').Stop().str()).root().integer, 4);
+  EXPECT_EQ(Read(Bytes().Proto().Int1(4).Op('2').Op(0x86).Stop().str()).root().items.size(), 2u);
+}
+
+TEST(PickleTest, RefusesUnsupportedOpcodesNamingThem) {
+  struct Case {
+    std::string data;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {Bytes().Proto().Global("m", "C").Op('(').Op('o').Stop().str(), "byte 8: opcode OBJ (0x6f)"},
+      {Bytes().Proto().Op('(').Raw("i").Raw("os\nsystem\n").Stop().str(),
+       "byte 3: opcode INST (0x69)"},
+      {Bytes().Proto().Op(0x82).U8(1).Stop().str(), "byte 2: opcode EXT1 (0x82)"},
+      {Bytes().Proto().Op(0x83).Le(1, 2).Stop().str(), "opcode EXT2 (0x83)"},
+      {Bytes().Proto().Op(0x84).Le(1, 4).Stop().str(), "opcode EXT4 (0x84)"},
+      {Bytes().Proto().Raw("P1\n").Stop().str(), "byte 2: opcode PERSID (0x50)"},
+      {Bytes().Proto(4).Global("m", "C").Op(')').Op('}').Op(0x92).Stop().str(),
+       "byte 9: opcode NEWOBJ_EX (0x92)"},
+      {Bytes().Proto(5).Op(0x96).Le(0, 8).Stop().str(), "opcode BYTEARRAY8 (0x96)"},
+      {Bytes().Proto(5).Op(0x97).Stop().str(), "opcode NEXT_BUFFER (0x97)"},
+      {Bytes().Proto(5).Op(0x98).Stop().str(), "opcode READONLY_BUFFER (0x98)"},
+      {Bytes().Raw("I1\n.").str(), "byte 0: opcode INT (0x49)"},
+      {Bytes().Proto().Raw("S'a'\n").Stop().str(), "opcode STRING (0x53)"},
+      {Bytes().Proto().Raw("Vab\n").Stop().str(), "opcode UNICODE (0x56)"},
+      {Bytes().Proto().Raw("F1.0\n").Stop().str(), "opcode FLOAT (0x46)"},
+      {Bytes().Proto().Raw("L1L\n").Stop().str(), "opcode LONG (0x4c)"},
+      {Bytes().Proto().Int1(1).Raw("p0\n").Stop().str(), "byte 4: opcode PUT (0x70)"},
+      {Bytes().Proto().Raw("g0\n").Stop().str(), "opcode GET (0x67)"},
+      {Bytes().Proto().Op(0xff).Stop().str(), "byte 2: unknown opcode 0xff"},
+  };
+  for (const Case& c : cases) {
+    const std::string message = ErrorOf(c.data);
+    EXPECT_THAT(message, HasSubstr(c.expected));
+    EXPECT_THAT(message, HasSubstr("is not supported"));
+  }
+  EXPECT_THAT(ErrorOf(Bytes().Proto(6).Int1(1).Stop().str()),
+              HasSubstr("byte 0: pickle protocol 6 is newer than the newest known (5)"));
+}
+
+TEST(PickleTest, EveryTruncationIsRefused) {
+  for (const std::string& data :
+       {Literal(kProtocol4, sizeof kProtocol4), Literal(kProtocol2, sizeof kProtocol2)}) {
+    for (size_t size = 0; size < data.size(); ++size) {
+      RecordingHooks hooks;
+      EXPECT_THROW(Read(data.substr(0, size), hooks), CorruptModelCheckpointError) << size;
+    }
+  }
+  EXPECT_THAT(ErrorOf(""), HasSubstr("data.pkl byte 0: the pickle ends without a STOP opcode"));
+  EXPECT_THAT(
+      ErrorOf(Bytes().Proto().Op('J').Le(1, 2).str()),
+      HasSubstr("byte 2: truncated: BININT (0x4a) needs 4 bytes of the integer but data.pkl "
+                "ends 2 bytes later"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Raw("cos\nsys").str()),
+              HasSubstr("byte 2: truncated: the name of GLOBAL (0x63) has no newline"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Int1(1).Stop().Raw("junk").str()),
+              HasSubstr("byte 4: 4 bytes follow the STOP opcode"));
+}
+
+TEST(PickleTest, RefusesLengthsPastTheEnd) {
+  EXPECT_THAT(ErrorOf(Bytes().Proto(4).Op(0x8d).Le(uint64_t{1} << 62, 8).Raw("ab").Stop().str()),
+              HasSubstr("byte 2: BINUNICODE8 (0x8d) length 4611686018427387904 passes the end of "
+                        "data.pkl (3 bytes left)"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto(4).Op(0x8e).Le(~uint64_t{0}, 8).Stop().str()),
+              HasSubstr("BINBYTES8 (0x8e) length 18446744073709551615 passes the end"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto().Op('X').Le(100, 4).Raw("abc").Stop().str()),
+              HasSubstr("BINUNICODE (0x58) length 100 passes the end of data.pkl (4 bytes left)"));
+  EXPECT_THAT(ErrorOf(Bytes().Proto(4).Op(0x95).Le(1000, 8).Int1(1).Stop().str()),
+              HasSubstr("byte 2: FRAME (0x95) length 1000 passes the end"));
+  // A frame that fits is only a hint.
+  EXPECT_EQ(Read(Bytes().Proto(4).Op(0x95).Le(3, 8).Int1(9).Stop().str()).root().integer, 9);
+}
+
+TEST(PickleTest, LimitsStopHostilePickles) {
+  PickleLimits limits;
+  limits.max_values = 100;
+  Bytes many_values;
+  many_values.Proto().Op(']');
+  for (int i = 0; i < 200; ++i) many_values.Int1(1).Op('a');
+  EXPECT_THAT(ErrorOf(many_values.Stop().str(), limits),
+              HasSubstr("the pickle makes more than 100 values"));
+
+  // DUP and APPEND make no new values, yet each adds a slot.
+  limits = PickleLimits();
+  limits.max_container_items = 1000;
+  Bytes many_items;
+  many_items.Proto().Op(']').Op('q').U8(0);
+  for (int i = 0; i < 2000; ++i) many_items.Op('h').U8(0).Op('a');
+  const std::string message = ErrorOf(many_items.Stop().str(), limits);
+  EXPECT_THAT(message, HasSubstr("byte 3007: the pickle's containers hold more than 1000 items"));
+
+  limits = PickleLimits();
+  limits.max_stack = 50;
+  Bytes deep_stack;
+  deep_stack.Proto().Int1(1);
+  for (int i = 0; i < 100; ++i) deep_stack.Op('2');
+  EXPECT_THAT(ErrorOf(deep_stack.Stop().str(), limits),
+              HasSubstr("byte 53: the stack holds more than 50 values"));
+
+  limits = PickleLimits();
+  limits.max_marks = 10;
+  Bytes many_marks;
+  many_marks.Proto();
+  for (int i = 0; i < 20; ++i) many_marks.Op('(');
+  EXPECT_THAT(ErrorOf(many_marks.Stop().str(), limits),
+              HasSubstr("byte 12: more than 10 MARKs are open"));
+}
+
+TEST(PickleTest, DeepNestingNeedsNoRecursion) {
+  // 50000 nested lists: [[[...]]] built with marks, read without recursing.
+  Bytes nested;
+  nested.Proto();
+  const int depth = 50000;
+  for (int i = 0; i < depth; ++i) nested.Op('(');
+  nested.Op(']');
+  for (int i = 0; i < depth; ++i) nested.Op('l');
+  PickleDocument doc = Read(nested.Stop().str());
+  const PickleValue* value = &doc.root();
+  int levels = 0;
+  while (!value->items.empty()) {
+    value = value->items[0];
+    ++levels;
+  }
+  EXPECT_EQ(levels, depth);
+}
+
+TEST(PickleTest, DescribesValues) {
+  PickleArena arena;
+  EXPECT_EQ(DescribePickleValue(*arena.NewInt(1000, 0)), "int 1000");
+  EXPECT_EQ(DescribePickleValue(*arena.NewStr("abc", 0)), "str 'abc'");
+  EXPECT_EQ(DescribePickleValue(*arena.NewStr(std::string(50, 'x') + "\n", 0)),
+            "str '" + std::string(40, 'x') + "...' (51 bytes)");
+  EXPECT_EQ(DescribePickleValue(*arena.NewStr("a\nb", 0)), "str 'a?b'");
+  EXPECT_EQ(DescribePickleValue(*arena.New(Kind::kNone, 0)), "None");
+  EXPECT_EQ(DescribePickleValue(*arena.NewObject("skipped argparse.Namespace", {}, 0)),
+            "skipped argparse.Namespace");
+  EXPECT_EQ(arena.size(), 6u);
+}
+
+}  // namespace
+}  // namespace modelhub
