@@ -10,6 +10,7 @@ packages=(
   libopenblas0-pthread  # fast BLAS for LibTorch (the default reference BLAS is ~17x slower)
   libyaml-cpp-dev       # specs, configs, cards
   libabsl-dev           # strings
+  zlib1g-dev            # CRC-32 of the small records of torch.save zips
   libcli11-dev          # command line parsing
   nlohmann-json3-dev    # JSON: safetensors headers, index files, config.json
   libgtest-dev
