@@ -75,7 +75,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMemBytes = size_t{1} << 30;  // memcpy reference size
-constexpr size_t kChunk = size_t{16} << 20;    // SafetensorsFile's pread chunk
+constexpr size_t kChunk = size_t{16} << 20;    // TensorFile's pread chunk
 constexpr size_t kHugePage = size_t{2} << 20;  // x86-64 transparent huge page
 constexpr double kGB = 1e9;
 
@@ -330,13 +330,13 @@ Checkpoint WriteCheckpoint(const ModelFamily& family, const AnyConfig& config,
     shards[s].clear();  // frees the model's memory as soon as it is written
     checkpoint.files.push_back(path);
     checkpoint.file_bytes += fs::file_size(path);
-    const SafetensorsFile written = SafetensorsFile::Open(path);
-    for (const SafetensorsEntry& entry : written.entries()) {
+    const TensorFile written = OpenSafetensors(path);
+    for (const TensorEntry& entry : written.entries()) {
       index["weight_map"][entry.name] = file;
       std::string shape;
       for (int64_t d : entry.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
-      manifest << "tensor\t" << entry.name << "\t" << SafetensorsDtypeName(entry.dtype) << "\t"
-               << shape << "\t" << file << "\t" << entry.begin << "\t" << entry.end << "\n";
+      manifest << "tensor\t" << entry.name << "\t" << TensorDtypeName(entry.dtype) << "\t" << shape
+               << "\t" << file << "\t" << entry.begin << "\t" << entry.end << "\n";
     }
   }
   std::ofstream(fs::path(dir) / "model.safetensors.index.json") << index.dump(2) << "\n";
@@ -482,7 +482,7 @@ enum class Dst {
 };
 // How the bytes are read.
 enum class Src {
-  kPread,         // SafetensorsFile::ReadInto (16 MiB preads), as LoadCheckpoint
+  kPread,         // TensorFile::ReadInto (16 MiB preads), as LoadCheckpoint
   kMmapDontneed,  // memcpy from a map of the file (as LoadCheckpoint's mmap strategy), then
                   // MADV_DONTNEED of the tensor's mapped pages (page cache stays)
 };
@@ -544,8 +544,8 @@ Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
     arena = std::make_shared<Anon>(size, /*huge=*/true);
     size_t offset = 0;
     for (const std::string& path : checkpoint.files) {
-      const SafetensorsFile file = SafetensorsFile::Open(path);
-      for (const SafetensorsEntry& entry : file.entries()) {
+      const TensorFile file = OpenSafetensors(path);
+      for (const TensorEntry& entry : file.entries()) {
         const std::string& name = checkpoint.model_name.at(entry.name);
         at::Tensor& parameter = *parameters.find(name);
         parameter.set_(at::from_blob(
@@ -577,10 +577,10 @@ Times PrototypeLoad(const ModelFamily& family, const AnyConfig& config,
   }
 
   for (const std::string& path : checkpoint.files) {
-    const SafetensorsFile file = SafetensorsFile::Open(path);
+    const TensorFile file = OpenSafetensors(path);
     std::optional<FileMap> map;
     if (src == Src::kMmapDontneed) map.emplace(path, 0);
-    for (const SafetensorsEntry& entry : file.entries()) {
+    for (const TensorEntry& entry : file.entries()) {
       const std::string& name = checkpoint.model_name.at(entry.name);
       at::Tensor& parameter = *parameters.find(name);
       void* data = parameter.data_ptr();
@@ -625,8 +625,8 @@ Times ZeroCopyLoad(const ModelFamily& family, const AnyConfig& config,
   for (const std::string& path : checkpoint.files) {
     auto map = std::make_shared<FileMap>(path, 0, PROT_READ | PROT_WRITE);
     MadvisePages(map->data(), map->size(), MADV_POPULATE_READ);
-    const SafetensorsFile file = SafetensorsFile::Open(path);
-    for (const SafetensorsEntry& entry : file.entries()) {
+    const TensorFile file = OpenSafetensors(path);
+    for (const TensorEntry& entry : file.entries()) {
       at::Tensor& parameter = *parameters.find(checkpoint.model_name.at(entry.name));
       char* data = map->data() + entry.begin;
       parameter.set_(at::from_blob(

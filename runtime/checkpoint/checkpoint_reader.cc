@@ -9,11 +9,11 @@ namespace modelhub {
 
 CheckpointReader::CheckpointReader(const CheckpointFiles& files, ReadStrategy strategy)
     : files_(files) {
-  std::unordered_map<std::string, const SafetensorsFile*> owner;
+  std::unordered_map<std::string, const TensorFile*> owner;
   for (const std::string& path : files_.tensor_files) {
-    opened_.push_back(std::make_unique<SafetensorsFile>(SafetensorsFile::Open(path, strategy)));
-    const SafetensorsFile* file = opened_.back().get();
-    for (const SafetensorsEntry& entry : file->entries()) {
+    opened_.push_back(std::make_unique<TensorFile>(OpenSafetensors(path, strategy)));
+    const TensorFile* file = opened_.back().get();
+    for (const TensorEntry& entry : file->entries()) {
       auto [it, inserted] = owner.emplace(entry.name, file);
       if (!inserted) {
         throw CorruptModelCheckpointError(

@@ -16,8 +16,8 @@ namespace modelhub {
 // One tensor of a checkpoint: its name in the checkpoint and where it lives.
 struct CheckpointTensor {
   std::string name;
-  const SafetensorsFile* file;
-  const SafetensorsEntry* entry;
+  const TensorFile* file;
+  const TensorEntry* entry;
 };
 
 // The tensors of a (possibly sharded) checkpoint under one name space, read
@@ -38,7 +38,7 @@ class CheckpointReader {
 
  private:
   CheckpointFiles files_;
-  std::vector<std::unique_ptr<SafetensorsFile>> opened_;
+  std::vector<std::unique_ptr<TensorFile>> opened_;
   std::vector<CheckpointTensor> tensors_;
   uint64_t total_bytes_ = 0;
 };

@@ -29,41 +29,13 @@ namespace {
 constexpr uint64_t kHeaderStart = 8;
 // The reference crate's limit on the header length N.
 constexpr uint64_t kMaxHeaderSize = 100'000'000;
-// Bytes read by one pread(2) in ReadInto.
-constexpr size_t kReadChunk = size_t{16} << 20;
 // Bytes written by one write(2) in WriteSafetensors.
 constexpr size_t kWriteChunk = size_t{64} << 20;
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; big-endian hosts would need byte swaps");
 
-struct DtypeInfo {
-  SafetensorsDtype dtype;
-  const char* name;
-  size_t size;
-};
-
-constexpr DtypeInfo kDtypes[] = {
-    {SafetensorsDtype::kBool, "BOOL", 1},      {SafetensorsDtype::kU8, "U8", 1},
-    {SafetensorsDtype::kI8, "I8", 1},          {SafetensorsDtype::kF8E4M3, "F8_E4M3", 1},
-    {SafetensorsDtype::kF8E5M2, "F8_E5M2", 1}, {SafetensorsDtype::kI16, "I16", 2},
-    {SafetensorsDtype::kU16, "U16", 2},        {SafetensorsDtype::kF16, "F16", 2},
-    {SafetensorsDtype::kBF16, "BF16", 2},      {SafetensorsDtype::kI32, "I32", 4},
-    {SafetensorsDtype::kU32, "U32", 4},        {SafetensorsDtype::kF32, "F32", 4},
-    {SafetensorsDtype::kI64, "I64", 8},        {SafetensorsDtype::kU64, "U64", 8},
-    {SafetensorsDtype::kF64, "F64", 8},
-};
-
-const DtypeInfo& Info(SafetensorsDtype dtype) {
-  for (const DtypeInfo& info : kDtypes) {
-    if (info.dtype == dtype) return info;
-  }
-  throw std::invalid_argument("not a SafetensorsDtype: " + std::to_string(static_cast<int>(dtype)));
-}
-
 std::string Quoted(std::string_view text) { return absl::StrCat("'", std::string(text), "'"); }
-
-std::string ErrnoText(int error) { return std::generic_category().message(error); }
 
 // ---------------------------------------------------------------------------
 // Header parsing.
@@ -101,8 +73,8 @@ class CountingIterator {
 
 // What a header parse produces.
 struct ParsedHeader {
-  std::vector<SafetensorsEntry> entries;  // offsets still relative to the data start
-  std::vector<uint64_t> entry_offsets;    // file offset of each entry's name
+  std::vector<TensorEntry> entries;     // offsets still relative to the data start
+  std::vector<uint64_t> entry_offsets;  // file offset of each entry's name
   std::map<std::string, std::string> metadata;
 };
 
@@ -137,7 +109,7 @@ class HeaderHandler {
       return true;
     }
     if (context_.back() == Context::kEntry && field_ == "dtype") {
-      std::optional<SafetensorsDtype> dtype = ParseSafetensorsDtype(value);
+      std::optional<TensorDtype> dtype = ParseTensorDtype(value);
       if (!dtype) {
         Fail(absl::StrCat(TensorLabel(), " has an unknown dtype ", Quoted(value),
                           " at file offset ", at));
@@ -159,7 +131,7 @@ class HeaderHandler {
         context_.push_back(Context::kMetadata);
       } else {
         context_.push_back(Context::kEntry);
-        entry_ = SafetensorsEntry();
+        entry_ = TensorEntry();
         entry_.name = key_;
         seen_fields_.clear();
       }
@@ -349,8 +321,8 @@ class HeaderHandler {
         Fail(absl::StrCat(TensorLabel(), " has no \"", field, "\""));
       }
     }
-    const std::string dtype(SafetensorsDtypeName(entry_.dtype));
-    const size_t element_size = SafetensorsDtypeSize(entry_.dtype);
+    const std::string dtype(TensorDtypeName(entry_.dtype));
+    const size_t element_size = TensorDtypeSize(entry_.dtype);
     // The reference crate multiplies in shape order with checked arithmetic.
     uint64_t numel = 1;
     bool overflow = false;
@@ -399,35 +371,13 @@ class HeaderHandler {
   std::string key_;                        // the current top-level key
   uint64_t key_offset_ = 0;
   std::string metadata_key_;
-  SafetensorsEntry entry_;  // the entry being read
+  TensorEntry entry_;  // the entry being read
   std::unordered_set<std::string> seen_fields_;
   std::string field_;  // the current key of entry_
   size_t offsets_count_ = 0;
   uint64_t offsets_offset_ = 0;
   ParsedHeader result_;
 };
-
-// Reads exactly `size` bytes at `offset` of `fd` into `dst`; returns how many
-// bytes it got before end of file. Throws CorruptModelCheckpointError with
-// `what` on an I/O error.
-size_t PreadFully(int fd, void* dst, size_t size, uint64_t offset, const std::string& path,
-                  const std::string& what) {
-  char* out = static_cast<char*>(dst);
-  size_t done = 0;
-  while (done < size) {
-    const size_t chunk = std::min(size - done, kReadChunk);
-    const ssize_t got = ::pread(fd, out + done, chunk, static_cast<off_t>(offset + done));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      throw CorruptModelCheckpointError(path, absl::StrCat("cannot read ", what, " at file offset ",
-                                                           offset + done, ": ", ErrnoText(error)));
-    }
-    if (got == 0) break;
-    done += static_cast<size_t>(got);
-  }
-  return done;
-}
 
 // ---------------------------------------------------------------------------
 // Writing.
@@ -509,109 +459,18 @@ void PutU64(std::string* out, uint64_t value) {
 
 }  // namespace
 
-std::string_view SafetensorsDtypeName(SafetensorsDtype dtype) { return Info(dtype).name; }
-
-std::optional<SafetensorsDtype> ParseSafetensorsDtype(std::string_view name) {
-  for (const DtypeInfo& info : kDtypes) {
-    if (name == info.name) return info.dtype;
-  }
-  return std::nullopt;
-}
-
-size_t SafetensorsDtypeSize(SafetensorsDtype dtype) { return Info(dtype).size; }
-
-std::optional<c10::ScalarType> ToScalarType(SafetensorsDtype dtype) {
-  switch (dtype) {
-    case SafetensorsDtype::kBool:
-      return c10::ScalarType::Bool;
-    case SafetensorsDtype::kU8:
-      return c10::ScalarType::Byte;
-    case SafetensorsDtype::kI8:
-      return c10::ScalarType::Char;
-    case SafetensorsDtype::kI16:
-      return c10::ScalarType::Short;
-    case SafetensorsDtype::kF16:
-      return c10::ScalarType::Half;
-    case SafetensorsDtype::kBF16:
-      return c10::ScalarType::BFloat16;
-    case SafetensorsDtype::kI32:
-      return c10::ScalarType::Int;
-    case SafetensorsDtype::kF32:
-      return c10::ScalarType::Float;
-    case SafetensorsDtype::kI64:
-      return c10::ScalarType::Long;
-    case SafetensorsDtype::kF64:
-      return c10::ScalarType::Double;
-    case SafetensorsDtype::kF8E4M3:
-    case SafetensorsDtype::kF8E5M2:
-    case SafetensorsDtype::kU16:
-    case SafetensorsDtype::kU32:
-    case SafetensorsDtype::kU64:
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-SafetensorsDtype FromScalarType(c10::ScalarType type) {
-  switch (type) {
-    case c10::ScalarType::Bool:
-      return SafetensorsDtype::kBool;
-    case c10::ScalarType::Byte:
-      return SafetensorsDtype::kU8;
-    case c10::ScalarType::Char:
-      return SafetensorsDtype::kI8;
-    case c10::ScalarType::Short:
-      return SafetensorsDtype::kI16;
-    case c10::ScalarType::Half:
-      return SafetensorsDtype::kF16;
-    case c10::ScalarType::BFloat16:
-      return SafetensorsDtype::kBF16;
-    case c10::ScalarType::Int:
-      return SafetensorsDtype::kI32;
-    case c10::ScalarType::Float:
-      return SafetensorsDtype::kF32;
-    case c10::ScalarType::Long:
-      return SafetensorsDtype::kI64;
-    case c10::ScalarType::Double:
-      return SafetensorsDtype::kF64;
-    default:
-      throw std::invalid_argument(
-          absl::StrCat("safetensors has no dtype for LibTorch's ", c10::toString(type)));
-  }
-}
-
-int64_t SafetensorsEntry::numel() const {
-  int64_t count = 1;
-  for (int64_t dim : shape) count *= dim;
-  return count;
-}
-
-SafetensorsFile SafetensorsFile::Open(const std::string& path, ReadStrategy strategy) {
-  SafetensorsFile file;
-  file.path_ = path;
-  file.strategy_ = strategy;
-  file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file.fd_ < 0) {
-    const int error = errno;
-    if (error == ENOENT || error == ENOTDIR) throw AssetNotFoundError(path);
-    throw std::system_error(error, std::generic_category(), "cannot open safetensors file " + path);
-  }
-  struct stat st;
-  if (::fstat(file.fd_, &st) != 0) {
-    const int error = errno;
-    throw std::system_error(error, std::generic_category(), "cannot stat " + path);
-  }
-  if (!S_ISREG(st.st_mode)) throw CorruptModelCheckpointError(path, "not a regular file");
-  file.file_size_ = static_cast<uint64_t>(st.st_size);
-  const uint64_t size = file.file_size_;
+TensorFile OpenSafetensors(const std::string& path, ReadStrategy strategy) {
+  TensorFile file = TensorFile::Open(path, strategy, "safetensors");
+  const uint64_t size = file.file_size();
 
   unsigned char prefix[8];
-  if (size < 8 || PreadFully(file.fd_, prefix, 8, 0, path, "the header length") < 8) {
+  if (size < 8) {
     throw CorruptModelCheckpointError(
         path, absl::StrCat("the file is ", size,
                            " bytes long, too short for the 8-byte header length at file "
                            "offset 0"));
   }
+  file.ReadBytes(0, 8, prefix, "the header length");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | prefix[i];
   if (n > kMaxHeaderSize) {
@@ -624,15 +483,10 @@ SafetensorsFile SafetensorsFile::Open(const std::string& path, ReadStrategy stra
         path, absl::StrCat("the header length ", n, " at file offset 0 runs past the end of the ",
                            size, "-byte file: the header would end at file offset ", 8 + n));
   }
-  file.header_size_ = n;
   const uint64_t data_start = 8 + n;
 
   std::string header(n, '\0');
-  if (PreadFully(file.fd_, header.data(), n, 8, path, "the header") < n) {
-    throw CorruptModelCheckpointError(
-        path, absl::StrCat("the file ended inside the header (file offsets 8 to ", data_start,
-                           "); was it truncated while being opened?"));
-  }
+  file.ReadBytes(8, n, header.data(), "the header");
   if (n == 0 || header[0] != '{') {
     throw CorruptModelCheckpointError(
         path, n == 0 ? std::string("the header at file offset 8 is empty; it must be a JSON object")
@@ -652,14 +506,14 @@ SafetensorsFile SafetensorsFile::Open(const std::string& path, ReadStrategy stra
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   // Stable: empty tensors sharing an offset keep their header order.
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const SafetensorsEntry& x = parsed.entries[a];
-    const SafetensorsEntry& y = parsed.entries[b];
+    const TensorEntry& x = parsed.entries[a];
+    const TensorEntry& y = parsed.entries[b];
     return std::tie(x.begin, x.end) < std::tie(y.begin, y.end);
   });
   uint64_t covered = 0;
-  const SafetensorsEntry* previous = nullptr;
+  const TensorEntry* previous = nullptr;
   for (size_t i : order) {
-    const SafetensorsEntry& entry = parsed.entries[i];
+    const TensorEntry& entry = parsed.entries[i];
     const std::string label = absl::StrCat("tensor ", Quoted(entry.name), " (entry at file offset ",
                                            parsed.entry_offsets[i], ")");
     if (entry.begin > covered) {
@@ -693,128 +547,16 @@ SafetensorsFile SafetensorsFile::Open(const std::string& path, ReadStrategy stra
                            " bytes, the header accounts for ", data_end, ")"));
   }
 
-  file.entries_.reserve(order.size());
+  std::vector<TensorEntry> entries;
+  entries.reserve(order.size());
   for (size_t i : order) {
-    SafetensorsEntry& entry = parsed.entries[i];
+    TensorEntry& entry = parsed.entries[i];
     entry.begin += data_start;
     entry.end += data_start;
-    file.entries_.push_back(std::move(entry));
+    entries.push_back(std::move(entry));
   }
-  file.index_.reserve(file.entries_.size());
-  for (size_t i = 0; i < file.entries_.size(); ++i) file.index_.emplace(file.entries_[i].name, i);
-  file.metadata_ = std::move(parsed.metadata);
-
-  if (strategy == ReadStrategy::kMmap) {
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd_, 0);
-    if (map == MAP_FAILED) {
-      const int error = errno;
-      throw std::system_error(error, std::generic_category(), "cannot mmap " + path);
-    }
-    file.map_ = map;
-    file.map_size_ = size;
-  }
+  file.SetEntries(std::move(entries), std::move(parsed.metadata));
   return file;
-}
-
-SafetensorsFile::SafetensorsFile(SafetensorsFile&& other) noexcept
-    : path_(std::move(other.path_)),
-      strategy_(other.strategy_),
-      fd_(std::exchange(other.fd_, -1)),
-      file_size_(other.file_size_),
-      header_size_(other.header_size_),
-      entries_(std::move(other.entries_)),
-      index_(std::move(other.index_)),
-      metadata_(std::move(other.metadata_)),
-      map_(std::exchange(other.map_, nullptr)),
-      map_size_(std::exchange(other.map_size_, 0)) {}
-
-SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& other) noexcept {
-  if (this != &other) {
-    Close();
-    path_ = std::move(other.path_);
-    strategy_ = other.strategy_;
-    fd_ = std::exchange(other.fd_, -1);
-    file_size_ = other.file_size_;
-    header_size_ = other.header_size_;
-    entries_ = std::move(other.entries_);
-    index_ = std::move(other.index_);
-    metadata_ = std::move(other.metadata_);
-    map_ = std::exchange(other.map_, nullptr);
-    map_size_ = std::exchange(other.map_size_, 0);
-  }
-  return *this;
-}
-
-SafetensorsFile::~SafetensorsFile() { Close(); }
-
-void SafetensorsFile::Close() noexcept {
-  if (map_ != nullptr) ::munmap(map_, map_size_);
-  if (fd_ >= 0) ::close(fd_);
-  map_ = nullptr;
-  map_size_ = 0;
-  fd_ = -1;
-}
-
-const SafetensorsEntry* SafetensorsFile::Find(std::string_view name) const {
-  auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &entries_[it->second];
-}
-
-void SafetensorsFile::ReadInto(const SafetensorsEntry& entry, void* dst) const {
-  const uint64_t nbytes = entry.nbytes();
-  if (nbytes == 0) return;
-  const std::string what = absl::StrCat("tensor ", Quoted(entry.name));
-  if (map_ != nullptr) {
-    // Touching mapped pages past the end of a file that shrank would raise
-    // SIGBUS: check the size first (this cannot guard against a concurrent
-    // truncation).
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) {
-      const int error = errno;
-      throw CorruptModelCheckpointError(
-          path_, absl::StrCat("cannot stat the file to read ", what, ": ", ErrnoText(error)));
-    }
-    const uint64_t now = static_cast<uint64_t>(st.st_size);
-    if (entry.end > now || entry.end > map_size_) {
-      throw CorruptModelCheckpointError(
-          path_,
-          absl::StrCat("unexpected end of file reading ", what, " at file offsets ", entry.begin,
-                       " to ", entry.end, ": the file now has ", std::min<uint64_t>(now, map_size_),
-                       " bytes (was it truncated after it was opened?)"));
-    }
-    const char* base = static_cast<const char*>(map_);
-    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    const uint64_t first_page = entry.begin / page * page;
-    // Advice only: failure just means no read-ahead.
-    ::madvise(const_cast<char*>(base) + first_page, entry.end - first_page, MADV_WILLNEED);
-    std::memcpy(dst, base + entry.begin, nbytes);
-    // Unmap the pages just copied (the page cache keeps them): otherwise every
-    // mapped page counts as resident until the file closes, doubling peak RSS.
-    ::madvise(const_cast<char*>(base) + first_page, entry.end - first_page, MADV_DONTNEED);
-    return;
-  }
-  const size_t got = PreadFully(fd_, dst, nbytes, entry.begin, path_, what);
-  if (got < nbytes) {
-    throw CorruptModelCheckpointError(
-        path_,
-        absl::StrCat("unexpected end of file at file offset ", entry.begin + got, " reading ", what,
-                     " (file offsets ", entry.begin, " to ", entry.end, "; ", nbytes - got,
-                     " bytes missing): was it truncated after it was "
-                     "opened?"));
-  }
-}
-
-at::Tensor SafetensorsFile::Read(const SafetensorsEntry& entry) const {
-  const std::optional<c10::ScalarType> type = ToScalarType(entry.dtype);
-  if (!type) {
-    throw CorruptModelCheckpointError(path_,
-                                      absl::StrCat("tensor ", Quoted(entry.name), " has dtype ",
-                                                   std::string(SafetensorsDtypeName(entry.dtype)),
-                                                   ", which LibTorch 1.13 cannot represent"));
-  }
-  at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(*type));
-  ReadInto(entry, tensor.data_ptr());
-  return tensor;
 }
 
 void WriteSafetensors(const std::string& path,
@@ -848,10 +590,10 @@ void WriteSafetensors(const std::string& path,
     if (!tensor.defined()) {
       throw std::invalid_argument(absl::StrCat("tensor ", Quoted(name), " is undefined"));
     }
-    const SafetensorsDtype dtype = FromScalarType(tensor.scalar_type());
-    const uint64_t nbytes = static_cast<uint64_t>(tensor.numel()) * SafetensorsDtypeSize(dtype);
+    const TensorDtype dtype = FromScalarType(tensor.scalar_type());
+    const uint64_t nbytes = static_cast<uint64_t>(tensor.numel()) * TensorDtypeSize(dtype);
     nlohmann::ordered_json entry = nlohmann::ordered_json::object();
-    entry["dtype"] = std::string(SafetensorsDtypeName(dtype));
+    entry["dtype"] = std::string(TensorDtypeName(dtype));
     entry["shape"] = tensor.sizes().vec();
     entry["data_offsets"] = {offset, offset + nbytes};
     absl::StrAppend(&text, text.size() > 1 ? "," : "", dump(nlohmann::json(name)), ":",

@@ -52,7 +52,7 @@ c10::ScalarType DtypeOf(const CheckpointTensor& tensor) {
   if (!dtype) {
     throw CorruptModelCheckpointError(
         tensor.file->path(), absl::StrCat("tensor '", tensor.name, "' has dtype ",
-                                          std::string(SafetensorsDtypeName(tensor.entry->dtype)),
+                                          std::string(TensorDtypeName(tensor.entry->dtype)),
                                           ", which LibTorch cannot hold"));
   }
   return *dtype;

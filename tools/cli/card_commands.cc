@@ -61,7 +61,7 @@ void ShowCard(const std::string& name, std::ostream& out) {
 void InspectCheckpoint(const std::string& path, std::ostream& out) {
   CheckpointReader reader(FindCheckpointFiles(path), ReadStrategy::kPread);
   for (const CheckpointTensor& tensor : reader.tensors()) {
-    out << tensor.name << " " << SafetensorsDtypeName(tensor.entry->dtype) << " ["
+    out << tensor.name << " " << TensorDtypeName(tensor.entry->dtype) << " ["
         << absl::StrJoin(tensor.entry->shape, ", ") << "] " << tensor.entry->nbytes() << " "
         << std::filesystem::path(tensor.file->path()).filename().string() << "\n";
   }
