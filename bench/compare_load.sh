@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checkpoint loading side by side in one run: modelhub's LoadCheckpoint (pread and
-# mmap strategies) against this machine's one-thread memcpy, and the same tensors
+# mmap strategies on safetensors, and pread on a torch.save copy of the same
+# tensors) against this machine's one-thread memcpy, and the torch.save copy
 # loaded by Python's torch.load + load_state_dict (Debian's python3-torch), each
 # with its peak resident memory growth over the model's bytes.
 #
@@ -38,23 +39,32 @@ else
   trap 'rm -rf "$dir"' EXIT
 fi
 
-echo "== modelhub: bazel run -c opt //bench:load_bench -- --dir $dir --keep ${bench_args[*]}"
 bazel build -c opt //bench:load_bench >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; exit 1; }
-bazel run -c opt --noshow_progress --ui_event_filters=-info //bench:load_bench -- \
-  --dir "$dir" --keep "${bench_args[@]}" 2>&1 | tee "$dir/modelhub.txt"
+bench() {
+  bazel run -c opt --noshow_progress --ui_event_filters=-info //bench:load_bench -- "$@"
+}
+# The checkpoint and its manifest first, so that Python can write the torch.save copy
+# of the shards' bytes (reused while the manifest is unchanged).
+bench --dir "$dir" --write-only "${bench_args[@]}" >"$dir/write.txt" 2>&1 ||
+  { cat "$dir/write.txt" >&2; exit 1; }
 
-# The Python baseline reads the shards' bytes into its .pt file, then needs them no more.
-echo
 echo "== Python: $python bench/torch_load_baseline.py $dir/manifest.tsv --reps $reps"
 "$python" bench/torch_load_baseline.py "$dir/manifest.tsv" --reps "$reps" --keep 2>&1 |
   tee "$dir/torch.txt"
+
+echo
+echo "== modelhub: bazel run -c opt //bench:load_bench -- --dir $dir --keep" \
+  "--torch-file $dir/torch_state_dict.pt ${bench_args[*]}"
+bench --dir "$dir" --keep --torch-file "$dir/torch_state_dict.pt" "${bench_args[@]}" 2>&1 |
+  tee "$dir/modelhub.txt"
 
 echo
 echo "== side by side (best of $reps; memcpy and Python one thread, LoadCheckpoint one per core;"
 echo "   peak = VmHWM - VmRSS before the load)"
 cat "$dir/modelhub.txt" "$dir/torch.txt" | awk -F'\t' '
   $1 == "RESULT" && $2 ~ /^memcpy/ { memcpy = $3; next }
-  $1 == "RESULT" { name[++n] = $2; gbps[n] = $3; peak[n] = $4; if ($2 ~ /^torch/) torch = $3 }
+  $1 == "RESULT" { name[++n] = $2; gbps[n] = $3; peak[n] = $4; if ($2 ~ /^torch/) torch = $3
+                   if ($2 ~ /LoadCheckpoint pread$/) st = $3; if ($2 ~ /torch.save file/) pt = $3 }
   END {
     printf "%-40s %8s %12s %18s %14s\n", "load", "GB/s", "x memcpy", "peak / model bytes", "x torch.load"
     printf "%-40s %8.2f %12s %18s %14s\n", "memcpy 1 thread (reference)", memcpy, "1.000x", "-", "-"
@@ -63,4 +73,8 @@ cat "$dir/modelhub.txt" "$dir/torch.txt" | awk -F'\t' '
              (torch > 0 ? gbps[i] / torch : 0)
     }
     printf "targets: >= 0.80x memcpy, <= 1.10x model bytes (+ a small constant)\n"
+    if (st > 0 && pt > 0) {
+      printf "torch.save file / safetensors, both LoadCheckpoint pread: %.2fx (target >= 0.70x)\n",
+             pt / st
+    }
   }'

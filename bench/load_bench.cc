@@ -4,6 +4,7 @@
 //
 //   bazel run -c opt //bench:load_bench -- [--family qwen] [--arch qwen25_0.5b]
 //       [--dir DIR] [--reps 3] [--row-budget 4] [--seed 0] [--keep] [--no-prototypes]
+//       [--write-only] [--torch-file PT]
 //   bench/compare_load.sh   (the same, with Python's torch.load side by side)
 //
 // Creates the preset with seeded random weights, writes it as a Hugging Face
@@ -21,7 +22,10 @@
 //               the parameters' memory first, one huge-page arena for all
 //               parameters, MADV_DONTNEED behind the mmap strategy, and
 //               parameters that are zero-copy views of the files.
-// Lines starting with RESULT are read by bench/compare_load.sh. The checkpoint
+// --write-only stops once the checkpoint and manifest are written; --torch-file
+// also measures LoadCheckpoint of PT, a torch.save copy of the same tensors
+// (compare_load.sh has Python write it). Lines starting with RESULT are read by
+// bench/compare_load.sh. The checkpoint
 // is removed at the end unless --keep (DIR and manifest.tsv are kept if
 // --dir was given).
 
@@ -88,6 +92,8 @@ struct Flags {
   uint64_t seed = 0;
   bool keep = false;
   bool prototypes = true;
+  bool write_only = false;  // write the checkpoint and manifest, measure nothing
+  std::string torch_file;   // a torch.save copy of the checkpoint to load too
 };
 
 [[noreturn]] void Usage(const std::string& error) {
@@ -95,7 +101,7 @@ struct Flags {
       << "load_bench: " << error
       << "\nusage: load_bench [--family F] [--arch A] [--dir DIR] [--reps N] [--row-budget S] "
          "[--seed S] "
-         "[--keep] [--no-prototypes]\n";
+         "[--keep] [--no-prototypes] [--write-only] [--torch-file PT]\n";
   std::exit(2);
 }
 
@@ -130,6 +136,11 @@ Flags ParseFlags(int argc, char** argv) {
       flags.keep = true;
     } else if (arg == "--no-prototypes" && !value) {
       flags.prototypes = false;
+    } else if (arg == "--write-only" && !value) {
+      flags.write_only = true;
+      flags.keep = true;
+    } else if (arg == "--torch-file") {
+      flags.torch_file = take();
     } else {
       Usage("unknown argument " + std::string(argv[i]));
     }
@@ -345,9 +356,9 @@ Checkpoint WriteCheckpoint(const ModelFamily& family, const AnyConfig& config,
 }
 
 // Reads every file once (so that timed reads come from the page cache).
-void WarmPageCache(const Checkpoint& checkpoint) {
+void WarmPageCache(const std::vector<std::string>& files) {
   std::vector<char> buffer(kChunk);
-  for (const std::string& path : checkpoint.files) {
+  for (const std::string& path : files) {
     Fd fd(path);
     const size_t size = fd.size();
     for (size_t done = 0; done < size; done += kChunk) {
@@ -677,7 +688,12 @@ int Run(const Flags& flags) {
   Checkpoint checkpoint;
   const double write_seconds =
       Timed([&] { checkpoint = WriteCheckpoint(family, *config, flags.arch, dir, flags.seed); });
-  WarmPageCache(checkpoint);
+  if (flags.write_only) {
+    std::printf("wrote %s (2 shards and manifest.tsv) in %.1f s\n", dir.c_str(), write_seconds);
+    return 0;
+  }
+  WarmPageCache(checkpoint.files);
+  if (!flags.torch_file.empty()) WarmPageCache({flags.torch_file});
   double cached = 1;
   for (const std::string& path : checkpoint.files) cached = std::min(cached, CachedShare(path));
   std::printf(
@@ -789,14 +805,14 @@ int Run(const Flags& flags) {
   }
 
   // modelhub's loader.
-  const auto load = [&](bool mmap) {
+  const auto load = [&](bool mmap, const std::string& path) {
     LoadOptions options;
     options.mmap = mmap;
     options.progress = false;
     LoadStats stats;
     std::shared_ptr<DecoderModel> model;
     const double seconds = Timed(
-        [&] { model = LoadCheckpoint(family, *config, dir, ModelPlacement{}, options, &stats); });
+        [&] { model = LoadCheckpoint(family, *config, path, ModelPlacement{}, options, &stats); });
     if (stats.bytes != model_bytes) {
       throw std::runtime_error("LoadCheckpoint read " + std::to_string(stats.bytes) +
                                " bytes, expected " + std::to_string(model_bytes));
@@ -805,17 +821,24 @@ int Run(const Flags& flags) {
   };
   const Row pread_row = bench.Measure(
       "modelhub", "LoadCheckpoint pread (wall time of the call)", model_bytes,
-      [&] { return load(false); }, /*all_reps=*/true);
+      [&] { return load(false, dir); }, /*all_reps=*/true);
   const Row mmap_row = bench.Measure(
       "modelhub", "LoadCheckpoint mmap (wall time of the call)", model_bytes,
-      [&] { return load(true); }, /*all_reps=*/true);
-
-  // Prototypes of changes to LoadCheckpoint's loop.
+      [&] { return load(true, dir); }, /*all_reps=*/true);
   // The loads the summary and RESULT lines report.
   std::vector<std::pair<std::string, Row>> results = {
       {"modelhub LoadCheckpoint pread", pread_row},
       {"modelhub LoadCheckpoint mmap", mmap_row},
   };
+  if (!flags.torch_file.empty()) {
+    results.emplace_back("modelhub LoadCheckpoint torch.save file, pread",
+                         bench.Measure(
+                             "modelhub", "LoadCheckpoint of the torch.save copy, pread",
+                             model_bytes, [&] { return load(false, flags.torch_file); },
+                             /*all_reps=*/true));
+  }
+
+  // Prototypes of changes to LoadCheckpoint's loop.
   if (flags.prototypes) {
     const auto proto = [&](const std::string& name, Dst dst, Src src) {
       return bench.Measure("prototype", name, model_bytes,

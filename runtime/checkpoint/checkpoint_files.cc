@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
@@ -63,16 +64,79 @@ void ReadIndex(const fs::path& index, CheckpointFiles& files) {
   files.index_file = index.string();
 }
 
-[[noreturn]] void ThrowUnsupported(const fs::path& path) {
-  throw CorruptModelCheckpointError(
-      path.string(),
-      "PyTorch pickle checkpoints (.pt, .pth, .bin) are not read yet; modelhub "
-      "reads safetensors files");
-}
-
 bool IsPickle(const fs::path& path) {
   const std::string ext = path.extension().string();
   return ext == ".pt" || ext == ".pth" || ext == ".bin";
+}
+
+// The rank of Meta's per-rank file `name` ("consolidated.03.pth" -> 3), or -1.
+int ConsolidatedRank(const std::string& name) {
+  const std::string kPrefix = "consolidated.";
+  if (!absl::StartsWith(name, kPrefix) || !absl::EndsWith(name, ".pth")) return -1;
+  const std::string digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - 4);
+  if (digits.empty() || digits.size() > 4 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return -1;
+  }
+  return std::stoi(digits);
+}
+
+// Picks the checkpoint files of a folder without a safetensors checkpoint.
+void FindPickleFiles(const fs::path& folder, CheckpointFiles& files) {
+  if (fs::exists(folder / "pytorch_model.bin.index.json")) {
+    ReadIndex(folder / "pytorch_model.bin.index.json", files);
+    return;
+  }
+  if (fs::exists(folder / "pytorch_model.bin")) {
+    files.tensor_files.push_back((folder / "pytorch_model.bin").string());
+    return;
+  }
+  std::map<int, std::string> ranks;
+  std::vector<std::string> pickles;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (const int rank = ConsolidatedRank(name); rank >= 0) {
+      ranks[rank] = entry.path().string();
+    } else if (IsPickle(entry.path()) && entry.is_regular_file()) {
+      pickles.push_back(entry.path().string());
+    }
+  }
+  if (!ranks.empty()) {
+    int expected = 0;
+    for (const auto& [rank, file] : ranks) {
+      if (rank != expected) {
+        throw CorruptModelCheckpointError(
+            folder.string(),
+            absl::StrCat("Meta's per-rank files must be numbered from consolidated.00.pth up "
+                         "without gaps, but rank ",
+                         expected, " is missing (the next file is ",
+                         fs::path(file).filename().string(), ")"));
+      }
+      files.tensor_files.push_back(file);
+      ++expected;
+    }
+    files.rank_sharded = files.tensor_files.size() > 1;
+    return;
+  }
+  if (fs::exists(folder / "model.pt")) {
+    files.tensor_files.push_back((folder / "model.pt").string());
+    return;
+  }
+  std::sort(pickles.begin(), pickles.end());
+  if (pickles.size() == 1) {
+    files.tensor_files.push_back(pickles.front());
+    return;
+  }
+  if (pickles.empty()) {
+    throw CorruptModelCheckpointError(
+        folder.string(), "the folder holds no checkpoint file (.safetensors, .pt, .pth or .bin)");
+  }
+  std::vector<std::string> names;
+  for (const std::string& pickle : pickles) names.push_back(fs::path(pickle).filename().string());
+  throw CorruptModelCheckpointError(
+      folder.string(),
+      absl::StrCat("the folder holds several PyTorch files (", absl::StrJoin(names, ", "),
+                   ") and no index naming the checkpoint's; give the file"));
 }
 
 }  // namespace
@@ -93,29 +157,20 @@ CheckpointFiles FindCheckpointFiles(const std::string& path) {
     } else if (fs::exists(given / "consolidated.safetensors")) {
       files.tensor_files.push_back((given / "consolidated.safetensors").string());
     } else {
-      bool has_pickle = false;
       for (const fs::directory_entry& entry : fs::directory_iterator(given)) {
         if (entry.path().extension() == ".safetensors") {
           files.tensor_files.push_back(entry.path().string());
         }
-        has_pickle = has_pickle || IsPickle(entry.path());
       }
       std::sort(files.tensor_files.begin(), files.tensor_files.end());
-      if (files.tensor_files.empty()) {
-        if (has_pickle) ThrowUnsupported(given);
-        throw CorruptModelCheckpointError(path, "the folder holds no .safetensors file");
-      }
+      if (files.tensor_files.empty()) FindPickleFiles(given, files);
     }
   } else {
     folder = given.parent_path();
-    const std::string name = given.filename().string();
-    if (absl::EndsWith(name, ".index.json")) {
-      if (absl::EndsWith(name, ".bin.index.json")) ThrowUnsupported(given);
+    if (absl::EndsWith(given.filename().string(), ".index.json")) {
       ReadIndex(given, files);
-    } else if (IsPickle(given)) {
-      ThrowUnsupported(given);
     } else {
-      files.tensor_files.push_back(path);  // read as safetensors, whatever its name
+      files.tensor_files.push_back(path);  // read in the format its bytes show
     }
   }
   if (folder.empty()) folder = ".";

@@ -8,27 +8,34 @@
 
 namespace modelhub {
 
-// The files that make up a checkpoint, found from the path a user gave.
+// The files that make up a checkpoint, found from the path a user gave. Each
+// file is read in the format its first bytes show (safetensors or torch.save).
 struct CheckpointFiles {
-  // The safetensors files, in shard order.
+  // The tensor files, in shard (or rank) order.
   std::vector<std::string> tensor_files;
   // The index file of a sharded checkpoint ("" when not sharded) and its
   // weight map (tensor name -> absolute file path).
   std::string index_file;
   std::map<std::string, std::string> weight_map;
+  // True for a Meta reference checkpoint split by tensor-parallel rank
+  // (consolidated.00.pth ... consolidated.NN.pth, N > 0): every file holds a
+  // slice of every tensor, and tensor_files are in rank order.
+  bool rank_sharded = false;
   // A Hugging Face config.json in the checkpoint's folder, when there is one.
   std::optional<std::string> config_json;
 };
 
-// Finds the files of the checkpoint at `path`: a safetensors file (any name but
-// .pt/.pth/.bin); a
-// model.safetensors.index.json (files taken from its weight map); or a folder
-// holding model.safetensors.index.json, model.safetensors,
-// consolidated.safetensors or other *.safetensors files (in that order of
-// preference). Throws AssetNotFoundError when `path` does not exist, and
-// CorruptModelCheckpointError for an unreadable or malformed index (naming the
-// byte offset of a JSON error), a shard the index names that does not exist, a
-// folder with no safetensors file, or a format modelhub does not read yet.
+// Finds the files of the checkpoint at `path`: a tensor file (any name); an
+// index (model.safetensors.index.json, pytorch_model.bin.index.json: files
+// taken from its weight map); or a folder holding, in this order of
+// preference, model.safetensors.index.json, model.safetensors,
+// consolidated.safetensors, other *.safetensors files, pytorch_model.bin.index.json,
+// pytorch_model.bin, consolidated.NN.pth (Meta's per-rank files), model.pt, or
+// a single *.pt / *.pth / *.bin file. Throws AssetNotFoundError when `path` does
+// not exist, and CorruptModelCheckpointError for an unreadable or malformed
+// index (naming the byte offset of a JSON error), a shard the index names that
+// does not exist, a gap in Meta's rank files, or a folder with no checkpoint
+// file or several candidates (listed).
 CheckpointFiles FindCheckpointFiles(const std::string& path);
 
 }  // namespace modelhub

@@ -30,6 +30,34 @@ std::optional<MappedKey> MapKey(const KeyMap* map, const std::string& key) {
   return map->Map(key);
 }
 
+// How the parts of `tensor` make a tensor of `shape` (see MappedTensor::split_dim);
+// nullopt when they cannot.
+std::optional<int> SplitDim(const CheckpointTensor& tensor, const std::vector<int64_t>& shape) {
+  if (tensor.entry().shape == shape) return -1;
+  if (tensor.parts.size() < 2) return std::nullopt;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t total = 0;
+    bool fits = true;
+    for (const TensorPart& part : tensor.parts) {
+      const std::vector<int64_t>& piece = part.entry->shape;
+      if (piece.size() != shape.size()) return std::nullopt;
+      for (size_t other = 0; other < shape.size(); ++other) {
+        fits = fits && (other == d || piece[other] == shape[other]);
+      }
+      total += piece[d];
+    }
+    if (fits && total == shape[d]) return static_cast<int>(d);
+  }
+  return std::nullopt;
+}
+
+// The shape of `tensor` in messages: "[2, 3]", or "4 parts of [2, 3]".
+std::string PartsText(const CheckpointTensor& tensor) {
+  const std::string shape = ShapeText(tensor.entry().shape);
+  if (tensor.parts.size() == 1) return shape;
+  return absl::StrCat(tensor.parts.size(), " parts of ", shape);
+}
+
 }  // namespace
 
 CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
@@ -73,14 +101,16 @@ CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
           absl::StrCat(tensor.name, " (a second source of ", parameter->first, ")"));
       continue;
     }
-    if (tensor.entry->shape != parameter->second) {
-      misshaped.push_back(absl::StrCat(tensor.name, " is ", ShapeText(tensor.entry->shape),
-                                       ", the model's ", parameter->first, " is ",
-                                       ShapeText(parameter->second)));
+    const std::optional<int> split_dim = SplitDim(tensor, parameter->second);
+    if (!split_dim) {
+      misshaped.push_back(absl::StrCat(tensor.name, " is ", PartsText(tensor), ", the model's ",
+                                       parameter->first, " is ", ShapeText(parameter->second)));
       continue;
     }
-    mapping.tensors.push_back({&tensor, parameter->first, mapped->rope});
-    mapping.bytes += tensor.entry->nbytes();
+    mapping.tensors.push_back({&tensor, parameter->first, mapped->rope, *split_dim});
+    for (const TensorPart& part : mapping.tensors.back().parts()) {
+      mapping.bytes += part.entry->nbytes();
+    }
   }
   std::vector<std::string> missing;
   for (const auto& [name, shape] : parameters) {

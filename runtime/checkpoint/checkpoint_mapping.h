@@ -21,6 +21,16 @@ struct MappedTensor {
   const CheckpointTensor* source;
   std::string name;                             // the model's parameter name
   RopeProjection rope = RopeProjection::kNone;  // rows to convert, when layouts differ
+  // How the parts of a rank-sharded tensor make the parameter: concatenated
+  // along this dimension, or (-1) the first part is the whole tensor (the only
+  // part, or one of identical replicas).
+  int split_dim = -1;
+
+  // The parts to read: all of them along split_dim, else the first.
+  std::vector<TensorPart> parts() const {
+    if (split_dim < 0) return {source->parts.front()};
+    return source->parts;
+  }
 };
 
 // Every tensor a checkpoint contributes to a model, in reading order.
@@ -37,7 +47,11 @@ using ParameterShapes = std::map<std::string, std::vector<int64_t>>;
 // Maps the tensors of `reader` onto `parameters`. The format is the one of
 // `maps` (or the model's own names) that maps the most names onto parameters.
 // Tensors the format drops are skipped; so is an LM head when the model ties it
-// to the embeddings (`tied_head` names the parameter it would have had).
+// to the embeddings (`tied_head` names the parameter it would have had). The
+// parts of a rank-sharded tensor are concatenated along the one dimension
+// where their sizes add up to the parameter's (Meta: column-parallel weights
+// on dim 0, row-parallel ones on dim 1, embeddings on either), or taken as
+// replicas when each has the parameter's shape.
 // Throws CorruptModelCheckpointError naming `path` and listing the offending
 // names (the first few and a count) when tensors are unexpected, parameters
 // are missing, or shapes differ.

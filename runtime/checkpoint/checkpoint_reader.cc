@@ -1,42 +1,109 @@
 #include "runtime/checkpoint/checkpoint_reader.h"
 
+#include <fstream>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/checkpoint/safetensors.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
+namespace {
 
-CheckpointReader::CheckpointReader(const CheckpointFiles& files, ReadStrategy strategy)
+// True when the file at `path` starts as a torch.save file does: a zip local
+// header, or the pickle of the legacy format (which OpenTorchCheckpoint
+// refuses with a message saying so).
+bool LooksLikeTorchSave(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, sizeof(magic));
+  if (in.gcount() < 2) return false;
+  return (magic[0] == 'P' && magic[1] == 'K') || static_cast<unsigned char>(magic[0]) == 0x80;
+}
+
+}  // namespace
+
+TensorFile OpenCheckpointFile(const std::string& path, ReadStrategy strategy,
+                              const TorchLoadOptions& torch) {
+  if (LooksLikeTorchSave(path)) return OpenTorchCheckpoint(path, strategy, torch);
+  return OpenSafetensors(path, strategy);
+}
+
+CheckpointReader::CheckpointReader(const CheckpointFiles& files, ReadStrategy strategy,
+                                   const TorchLoadOptions& torch)
     : files_(files) {
-  std::unordered_map<std::string, const TensorFile*> owner;
-  for (const std::string& path : files_.tensor_files) {
-    opened_.push_back(std::make_unique<TensorFile>(OpenSafetensors(path, strategy)));
-    const TensorFile* file = opened_.back().get();
-    for (const TensorEntry& entry : file->entries()) {
-      auto [it, inserted] = owner.emplace(entry.name, file);
-      if (!inserted) {
-        throw CorruptModelCheckpointError(
-            path, absl::StrCat("tensor '", entry.name, "' is also in ", it->second->path()));
-      }
-      if (!files_.weight_map.empty()) {
-        auto mapped = files_.weight_map.find(entry.name);
-        if (mapped != files_.weight_map.end() && mapped->second != path) {
-          throw CorruptModelCheckpointError(
-              path, absl::StrCat("tensor '", entry.name, "' is here, but the index ",
-                                 files_.index_file, " places it in ", mapped->second));
-        }
-      }
-      tensors_.push_back({entry.name, file, &entry});
-      total_bytes_ += entry.nbytes();
+  for (size_t i = 0; i < files_.tensor_files.size(); ++i) {
+    opened_.push_back(
+        std::make_unique<TensorFile>(OpenCheckpointFile(files_.tensor_files[i], strategy, torch)));
+    if (files_.rank_sharded) {
+      AddRankFile(*opened_.back(), i);
+    } else {
+      AddShardedFile(*opened_.back());
     }
   }
   for (const auto& [name, path] : files_.weight_map) {
-    if (owner.count(name) == 0) {
+    if (owner_.count(name) == 0) {
       throw CorruptModelCheckpointError(
           path, absl::StrCat("tensor '", name, "' is missing, though the index ", files_.index_file,
                              " places it in this file"));
     }
+  }
+}
+
+void CheckpointReader::AddShardedFile(const TensorFile& file) {
+  for (const TensorEntry& entry : file.entries()) {
+    auto [owner, inserted] = owner_.emplace(entry.name, &file);
+    if (!inserted) {
+      throw CorruptModelCheckpointError(
+          file.path(),
+          absl::StrCat("tensor '", entry.name, "' is also in ", owner->second->path()));
+    }
+    if (!files_.weight_map.empty()) {
+      auto mapped = files_.weight_map.find(entry.name);
+      if (mapped != files_.weight_map.end() && mapped->second != file.path()) {
+        throw CorruptModelCheckpointError(
+            file.path(), absl::StrCat("tensor '", entry.name, "' is here, but the index ",
+                                      files_.index_file, " places it in ", mapped->second));
+      }
+    }
+    tensors_.push_back({entry.name, {{&file, &entry}}});
+    total_bytes_ += entry.nbytes();
+  }
+}
+
+void CheckpointReader::AddRankFile(const TensorFile& file, size_t rank) {
+  if (rank == 0) {
+    for (const TensorEntry& entry : file.entries()) {
+      tensors_.push_back({entry.name, {{&file, &entry}}});
+      total_bytes_ += entry.nbytes();
+    }
+    return;
+  }
+  const TensorFile& first = *opened_.front();
+  if (file.entries().size() != first.entries().size()) {
+    throw CorruptModelCheckpointError(
+        file.path(), absl::StrCat("holds ", file.entries().size(), " tensors but ", first.path(),
+                                  " holds ", first.entries().size(),
+                                  ": every rank file of a Meta checkpoint holds the same names"));
+  }
+  for (CheckpointTensor& tensor : tensors_) {
+    const TensorEntry* entry = file.Find(tensor.name);
+    if (entry == nullptr) {
+      throw CorruptModelCheckpointError(
+          file.path(), absl::StrCat("lacks tensor '", tensor.name, "', which rank 0's ",
+                                    first.path(), " holds"));
+    }
+    if (entry->dtype != tensor.entry().dtype ||
+        entry->shape.size() != tensor.entry().shape.size()) {
+      throw CorruptModelCheckpointError(
+          file.path(),
+          absl::StrCat("tensor '", tensor.name, "' is ", std::string(TensorDtypeName(entry->dtype)),
+                       " of rank ", entry->shape.size(), " here but ",
+                       std::string(TensorDtypeName(tensor.entry().dtype)), " of rank ",
+                       tensor.entry().shape.size(), " in ", first.path()));
+    }
+    tensor.parts.push_back({&file, entry});
+    total_bytes_ += entry->nbytes();
   }
 }
 

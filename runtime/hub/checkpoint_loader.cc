@@ -40,20 +40,21 @@ ParameterShapes ShapesOf(const DecoderModel& model) {
   return shapes;
 }
 
-// Opens the checkpoint at `path` (headers only).
-std::unique_ptr<CheckpointReader> Open(const std::string& path, bool mmap) {
-  return std::make_unique<CheckpointReader>(FindCheckpointFiles(path),
-                                            mmap ? ReadStrategy::kMmap : ReadStrategy::kPread);
+// Opens the checkpoint at `path` (indexes only).
+std::unique_ptr<CheckpointReader> Open(const std::string& path, const LoadOptions& options) {
+  return std::make_unique<CheckpointReader>(
+      FindCheckpointFiles(path), options.mmap ? ReadStrategy::kMmap : ReadStrategy::kPread,
+      TorchLoadOptions{options.restrict});
 }
 
 // The LibTorch dtype of a checkpoint tensor, or a CorruptModelCheckpointError.
-c10::ScalarType DtypeOf(const CheckpointTensor& tensor) {
-  std::optional<c10::ScalarType> dtype = ToScalarType(tensor.entry->dtype);
+c10::ScalarType DtypeOf(const TensorPart& part) {
+  std::optional<c10::ScalarType> dtype = ToScalarType(part.entry->dtype);
   if (!dtype) {
-    throw CorruptModelCheckpointError(
-        tensor.file->path(), absl::StrCat("tensor '", tensor.name, "' has dtype ",
-                                          std::string(TensorDtypeName(tensor.entry->dtype)),
-                                          ", which LibTorch cannot hold"));
+    throw CorruptModelCheckpointError(part.file->path(),
+                                      absl::StrCat("tensor '", part.entry->name, "' has dtype ",
+                                                   std::string(TensorDtypeName(part.entry->dtype)),
+                                                   ", which LibTorch cannot hold"));
   }
   return *dtype;
 }
@@ -66,29 +67,55 @@ at::Tensor InModelLayout(const at::Tensor& tensor, const MappedTensor& item, Rop
   return ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
 }
 
-// Reads one checkpoint tensor into its parameter: straight into the
-// parameter's memory when nothing needs converting, else through `staging` (a
-// byte buffer reused across tensors, so that it is faulted in once).
-void LoadTensor(const MappedTensor& item, RopeLayout from, const DecoderBlueprint& blueprint,
-                at::Tensor& parameter, at::Tensor& staging, const std::string& path) {
-  const c10::ScalarType dtype = DtypeOf(*item.source);
+// One part of one mapped tensor: what a loading thread reads.
+struct PartTask {
+  const MappedTensor* item;
+  TensorPart part;
+  int64_t offset;  // where the part starts along item->split_dim
+};
+
+// Every part of `mapping`, in reading order.
+std::vector<PartTask> PartTasks(const CheckpointMapping& mapping) {
+  std::vector<PartTask> tasks;
+  for (const MappedTensor& item : mapping.tensors) {
+    int64_t offset = 0;
+    for (const TensorPart& part : item.parts()) {
+      tasks.push_back({&item, part, offset});
+      if (item.split_dim >= 0) offset += part.entry->shape[item.split_dim];
+    }
+  }
+  return tasks;
+}
+
+// Reads one part into its place in `parameter`: straight into the parameter's
+// memory when nothing needs converting and the place is contiguous, else
+// through `staging` (a byte buffer reused across tensors, so that it is
+// faulted in once).
+void LoadPart(const PartTask& task, RopeLayout from, const DecoderBlueprint& blueprint,
+              at::Tensor& parameter, at::Tensor& staging) {
+  const MappedTensor& item = *task.item;
+  const TensorEntry& entry = *task.part.entry;
+  const c10::ScalarType dtype = DtypeOf(task.part);
   try {
+    at::Tensor place = item.split_dim < 0 ? parameter
+                                          : parameter.narrow(item.split_dim, task.offset,
+                                                             entry.shape[item.split_dim]);
     const bool converts = item.rope != RopeProjection::kNone && from != blueprint.rope.layout;
-    if (!converts && parameter.device().is_cpu() && parameter.is_contiguous() &&
-        parameter.scalar_type() == dtype) {
-      item.source->file->ReadInto(*item.source->entry, parameter.data_ptr());
+    if (!converts && place.device().is_cpu() && place.is_contiguous() &&
+        place.scalar_type() == dtype) {
+      task.part.file->ReadInto(entry, place.data_ptr());
       return;
     }
-    const int64_t nbytes = static_cast<int64_t>(item.source->entry->nbytes());
+    const int64_t nbytes = static_cast<int64_t>(entry.nbytes());
     if (!staging.defined() || staging.numel() < nbytes) staging = at::empty({nbytes}, at::kByte);
-    item.source->file->ReadInto(*item.source->entry, staging.data_ptr());
-    parameter.copy_(InModelLayout(at::from_blob(staging.data_ptr(), item.source->entry->shape,
-                                                at::TensorOptions().dtype(dtype)),
-                                  item, from, blueprint));
+    task.part.file->ReadInto(entry, staging.data_ptr());
+    place.copy_(InModelLayout(
+        at::from_blob(staging.data_ptr(), entry.shape, at::TensorOptions().dtype(dtype)), item,
+        from, blueprint));
   } catch (const c10::Error& e) {
-    throw TorchError(
-        absl::StrCat("loading tensor '", item.source->name, "' of ", path, " into ", item.name),
-        e.what_without_backtrace());
+    throw TorchError(absl::StrCat("loading tensor '", entry.name, "' of ", task.part.file->path(),
+                                  " into ", item.name),
+                     e.what_without_backtrace());
   }
 }
 
@@ -103,7 +130,7 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
                                              const std::string& path,
                                              const ModelPlacement& placement,
                                              const LoadOptions& options, LoadStats* stats) {
-  std::unique_ptr<CheckpointReader> reader = Open(path, options.mmap);
+  std::unique_ptr<CheckpointReader> reader = Open(path, options);
   ModelPlacement uninitialized = placement;
   uninitialized.initialize = false;
   std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, uninitialized);
@@ -119,6 +146,7 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
   ProgressBar bar(options.label.empty() ? "loading" : "loading " + options.label, mapping.bytes,
                   options.progress);
   std::mutex bar_mutex;
+  const std::vector<PartTask> tasks = PartTasks(mapping);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
@@ -127,11 +155,11 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
     at::NoGradGuard no_grad;
     at::Tensor staging;  // reused for tensors that need converting
     try {
-      for (size_t i = next++; i < mapping.tensors.size() && !failed; i = next++) {
-        const MappedTensor& item = mapping.tensors[i];
-        LoadTensor(item, mapping.layout, blueprint, *parameters.find(item.name), staging, path);
+      for (size_t i = next++; i < tasks.size() && !failed; i = next++) {
+        const PartTask& task = tasks[i];
+        LoadPart(task, mapping.layout, blueprint, *parameters.find(task.item->name), staging);
         std::lock_guard<std::mutex> lock(bar_mutex);
-        bar.Advance(item.source->entry->nbytes());
+        bar.Advance(task.part.entry->nbytes());
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(bar_mutex);
@@ -153,8 +181,8 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
 }
 
 CheckpointStream::CheckpointStream(const ModelFamily& family, const AnyConfig& config,
-                                   const std::string& path, bool mmap)
-    : reader_(Open(path, mmap)) {
+                                   const std::string& path, const LoadOptions& options)
+    : reader_(Open(path, options)) {
   ModelPlacement meta;
   meta.meta = true;
   std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, meta);
@@ -170,8 +198,11 @@ bool CheckpointStream::Next(std::string* name, at::Tensor* tensor) {
   if (next_ >= mapping_.tensors.size()) return false;
   const MappedTensor& item = mapping_.tensors[next_++];
   *name = item.name;
-  *tensor = InModelLayout(item.source->file->Read(*item.source->entry), item, mapping_.layout,
-                          blueprint_);
+  std::vector<at::Tensor> parts;
+  for (const TensorPart& part : item.parts()) {
+    parts.push_back(InModelLayout(part.file->Read(*part.entry), item, mapping_.layout, blueprint_));
+  }
+  *tensor = parts.size() == 1 ? parts.front() : at::cat(parts, item.split_dim);
   return true;
 }
 

@@ -25,6 +25,10 @@ struct LoadOptions {
   bool mmap = false;     // map files instead of pread (see ReadStrategy)
   bool progress = true;  // a progress bar on stderr, when it is a terminal
   std::string label;     // what the progress bar calls the model
+  // Read torch.save files as torch.load(weights_only=True) does; false (a
+  // card's `restrict: false`) also accepts known-harmless metadata objects,
+  // which are skipped. Nothing in a checkpoint is ever executed either way.
+  bool restrict = true;
 };
 
 // What a load did, for reports and benchmarks.
@@ -53,7 +57,7 @@ class CheckpointStream {
   // Opens `path` and maps it onto a model of `config` (checked as strictly as
   // LoadCheckpoint does, without creating the model).
   CheckpointStream(const ModelFamily& family, const AnyConfig& config, const std::string& path,
-                   bool mmap = false);
+                   const LoadOptions& options = {});
   ~CheckpointStream();
   CheckpointStream(CheckpointStream&&) noexcept;
   CheckpointStream& operator=(CheckpointStream&&) noexcept;

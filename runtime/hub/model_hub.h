@@ -97,22 +97,25 @@ class ModelHub {
                              replacement ? &*replacement : nullptr, family_name());
   }
 
-  // Loads a checkpoint given by path (a safetensors file, an index, or a
-  // folder) into a model of `config`.
+  // Loads a checkpoint given by path (see FindCheckpointFiles: safetensors or
+  // torch.save files, an index, a folder, Meta's per-rank files) into a model
+  // of `config`. `restrict` as in LoadOptions.
   std::shared_ptr<ModelT> load_custom_model(const std::string& path, const ConfigT& config,
                                             std::optional<c10::Device> device = std::nullopt,
                                             std::optional<c10::ScalarType> dtype = std::nullopt,
-                                            bool mmap = false, bool progress = true) const {
+                                            bool mmap = false, bool progress = true,
+                                            bool restrict = true) const {
     return LoadCheckpoint(*family_, TypedConfig<ConfigT>(config), path,
-                          ModelPlacement{device, dtype}, LoadOptions{mmap, progress, ""});
+                          ModelPlacement{device, dtype}, LoadOptions{mmap, progress, "", restrict});
   }
 
   // The tensors of the checkpoint at `path`, lazily, in the model's names and
   // RoPE layout, checked against a model of `config` (fairseq2's
   // iter_checkpoint).
   CheckpointStream iter_checkpoint(const std::string& path, const ConfigT& config,
-                                   bool mmap = false) const {
-    return CheckpointStream(*family_, TypedConfig<ConfigT>(config), path, mmap);
+                                   bool mmap = false, bool restrict = true) const {
+    return CheckpointStream(*family_, TypedConfig<ConfigT>(config), path,
+                            LoadOptions{mmap, false, "", restrict});
   }
 
   // The type-erased family, for the APIs that take any family.

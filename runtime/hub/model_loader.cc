@@ -165,6 +165,8 @@ std::shared_ptr<DecoderModel> LoadModelFromCard(const AssetCard& card,
   const std::string path = CardCheckpointPath(card);
   LoadOptions named = options;
   if (named.label.empty()) named.label = card.name();
+  // fairseq2's `restrict` (torch.load's weights_only) may only relax, per card.
+  if (card.maybe_bool("restrict") == false) named.restrict = false;
   return LoadCheckpoint(*resolved.family, config != nullptr ? *config : *resolved.config, path,
                         placement, named, stats);
 }

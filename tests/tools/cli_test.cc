@@ -1,5 +1,6 @@
 // The `modelhub` command line contract, run as a user (or another tool) runs it.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <yaml-cpp/yaml.h>
@@ -10,6 +11,8 @@
 #include <string>
 
 namespace {
+
+using ::testing::HasSubstr;
 
 struct CommandResult {
   int exit_code = -1;
@@ -161,7 +164,34 @@ TEST(CliTest, ForwardPrintsTopTokensAndWritesLogits) {
   ASSERT_EQ(by_path.exit_code, 0) << by_path.err;
   EXPECT_EQ(top.substr(0, top.find("wrote")), by_path.out.substr(by_path.out.find("next token")));
   CommandResult file = Modelhub("inspect " + dir + "/logits.st");
-  EXPECT_EQ(file.out.rfind("logits F32 [3, 4096] 49152 logits.st\n", 0), 0u) << file.out;
+  EXPECT_EQ(file.out.rfind("# logits.st: safetensors, 1 tensors\nlogits F32 [3, 4096] 49152 "
+                           "logits.st\n",
+                           0),
+            0u)
+      << file.out;
+}
+
+TEST(CliTest, InspectShowsTorchSaveFilesTheirWrapperAndMetaRanks) {
+  const std::string fixtures = "tests/runtime/hub/tiny_torch/";
+  CommandResult wrapped = Modelhub("inspect " + fixtures + "fairseq2/model.pt");
+  ASSERT_EQ(wrapped.exit_code, 0) << wrapped.err;
+  EXPECT_THAT(wrapped.out, HasSubstr("# model.pt: torch, 38 tensors\n"));
+  EXPECT_THAT(wrapped.out, HasSubstr("#   wrapper: model\n"));
+  EXPECT_THAT(wrapped.out, HasSubstr("#   step_nr: int 1000\n"));
+  EXPECT_THAT(wrapped.out, HasSubstr("\ndecoder_frontend.embed.weight F32 [4096, 256] 4194304 "
+                                     "model.pt\n"));
+
+  CommandResult meta = Modelhub("inspect " + fixtures + "meta");
+  ASSERT_EQ(meta.exit_code, 0) << meta.err;
+  EXPECT_THAT(meta.out, HasSubstr("\ntok_embeddings.weight F32 [4096, 128] 2097152 "
+                                  "consolidated.00.pth (+1 rank files)\n"));
+
+  CommandResult refused = Modelhub("inspect " + fixtures + "namespace/model.pt");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("argparse"));
+  CommandResult allowed = Modelhub("inspect --no-restrict " + fixtures + "namespace/model.pt");
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_THAT(allowed.out, HasSubstr("skipped argparse.Namespace"));
 }
 
 TEST(CliTest, GenerateIsGreedyByDefaultAndSeededWhenSampling) {

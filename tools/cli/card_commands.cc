@@ -58,12 +58,21 @@ void ShowCard(const std::string& name, std::ostream& out) {
       << EmitYaml(resolved.config->ToYaml()) << "\n";
 }
 
-void InspectCheckpoint(const std::string& path, std::ostream& out) {
-  CheckpointReader reader(FindCheckpointFiles(path), ReadStrategy::kPread);
+void InspectCheckpoint(const std::string& path, bool restrict, std::ostream& out) {
+  CheckpointReader reader(FindCheckpointFiles(path), ReadStrategy::kPread,
+                          TorchLoadOptions{restrict});
+  for (const auto& file : reader.opened()) {
+    out << "# " << std::filesystem::path(file->path()).filename().string() << ": " << file->format()
+        << ", " << file->entries().size() << " tensors\n";
+    for (const auto& [key, value] : file->metadata()) out << "#   " << key << ": " << value << "\n";
+  }
   for (const CheckpointTensor& tensor : reader.tensors()) {
-    out << tensor.name << " " << TensorDtypeName(tensor.entry->dtype) << " ["
-        << absl::StrJoin(tensor.entry->shape, ", ") << "] " << tensor.entry->nbytes() << " "
-        << std::filesystem::path(tensor.file->path()).filename().string() << "\n";
+    const TensorEntry& entry = tensor.entry();
+    out << tensor.name << " " << TensorDtypeName(entry.dtype) << " ["
+        << absl::StrJoin(entry.shape, ", ") << "] " << entry.nbytes() << " "
+        << std::filesystem::path(tensor.parts.front().file->path()).filename().string();
+    if (tensor.parts.size() > 1) out << " (+" << tensor.parts.size() - 1 << " rank files)";
+    out << "\n";
   }
   out << reader.tensors().size() << " tensors, " << reader.total_bytes() << " bytes in "
       << reader.files().tensor_files.size() << " file(s)";

@@ -14,9 +14,10 @@ void ListCards(const std::string& family, std::ostream& out);
 // then its resolved config as YAML with the family's field names.
 void ShowCard(const std::string& name, std::ostream& out);
 
-// `modelhub inspect PATH`: every tensor of a checkpoint (name, dtype, shape,
-// bytes, file), read from headers only, then totals.
-void InspectCheckpoint(const std::string& path, std::ostream& out);
+// `modelhub inspect PATH`: each file's format and metadata (a torch.save
+// wrapper's other keys), every tensor (name, dtype, shape, bytes, file), read
+// from indexes only, then totals. `restrict` as in LoadOptions.
+void InspectCheckpoint(const std::string& path, bool restrict, std::ostream& out);
 
 }  // namespace modelhub::cli
 

@@ -67,8 +67,15 @@ int main(int argc, char** argv) {
   std::string inspect_path;
   CLI::App* inspect = app.add_subcommand(
       "inspect", "List a checkpoint's tensors (name, dtype, shape, bytes, file) without loading.");
-  inspect->add_option("path", inspect_path, "A safetensors file, an index, or a folder.")
+  inspect
+      ->add_option("path", inspect_path,
+                   "A checkpoint file (safetensors, or torch.save .pt/.pth/.bin), an index, or a "
+                   "folder.")
       ->required();
+  bool inspect_no_restrict = false;
+  inspect->add_flag("--no-restrict", inspect_no_restrict,
+                    "Also accept known-harmless metadata objects (argparse.Namespace, fairseq2 "
+                    "configs) in torch.save files, as a card's `restrict: false` does.");
 
   modelhub::cli::ModelSource forward_source;
   std::string forward_tokens;
@@ -123,7 +130,8 @@ int main(int argc, char** argv) {
     if (config->parsed()) modelhub::cli::PrintArchConfig(arch, config_family, std::cout);
     if (list->parsed()) modelhub::cli::ListCards(list_family, std::cout);
     if (show->parsed()) modelhub::cli::ShowCard(show_name, std::cout);
-    if (inspect->parsed()) modelhub::cli::InspectCheckpoint(inspect_path, std::cout);
+    if (inspect->parsed())
+      modelhub::cli::InspectCheckpoint(inspect_path, !inspect_no_restrict, std::cout);
     if (forward->parsed()) {
       modelhub::cli::RunForward(forward_source, forward_tokens, forward_out, std::cout);
     }

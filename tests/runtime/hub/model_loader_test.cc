@@ -22,6 +22,7 @@
 #include "runtime/checkpoint/safetensors.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/hf_config.h"
+#include "tests/testing/tiny_model.h"
 
 namespace modelhub {
 namespace {
@@ -33,33 +34,16 @@ constexpr char kFairseq2Cards[] = "tests/runtime/assets/testdata/fairseq2-cards"
 // Keeps the machine's own card folders out of the default store.
 class Environment : public ::testing::Environment {
  public:
-  void SetUp() override {
-    const std::string empty = ::testing::TempDir() + "/no-cards";
-    setenv("MODELHUB_ASSET_DIR", empty.c_str(), 1);
-    setenv("MODELHUB_USER_ASSET_DIR", empty.c_str(), 1);
-  }
+  void SetUp() override { testing::IsolateFromMachineCards(); }
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Environment);
-
-fs::path FreshDir(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 std::string TinyDir() { return (fs::path(BuiltinCardsDir()) / "tiny").string(); }
 
 AssetStore StoreOf(const std::string& card_text) {
-  const fs::path dir = FreshDir("cards");
+  const fs::path dir = testing::FreshDir("cards");
   std::ofstream(dir / "cards.yaml") << card_text;
   return AssetStore({AssetSource{"test", dir.string()}});
-}
-
-at::Tensor Logits(const DecoderModel& model) {
-  c10::InferenceMode inference;
-  std::vector<int64_t> ids = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8};
-  return model.forward(at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0));
 }
 
 LoadOptions Quiet() {
@@ -143,14 +127,15 @@ TEST(ModelLoaderTest, TinyLoadsByNameAndFromItsFolderAlike) {
   EXPECT_EQ(EmitYamlFlow(from_json.config->ToYaml()), EmitYamlFlow(from_card.config->ToYaml()));
   std::shared_ptr<DecoderModel> by_path =
       LoadCheckpoint(*from_json.family, *from_json.config, TinyDir(), {}, Quiet());
-  EXPECT_TRUE(at::equal(Logits(*by_name), Logits(*by_path)));
+  EXPECT_TRUE(at::equal(testing::FixedLogits(*by_name), testing::FixedLogits(*by_path)));
 
   LlamaModelHub hub = get_llama_model_hub();
   const LLaMAConfig config = hub.get_model_config("tiny");
   EXPECT_EQ(config.model_dim, 256);
   std::shared_ptr<DecoderModel> typed = hub.load_model("tiny", std::nullopt, at::kBFloat16);
   EXPECT_EQ(typed->options().dtype, at::kBFloat16);
-  EXPECT_TRUE(at::allclose(Logits(*typed).to(at::kFloat), Logits(*by_name), 0.05, 0.05));
+  EXPECT_TRUE(at::allclose(testing::FixedLogits(*typed).to(at::kFloat),
+                           testing::FixedLogits(*by_name), 0.05, 0.05));
   bool listed = false;
   for (const auto& card : hub.iter_cards()) listed = listed || card->name() == "tiny";
   EXPECT_TRUE(listed);
@@ -168,13 +153,13 @@ fs::path WriteTinyAsMeta() {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const CheckpointTensor& tensor : reader.tensors()) {
     const std::string name = hf.Map(tensor.name)->name;
-    at::Tensor value = tensor.file->Read(*tensor.entry);
+    at::Tensor value = tensor.parts.front().file->Read(tensor.entry());
     if (name.find("q_proj") != std::string::npos || name.find("k_proj") != std::string::npos) {
       value = ConvertRopeLayout(value, 32, RopeLayout::kRotateHalf, RopeLayout::kInterleaved);
     }
     tensors.emplace_back(*meta.Unmap(name), value);
   }
-  const fs::path file = FreshDir("meta") / "consolidated.safetensors";
+  const fs::path file = testing::FreshDir("meta") / "consolidated.safetensors";
   WriteSafetensors(file.string(), tensors);
   return file;
 }
@@ -187,7 +172,8 @@ TEST(ModelLoaderTest, MetaNamesAndInterleavedRopeLoadToTheSameModel) {
       LoadCheckpoint(*tiny.family, *tiny.config, meta.string(), {}, Quiet(), &stats);
   EXPECT_EQ(stats.format, "meta");
   std::shared_ptr<DecoderModel> from_hf = load_model("tiny", {}, Quiet());
-  EXPECT_TRUE(at::allclose(Logits(*from_meta), Logits(*from_hf), 1e-5, 1e-5));
+  EXPECT_TRUE(
+      at::allclose(testing::FixedLogits(*from_meta), testing::FixedLogits(*from_hf), 1e-5, 1e-5));
 
   // iter_checkpoint: the model's names, rows in the model's layout.
   CheckpointStream stream(*tiny.family, *tiny.config, meta.string());
@@ -206,7 +192,7 @@ TEST(ModelLoaderTest, MetaNamesAndInterleavedRopeLoadToTheSameModel) {
 
 // A copy of the tiny checkpoint folder to break.
 fs::path TinyCopy(const std::string& name) {
-  const fs::path dir = FreshDir(name);
+  const fs::path dir = testing::FreshDir(name);
   for (const fs::directory_entry& entry : fs::directory_iterator(TinyDir())) {
     fs::copy_file(entry.path(), dir / entry.path().filename());
     fs::permissions(dir / entry.path().filename(), fs::perms::owner_write, fs::perm_options::add);
@@ -267,10 +253,10 @@ TEST(ModelLoaderTest, MissingTensorsAreListed) {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const CheckpointTensor& tensor : reader.tensors()) {
     if (tensor.name.find("layers.1.mlp") == std::string::npos) {
-      tensors.emplace_back(tensor.name, tensor.file->Read(*tensor.entry));
+      tensors.emplace_back(tensor.name, tensor.parts.front().file->Read(tensor.entry()));
     }
   }
-  const fs::path dir = FreshDir("missing_tensors");
+  const fs::path dir = testing::FreshDir("missing_tensors");
   WriteSafetensors((dir / "model.safetensors").string(), tensors);
   fs::copy_file(fs::path(TinyDir()) / "config.json", dir / "config.json");
   const std::string error = LoadError(dir);
