@@ -219,8 +219,10 @@ fs::path Target(const std::string& dir) {
   return target.has_filename() ? target : target.parent_path();
 }
 
-// Throws CheckpointSaveError unless `target` is absent or an empty folder.
-void CheckFree(const fs::path& target, const std::string& dir) {
+}  // namespace
+
+void CheckSaveDestination(const std::string& dir) {
+  const fs::path target = Target(dir);
   std::error_code error;
   const fs::file_status status = fs::symlink_status(target, error);
   if (!fs::exists(status)) return;
@@ -230,12 +232,10 @@ void CheckFree(const fs::path& target, const std::string& dir) {
   }
 }
 
-}  // namespace
-
 void SaveCheckpoint(const ModelFamily& family, const AnyConfig& config, const DecoderModel& model,
                     const std::string& dir, const SaveOptions& options) {
+  CheckSaveDestination(dir);
   const fs::path target = Target(dir);
-  CheckFree(target, dir);
   const CheckpointPlan plan = Plan(family, config, model, dir, options);
   try {
     TempFolder temp(target);

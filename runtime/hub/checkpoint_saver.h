@@ -48,6 +48,10 @@ struct SaveOptions {
 void SaveCheckpoint(const ModelFamily& family, const AnyConfig& config, const DecoderModel& model,
                     const std::string& dir, const SaveOptions& options = {});
 
+// Throws CheckpointSaveError unless `dir` is absent or an empty folder, as
+// SaveCheckpoint requires; for callers that check before loading a model.
+void CheckSaveDestination(const std::string& dir);
+
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_HUB_CHECKPOINT_SAVER_H_
