@@ -1,6 +1,7 @@
 // Saving models as Hugging Face folders: the files written, reloading to
 // identical logits (one file, many shards, another dtype, another RoPE
-// layout), and refusals and failures that leave nothing at the destination.
+// layout), the Hugging Face models' logits from the exported files, and
+// refusals and failures that leave nothing at the destination.
 
 #include "runtime/hub/checkpoint_saver.h"
 
@@ -27,6 +28,7 @@
 #include "runtime/hub/hf_config.h"
 #include "runtime/hub/model_loader.h"
 #include "tests/families/interleaved_toy/interleaved_toy.h"
+#include "tests/testing/hf_reference.h"
 
 namespace modelhub {
 namespace {
@@ -214,6 +216,59 @@ TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
   EXPECT_TRUE(at::equal(Logits(*hub.load_custom_model(dir.string(), config, std::nullopt,
                                                       std::nullopt, false, false)),
                         Logits(*model)));
+}
+
+// An exported config.json as the independent Hugging Face reference reads it
+// (absent keys take transformers' defaults).
+testing::HfConfig ReferenceConfig(const Json& json) {
+  testing::HfConfig config;
+  config.model_type = json["model_type"];
+  config.hidden_size = json["hidden_size"];
+  config.intermediate_size = json["intermediate_size"];
+  config.num_hidden_layers = json["num_hidden_layers"];
+  config.num_attention_heads = json["num_attention_heads"];
+  config.num_key_value_heads = json["num_key_value_heads"];
+  if (json.contains("head_dim")) config.head_dim = json["head_dim"].get<int64_t>();
+  config.vocab_size = json["vocab_size"];
+  config.max_position_embeddings = json["max_position_embeddings"];
+  config.rms_norm_eps = json["rms_norm_eps"];
+  config.rope_theta = json["rope_theta"];
+  config.tie_word_embeddings = json["tie_word_embeddings"];
+  if (json.value("sliding_window", Json()).is_number()) {
+    config.sliding_window = json["sliding_window"].get<int64_t>();
+  }
+  if (const Json scaling = json.value("rope_scaling", Json()); scaling.is_object()) {
+    config.rope_scaling = testing::HfConfig::Llama3Scaling{
+        scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"],
+        scaling["original_max_position_embeddings"]};
+  }
+  config.attention_bias = json.value("attention_bias", false);
+  return config;
+}
+
+TEST(CheckpointSaverTest, ExportsComputeWhatHuggingFaceComputesFromThem) {
+  for (const testing::HfConfig& source :
+       {testing::TinyLlama3Config(), testing::TinyQwen2Config(), testing::TinyQwen3Config(),
+        testing::TinyMistralConfig()}) {
+    const HfModelConfig model_config = ParseHfConfig(testing::ToConfigJson(source), "source");
+    at::manual_seed(5);
+    const std::shared_ptr<DecoderModel> model =
+        model_config.family->CreateNewModel(*model_config.config, {});
+    const fs::path dir = Destination("reference_" + source.model_type);
+    SaveCheckpoint(*model_config.family, *model_config.config, *model, dir.string(), Quiet());
+
+    std::map<std::string, at::Tensor> state;
+    const TensorFile file = OpenSafetensors((dir / "model.safetensors").string());
+    for (const TensorEntry& entry : file.entries()) state[entry.name] = file.Read(entry);
+    const at::Tensor ids = at::arange(12, at::kLong).unsqueeze(0) * 7 % source.vocab_size;
+    const at::Tensor expected =
+        testing::HfReferenceLogits(ReferenceConfig(ReadJson(dir / "config.json")), state, ids);
+    c10::InferenceMode inference;
+    const at::Tensor actual = model->forward(ids);
+    EXPECT_LE((actual - expected).abs().max().item<double>(),
+              1e-4 * expected.abs().max().item<double>())
+        << source.model_type;
+  }
 }
 
 // The message of the CheckpointSaveError that saving `model` to `dir` throws.
