@@ -133,8 +133,9 @@ std::string HfConfigInitializer(const FamilySpec& spec) {
   if (!spec.hugging_face) return "{}";
   const HuggingFaceSpec& hf = *spec.hugging_face;
   std::string out = "HfConfigTable{\n      {\n";
-  for (const auto& [type, arch] : hf.model_types) {
-    absl::StrAppend(&out, "          {", CppString(type), ", ", CppString(arch), "},\n");
+  for (const HfModelTypeSpec& type : hf.model_types) {
+    absl::StrAppend(&out, "          {", CppString(type.model_type), ", ", CppString(type.arch),
+                    ", ", CppString(type.architecture), "},\n");
   }
   absl::StrAppend(&out, "      },\n      {\n");
   for (const HfConfigRuleSpec& rule : hf.rules) {

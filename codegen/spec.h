@@ -152,10 +152,19 @@ struct HfRequirementSpec {
   SourceMark mark;
 };
 
+// One config.json `model_type` the family reads and writes.
+struct HfModelTypeSpec {
+  std::string model_type;    // e.g. "qwen3"
+  std::string arch;          // the preset that fields config.json leaves unset come from
+  std::string architecture;  // the transformers class config.json's "architectures" names
+  SourceMark mark;
+};
+
 // The `hugging_face` section: which config.json `model_type`s the family reads
-// (each starting from an arch preset) and how their keys set config fields.
+// (each starting from an arch preset, each with its transformers class) and how
+// their keys set config fields.
 struct HuggingFaceSpec {
-  std::vector<std::pair<std::string, std::string>> model_types;  // model_type, arch
+  std::vector<HfModelTypeSpec> model_types;  // in spec order
   std::vector<HfConfigRuleSpec> rules;
   std::vector<HfRequirementSpec> requirements;
   SourceMark mark;

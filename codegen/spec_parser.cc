@@ -215,6 +215,8 @@ class Parser {
   void ParseDecoder(const YAML::Node& node, FamilySpec& spec);
   void ParseCheckpoints(const YAML::Node& node, FamilySpec& spec);
   void ParseHuggingFace(const YAML::Node& node, FamilySpec& spec);
+  // Fills in each model type's transformers class from `architectures`.
+  void ParseHfArchitectures(const YAML::Node& node, HuggingFaceSpec& hf);
   HfConfigRuleSpec ParseHfRule(const std::vector<std::string>& path, const FieldSpec& field,
                                const YAML::Node& value);
   std::string JsonKey(const YAML::Node& node) const;
@@ -804,6 +806,30 @@ HfConfigRuleSpec Parser::ParseHfRule(const std::vector<std::string>& path, const
   return rule;
 }
 
+void Parser::ParseHfArchitectures(const YAML::Node& node, HuggingFaceSpec& hf) {
+  Map classes(*this, node, "hugging_face architectures", "model type");
+  for (const auto& [type, name] : classes.entries()) {
+    auto entry =
+        std::find_if(hf.model_types.begin(), hf.model_types.end(),
+                     [&](const HfModelTypeSpec& t) { return t.model_type == type.Scalar(); });
+    if (entry == hf.model_types.end()) {
+      Fail(type, absl::StrCat("architectures names model_type '", type.Scalar(),
+                              "', which model_types does not list"));
+    }
+    entry->architecture = String(name, "architecture");
+    if (!IsIdentifier(entry->architecture)) {
+      Fail(name, absl::StrCat("the architecture of model_type '", type.Scalar(), "' must be a ",
+                              "class name like LlamaForCausalLM, not '", entry->architecture, "'"));
+    }
+  }
+  for (const HfModelTypeSpec& type : hf.model_types) {
+    if (type.architecture.empty()) {
+      throw SpecError(type.mark, absl::StrCat("model_type '", type.model_type,
+                                              "' has no class in hugging_face architectures"));
+    }
+  }
+}
+
 void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
   HuggingFaceSpec hf;
   hf.mark = MarkOf(node);
@@ -819,9 +845,10 @@ void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
     }
     if (!known)
       Fail(arch, absl::StrCat("unknown arch '", name, "' for model_type '", type.Scalar(), "'"));
-    hf.model_types.emplace_back(type.Scalar(), name);
+    hf.model_types.push_back({type.Scalar(), name, "", MarkOf(type)});
   }
   if (hf.model_types.empty()) Fail(node, "hugging_face needs at least one model type");
+  ParseHfArchitectures(map.Required("architectures"), hf);
   ForEachField(
       map.Required("config"), *spec.config, {}, "hugging_face config",
       [&](const std::vector<std::string>& path, const FieldSpec& field, const YAML::Node& value) {

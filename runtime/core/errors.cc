@@ -50,9 +50,14 @@ AssetNotFoundError::AssetNotFoundError(std::string name)
 AssetDownloadError::AssetDownloadError(std::string uri, const std::string& why)
     : Error(absl::StrCat("cannot download ", uri, ": ", why)), uri_(std::move(uri)) {}
 
-CorruptModelCheckpointError::CorruptModelCheckpointError(std::string path,
-                                                         const std::string& message)
-    : Error(absl::StrCat(path, ": corrupt model checkpoint: ", message)), path_(std::move(path)) {}
+CorruptModelCheckpointError::CorruptModelCheckpointError(std::string path, std::string message)
+    : Error(absl::StrCat(path, ": corrupt model checkpoint: ", message)),
+      path_(std::move(path)),
+      reason_(std::move(message)) {}
+
+CheckpointSaveError::CheckpointSaveError(std::string path, const std::string& message)
+    : Error(absl::StrCat("cannot save a checkpoint to ", path, ": ", message)),
+      path_(std::move(path)) {}
 
 ConfigError::ConfigError(std::string config, std::string field, SourceMark mark, std::string reason)
     : Error(absl::StrCat(mark.known() ? mark.ToString() + ": " : "", config,

@@ -101,7 +101,22 @@ class AssetDownloadError : public Error {
 // tensors, or bytes that do not match their format (`message` says which).
 class CorruptModelCheckpointError : public Error {
  public:
-  CorruptModelCheckpointError(std::string path, const std::string& message);
+  CorruptModelCheckpointError(std::string path, std::string message);
+  const std::string& path() const { return path_; }
+  // What is wrong, without the path.
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string path_;
+  std::string reason_;
+};
+
+// A model cannot be saved as a checkpoint at `path`: the destination is taken,
+// the model or its config has no form in the checkpoint format, or writing
+// failed (`message` says which). Nothing is left at `path` then.
+class CheckpointSaveError : public Error {
+ public:
+  CheckpointSaveError(std::string path, const std::string& message);
   const std::string& path() const { return path_; }
 
  private:

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -71,6 +74,82 @@ YAML::Node Override(const char* field, const YAML::Node& value) {
     node = parent;
   }
   return node;
+}
+
+// Whether `table` reads or requires config.json key `key` (or a key inside it).
+bool Mentions(const HfConfigTable& table, std::string_view key) {
+  auto within = [key](std::string_view name) {
+    return name.substr(0, key.size()) == key &&
+           (name.size() == key.size() || name[key.size()] == '.');
+  };
+  for (const HfConfigRule& rule : table.rules) {
+    for (const char* name : rule.keys) {
+      if (within(name)) return true;
+    }
+  }
+  for (const HfRequirement& requirement : table.requirements) {
+    if (within(requirement.key)) return true;
+  }
+  return false;
+}
+
+// PyTorch's name of `dtype` as torch_dtype holds it, or null when config.json
+// has none for it.
+const char* TorchDtypeName(c10::ScalarType dtype) {
+  switch (dtype) {
+    case c10::kFloat:
+      return "float32";
+    case c10::kBFloat16:
+      return "bfloat16";
+    case c10::kHalf:
+      return "float16";
+    case c10::kDouble:
+      return "float64";
+    default:
+      return nullptr;
+  }
+}
+
+// The config.json of a model of `blueprint` as model type `type` of a family
+// whose config.json reads per `table`.
+Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
+                  const DecoderBlueprint& blueprint, const char* dtype) {
+  Json json = {
+      {"architectures", Json::array({type.architecture})},
+      {"model_type", type.model_type},
+      {"torch_dtype", dtype},
+      {"hidden_act", "silu"},
+      {"hidden_size", blueprint.model_dim},
+      {"intermediate_size", blueprint.FfnInnerDim()},
+      {"num_hidden_layers", blueprint.num_layers},
+      {"num_attention_heads", blueprint.attention.num_heads},
+      {"num_key_value_heads", blueprint.attention.num_kv_heads},
+      {"max_position_embeddings", blueprint.max_seq_len},
+      {"vocab_size", blueprint.vocab_size},
+      {"rms_norm_eps", blueprint.norm.eps},
+      {"rope_theta", blueprint.rope.theta},
+      {"tie_word_embeddings", blueprint.tied_embeddings},
+  };
+  Json scaling = nullptr;
+  if (const std::optional<Llama3RopeScaling>& llama3 = blueprint.rope.llama3_scaling) {
+    scaling = {{"rope_type", "llama3"},
+               {"factor", llama3->factor},
+               {"low_freq_factor", llama3->low_freq_factor},
+               {"high_freq_factor", llama3->high_freq_factor},
+               {"original_max_position_embeddings", llama3->original_context_length}};
+  }
+  const std::optional<int64_t>& window = blueprint.attention.sliding_window;
+  const std::pair<const char*, Json> type_specific[] = {
+      {"head_dim", blueprint.HeadDim()},
+      {"attention_bias", blueprint.attention.qkv_bias},
+      {"rope_scaling", scaling},
+      {"sliding_window", window ? Json(*window) : Json(nullptr)},
+      {"use_sliding_window", window.has_value()},
+  };
+  for (const auto& [key, value] : type_specific) {
+    if (Mentions(table, key)) json[key] = value;
+  }
+  return json;
 }
 
 }  // namespace
@@ -174,6 +253,40 @@ HfModelConfig ReadHfConfig(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseHfConfig(text.str(), path);
+}
+
+std::string FormatHfConfig(const ModelFamily& family, const DecoderBlueprint& blueprint,
+                           c10::ScalarType dtype, const std::string& path) {
+  const char* dtype_name = TorchDtypeName(dtype);
+  if (dtype_name == nullptr) {
+    throw CheckpointSaveError(
+        path, absl::StrCat("config.json's torch_dtype cannot name dtype ", c10::toString(dtype),
+                           " (use float32, bfloat16, float16 or float64)"));
+  }
+  const HfConfigTable& table = family.hf_config();
+  std::vector<std::string> reasons;
+  for (const HfModelType& type : table.model_types) {
+    const std::string text = HfConfigJson(table, type, blueprint, dtype_name).dump(2) + "\n";
+    std::string reason;
+    try {
+      HfModelConfig read = ParseHfConfig(text, path);
+      if (read.family != &family) {
+        reason = absl::StrCat("reads back as model family '", read.family->name(), "'");
+      } else if (std::string diff = DescribeDifference(blueprint, read.config->ToBlueprint());
+                 !diff.empty()) {
+        reason = absl::StrCat("reads back as another model (", diff, ")");
+      }
+    } catch (const CorruptModelCheckpointError& e) {
+      reason = absl::StrCat("does not read back: ", e.reason());
+    }
+    if (reason.empty()) return text;
+    reasons.push_back(absl::StrCat("model_type '", type.model_type, "' ", reason));
+  }
+  if (reasons.empty()) reasons.emplace_back("its spec declares no hugging_face model_types");
+  throw CheckpointSaveError(
+      path, absl::StrCat("this ", family.name(),
+                         " config cannot be expressed as a Hugging Face config.json: ",
+                         absl::StrJoin(reasons, "; ")));
 }
 
 }  // namespace modelhub

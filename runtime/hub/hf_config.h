@@ -1,13 +1,17 @@
 #ifndef MODELHUB_RUNTIME_HUB_HF_CONFIG_H_
 #define MODELHUB_RUNTIME_HUB_HF_CONFIG_H_
 
-// Reading a Hugging Face config.json into a family's typed config, driven by the
-// `hugging_face` section of the family's spec (ModelFamily::hf_config()).
+// Reading a Hugging Face config.json into a family's typed config, and writing
+// one for a model, driven by the `hugging_face` section of the family's spec
+// (ModelFamily::hf_config()).
+
+#include <c10/core/ScalarType.h>
 
 #include <memory>
 #include <string>
 
 #include "runtime/hub/model_family.h"
+#include "runtime/models/decoder_blueprint.h"
 
 namespace modelhub {
 
@@ -30,6 +34,24 @@ HfModelConfig ReadHfConfig(const std::string& path);
 
 // The same from JSON text; `path` is only used in messages.
 HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& path);
+
+// The config.json text of a model of `blueprint` in `family` whose weights are
+// stored as `dtype` (torch_dtype), formatted as transformers writes it (keys
+// sorted, 2-space indent, final newline). It holds hidden_size,
+// intermediate_size (the effective FFN width), num_hidden_layers,
+// num_attention_heads, num_key_value_heads, max_position_embeddings,
+// vocab_size, rms_norm_eps, rope_theta, tie_word_embeddings, hidden_act,
+// torch_dtype, model_type and architectures, plus the keys only some model
+// types know (head_dim, attention_bias, rope_scaling, sliding_window,
+// use_sliding_window) where the family's spec reads or requires them. The
+// model_type is the first of the family's (spec order) whose text
+// ParseHfConfig reads back into this family and the same model
+// (DescribeDifference), so that reloading gives the same model; its
+// architectures entry comes from the spec. Throws CheckpointSaveError naming
+// `path` (the destination, for messages) when no model_type gives the same
+// model (listing why for each) or `dtype` is not a float type.
+std::string FormatHfConfig(const ModelFamily& family, const DecoderBlueprint& blueprint,
+                           c10::ScalarType dtype, const std::string& path);
 
 }  // namespace modelhub
 

@@ -59,8 +59,9 @@ struct HfConfigRule {
   const char* literal;            // kLiteral
 };
 struct HfModelType {
-  const char* model_type;  // config.json's "model_type"
-  const char* arch;        // the preset that fields config.json does not set come from
+  const char* model_type;    // config.json's "model_type"
+  const char* arch;          // the preset that fields config.json does not set come from
+  const char* architecture;  // the transformers class config.json's "architectures" names
 };
 struct HfRequirement {
   const char* key;    // a config.json key the family cannot represent...

@@ -4,6 +4,7 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
@@ -12,6 +13,7 @@
 #include <type_traits>
 
 #include "runtime/hub/checkpoint_loader.h"
+#include "runtime/hub/checkpoint_saver.h"
 #include "runtime/hub/model_loader.h"
 #include "runtime/hub/typed_model_family.h"
 #include "runtime/models/decoder_model.h"
@@ -107,6 +109,20 @@ class ModelHub {
                                             bool restrict = true) const {
     return LoadCheckpoint(*family_, TypedConfig<ConfigT>(config), path,
                           ModelPlacement{device, dtype}, LoadOptions{mmap, progress, "", restrict});
+  }
+
+  // Writes `model`, built from `config`, to the folder `dir` as a Hugging Face
+  // checkpoint (config.json and safetensors files) that transformers, vLLM and
+  // load_custom_model read back as the same model; tensors are stored as
+  // `dtype` (default: the model's), in files of at most `max_shard_bytes` of
+  // tensor data. `dir` must be absent or an empty folder; a failure leaves
+  // nothing there. Throws CheckpointSaveError, TorchError (see SaveCheckpoint).
+  void save_checkpoint(const ModelT& model, const ConfigT& config, const std::string& dir,
+                       std::optional<c10::ScalarType> dtype = std::nullopt,
+                       uint64_t max_shard_bytes = SaveOptions().max_shard_bytes,
+                       bool progress = true) const {
+    SaveCheckpoint(*family_, TypedConfig<ConfigT>(config), model, dir,
+                   SaveOptions{max_shard_bytes, dtype, progress});
   }
 
   // The tensors of the checkpoint at `path`, lazily, in the model's names and

@@ -73,6 +73,13 @@ struct DecoderBlueprint {
   void Validate() const;
 };
 
+// The first way in which the models `a` and `b` describe differ, as
+// "<what>: <a's value> vs <b's value>" (e.g. "ffn inner dim: 14336 vs 11008"),
+// or "" when they build the same model. Derived sizes are compared, not how
+// they were derived (an FFN width given directly equals the same width from
+// fairseq2's sizing rule); `family` is not compared.
+std::string DescribeDifference(const DecoderBlueprint& a, const DecoderBlueprint& b);
+
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_MODELS_DECODER_BLUEPRINT_H_

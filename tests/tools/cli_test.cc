@@ -254,4 +254,32 @@ TEST(CliTest, BadInputsGiveOneLineAndExitCode1) {
   }
 }
 
+TEST(CliTest, ExportWritesAFolderThatLoadsAsTheSameModel) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/export/tiny";
+  CommandResult run = Modelhub("export tiny " + dir + " --max-shard-size 5MB");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "exported tiny (llama llama3_2_1b, 4065536 parameters, float32) to " + dir + "\n");
+  CommandResult files = Modelhub("inspect " + dir);
+  EXPECT_EQ(LastLine(files.out), "38 tensors, 16262144 bytes in 4 file(s); config.json present\n")
+      << files.out;
+  const std::string top = "next token";
+  const std::string exported = Modelhub("forward --checkpoint " + dir + " --tokens 1,2,3").out;
+  const std::string original = Modelhub("forward tiny --tokens 1,2,3").out;
+  EXPECT_EQ(exported.substr(exported.find(top)), original.substr(original.find(top)));
+
+  CommandResult again = Modelhub("export tiny " + dir);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err, "modelhub: error: cannot save a checkpoint to " + dir +
+                           ": it is a folder that is not empty\n");
+  for (const char* args : {"export tiny", "export tiny x --max-shard-size 5XB",
+                           "export tiny x --max-shard-size 0", "export tiny x --dtype int8"}) {
+    CommandResult bad = Modelhub(args);
+    EXPECT_EQ(bad.exit_code, 2) << args;
+    EXPECT_EQ(Lines(bad.err), 1) << args << ": " << bad.err;
+  }
+  EXPECT_EQ(Modelhub("export llama3_8b x").exit_code, 1);  // gated: no checkpoint
+  EXPECT_NE(Modelhub("export --help").out.find("--max-shard-size"), std::string::npos);
+}
+
 }  // namespace

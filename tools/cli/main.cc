@@ -11,6 +11,7 @@
 #include "tools/cli/arch_commands.h"
 #include "tools/cli/card_commands.h"
 #include "tools/cli/demo_command.h"
+#include "tools/cli/export_command.h"
 #include "tools/cli/run_commands.h"
 #include "tools/cli/usage_error.h"
 
@@ -106,6 +107,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--seed", sampling.seed, "Seed of the sampler.")->capture_default_str();
 
+  std::string export_name;
+  std::string export_dir;
+  std::string max_shard_size = "5GB";
+  std::string export_dtype = "float32";
+  CLI::App* export_command = app.add_subcommand(
+      "export", "Save a model as a Hugging Face folder (config.json, safetensors shards).");
+  export_command->add_option("model", export_name, "A model card name (see 'modelhub list').")
+      ->required();
+  export_command->add_option("dir", export_dir, "The folder to create (absent or empty).")
+      ->required();
+  export_command
+      ->add_option("--max-shard-size", max_shard_size,
+                   "The most tensor bytes per file: 5GB, 500MB, 2GiB, 1000000.")
+      ->capture_default_str();
+  export_command->add_option("--dtype", export_dtype, "float32, bfloat16 or float16.")
+      ->capture_default_str();
+
   std::string device = "cpu";
   std::string dtype = "float32";
   CLI::App* demo = app.add_subcommand(
@@ -138,6 +156,9 @@ int main(int argc, char** argv) {
     if (generate->parsed()) {
       modelhub::cli::RunGenerate(generate_source, generate_tokens, max_new_tokens, sampling,
                                  std::cout);
+    }
+    if (export_command->parsed()) {
+      modelhub::cli::RunExport(export_name, export_dir, max_shard_size, export_dtype, std::cout);
     }
     if (demo->parsed()) modelhub::cli::RunDemo(device, dtype, std::cout);
   } catch (const modelhub::cli::UsageError& e) {

@@ -36,6 +36,11 @@ TEST(ErrorsTest, CarryTheirFieldsAndOneLineMessages) {
   EXPECT_EQ(corrupt.path(), "/m/model.safetensors");
   EXPECT_STREQ(corrupt.what(),
                "/m/model.safetensors: corrupt model checkpoint: tensor 'w' ends past the file");
+  EXPECT_EQ(corrupt.reason(), "tensor 'w' ends past the file");
+  CheckpointSaveError save("/out/tiny", "it exists and is not an empty folder");
+  EXPECT_EQ(save.path(), "/out/tiny");
+  EXPECT_STREQ(save.what(),
+               "cannot save a checkpoint to /out/tiny: it exists and is not an empty folder");
 
   TorchError torch("running", "shape mismatch\n(backtrace follows)");
   EXPECT_STREQ(torch.what(), "running: shape mismatch");

@@ -31,6 +31,38 @@ TEST(DecoderBlueprintTest, HeadDimDefaultsToModelDimOverHeads) {
   EXPECT_EQ(b.HeadDim(), 128);
 }
 
+TEST(DecoderBlueprintTest, DescribeDifferenceComparesTheModelsBuilt) {
+  EXPECT_EQ(DescribeDifference(Valid(), Valid()), "");
+  // The same sizes reached another way are the same model; the family is a label.
+  DecoderBlueprint derived = Valid();
+  derived.family = "other";
+  derived.attention.head_dim = 8;
+  derived.ffn.inner_dim = 96;
+  derived.ffn.inner_dim_scale = 0.5;
+  EXPECT_EQ(DescribeDifference(Valid(), derived), "");
+
+  DecoderBlueprint b = Valid();
+  b.ffn.inner_dim_multiple_of = 64;
+  EXPECT_EQ(DescribeDifference(Valid(), b), "ffn inner dim: 48 vs 64");
+  b = Valid();
+  b.norm.eps = 1e-5;
+  EXPECT_EQ(DescribeDifference(Valid(), b), "norm.eps: 1e-06 vs 1e-05");
+  b = Valid();
+  b.attention.sliding_window = 4;
+  EXPECT_EQ(DescribeDifference(Valid(), b), "attention.sliding_window: none vs 4");
+  b.attention.k_norm = true;  // the first difference, in blueprint order
+  EXPECT_EQ(DescribeDifference(Valid(), b), "attention.k_norm: false vs true");
+  b = Valid();
+  b.rope.llama3_scaling = Llama3RopeScaling{};
+  EXPECT_EQ(DescribeDifference(Valid(), b), "rope.llama3_scaling: false vs true");
+  DecoderBlueprint c = b;
+  c.rope.llama3_scaling->factor = 32;
+  EXPECT_EQ(DescribeDifference(b, c), "rope.llama3_scaling.factor: 8 vs 32");
+  c = b;
+  c.rope.layout = RopeLayout::kInterleaved;
+  EXPECT_EQ(DescribeDifference(b, c), "rope.layout: rotate_half vs interleaved");
+}
+
 TEST(DecoderBlueprintTest, ValidateNamesTheInconsistentValue) {
   EXPECT_NO_THROW(Valid().Validate());
   auto message = [](DecoderBlueprint b) -> std::string {
