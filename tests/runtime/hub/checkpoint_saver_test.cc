@@ -177,7 +177,8 @@ TEST(CheckpointSaverTest, DtypeConvertsOnWrite) {
   SaveCheckpoint(tiny.hub.family(), TypedConfig<LLaMAConfig>(tiny.config), *tiny.model,
                  dir.string(), options);
   EXPECT_EQ(ReadJson(dir / "config.json")["torch_dtype"], "bfloat16");
-  for (const TensorEntry& entry : OpenSafetensors((dir / "model.safetensors").string()).entries()) {
+  const TensorFile file = OpenSafetensors((dir / "model.safetensors").string());
+  for (const TensorEntry& entry : file.entries()) {
     EXPECT_EQ(entry.dtype, TensorDtype::kBF16) << entry.name;
   }
   // As if the original had been loaded in bfloat16.
