@@ -10,15 +10,22 @@
 namespace modelhub {
 namespace {
 
-// True when the file at `path` starts as a torch.save file does: a zip local
-// header, or the pickle of the legacy format (which OpenTorchCheckpoint
-// refuses with a message saying so).
+// True when the file at `path` starts as a torch.save file does: a zip, or
+// the legacy formats OpenTorchCheckpoint refuses with a message saying so (a
+// pickle: PROTO then the magic number, whose bytes 4-7 would make a
+// safetensors header length over any limit; a tar archive). Anything else is
+// read as safetensors.
 bool LooksLikeTorchSave(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, sizeof(magic));
-  if (in.gcount() < 2) return false;
-  return (magic[0] == 'P' && magic[1] == 'K') || static_cast<unsigned char>(magic[0]) == 0x80;
+  char head[262] = {};
+  in.read(head, sizeof(head));
+  const std::streamsize got = in.gcount();
+  if (got >= 2 && head[0] == 'P' && head[1] == 'K') return true;
+  if (got >= 8 && static_cast<unsigned char>(head[0]) == 0x80 &&
+      (head[4] | head[5] | head[6] | head[7]) != 0) {
+    return true;
+  }
+  return got == sizeof(head) && std::string(head + 257, 5) == "ustar";
 }
 
 }  // namespace
