@@ -66,10 +66,10 @@ cat "$dir/modelhub.txt" "$dir/torch.txt" | awk -F'\t' '
   $1 == "RESULT" { name[++n] = $2; gbps[n] = $3; peak[n] = $4; if ($2 ~ /^torch/) torch = $3
                    if ($2 ~ /LoadCheckpoint pread$/) st = $3; if ($2 ~ /torch.save file/) pt = $3 }
   END {
-    printf "%-40s %8s %12s %18s %14s\n", "load", "GB/s", "x memcpy", "peak / model bytes", "x torch.load"
-    printf "%-40s %8.2f %12s %18s %14s\n", "memcpy 1 thread (reference)", memcpy, "1.000x", "-", "-"
+    printf "%-48s %8s %12s %18s %14s\n", "load", "GB/s", "x memcpy", "peak / model bytes", "x torch.load"
+    printf "%-48s %8.2f %12s %18s %14s\n", "memcpy 1 thread (reference)", memcpy, "1.000x", "-", "-"
     for (i = 1; i <= n; ++i) {
-      printf "%-40s %8.2f %11.3fx %17.2fx %13.2fx\n", name[i], gbps[i], gbps[i] / memcpy, peak[i],
+      printf "%-48s %8.2f %11.3fx %17.2fx %13.2fx\n", name[i], gbps[i], gbps[i] / memcpy, peak[i],
              (torch > 0 ? gbps[i] / torch : 0)
     }
     printf "targets: >= 0.80x memcpy, <= 1.10x model bytes (+ a small constant)\n"
