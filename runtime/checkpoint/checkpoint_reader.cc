@@ -8,31 +8,14 @@
 #include "runtime/core/errors.h"
 
 namespace modelhub {
-namespace {
-
-// True when the file at `path` starts as a torch.save file does: a zip, or
-// the legacy formats OpenTorchCheckpoint refuses with a message saying so (a
-// pickle: PROTO then the magic number, whose bytes 4-7 would make a
-// safetensors header length over any limit; a tar archive). Anything else is
-// read as safetensors.
-bool LooksLikeTorchSave(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char head[262] = {};
-  in.read(head, sizeof(head));
-  const std::streamsize got = in.gcount();
-  if (got >= 2 && head[0] == 'P' && head[1] == 'K') return true;
-  if (got >= 8 && static_cast<unsigned char>(head[0]) == 0x80 &&
-      (head[4] | head[5] | head[6] | head[7]) != 0) {
-    return true;
-  }
-  return got == sizeof(head) && std::string(head + 257, 5) == "ustar";
-}
-
-}  // namespace
 
 TensorFile OpenCheckpointFile(const std::string& path, ReadStrategy strategy,
                               const TorchLoadOptions& torch) {
-  if (LooksLikeTorchSave(path)) return OpenTorchCheckpoint(path, strategy, torch);
+  std::string start(kTorchSaveStartBytes, '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(start.data(), static_cast<std::streamsize>(start.size()));
+  start.resize(static_cast<size_t>(in.gcount()));
+  if (StartsLikeTorchSave(start)) return OpenTorchCheckpoint(path, strategy, torch);
   return OpenSafetensors(path, strategy);
 }
 

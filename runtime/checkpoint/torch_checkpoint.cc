@@ -576,15 +576,26 @@ class TorchHooks : public PickleHooks {
 
 // Refuses the legacy (pre-1.6) formats, which are not zips: a bare pickle
 // stream or a tar archive.
+// The legacy pickle format: PROTO, then the magic number as a LONG1, whose
+// bytes 4-7 are not zero.
+bool IsLegacyPickle(std::string_view start) {
+  return start.size() >= 8 && static_cast<uint8_t>(start[0]) == 0x80 &&
+         (start[4] | start[5] | start[6] | start[7]) != 0;
+}
+
+bool IsLegacyTar(std::string_view start) {
+  return start.size() >= kTarMagicOffset + 5 && start.substr(kTarMagicOffset, 5) == "ustar";
+}
+
 void RefuseLegacyFormats(const TensorFile& file) {
   const std::string& path = file.path();
-  std::string head(std::min<uint64_t>(file.file_size(), kTarMagicOffset + 5), '\0');
+  std::string head(std::min<uint64_t>(file.file_size(), kTorchSaveStartBytes), '\0');
   file.ReadBytes(0, head.size(), head.data(), "the start of the file");
-  if (!head.empty() && static_cast<uint8_t>(head[0]) == 0x80) {
+  if (IsLegacyPickle(head)) {
     throw CorruptModelCheckpointError(
         path, absl::StrCat("legacy (pre-1.6) torch.save format; ", kResave));
   }
-  if (head.size() == kTarMagicOffset + 5 && head.compare(kTarMagicOffset, 5, "ustar") == 0) {
+  if (IsLegacyTar(head)) {
     throw CorruptModelCheckpointError(
         path, absl::StrCat("legacy (pre-1.6) torch.save format (a tar archive); ", kResave));
   }
@@ -668,6 +679,10 @@ std::string KeyText(const PickleValue* key) {
 }
 
 }  // namespace
+
+bool StartsLikeTorchSave(std::string_view start) {
+  return start.substr(0, 2) == "PK" || IsLegacyPickle(start) || IsLegacyTar(start);
+}
 
 TensorFile OpenTorchCheckpoint(const std::string& path, ReadStrategy strategy,
                                const TorchLoadOptions& options) {

@@ -12,7 +12,9 @@
 // becomes a TensorEntry at its absolute place in the file, read later in
 // place (pread or mmap), from any number of threads.
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "runtime/checkpoint/tensor_file.h"
 
@@ -53,6 +55,16 @@ struct TorchLoadOptions {
 // value inside the state dict names its key).
 TensorFile OpenTorchCheckpoint(const std::string& path, ReadStrategy strategy,
                                const TorchLoadOptions& options = {});
+
+// How many leading bytes of a file StartsLikeTorchSave needs.
+inline constexpr size_t kTorchSaveStartBytes = 262;
+
+// True when `start`, the first bytes of a file (kTorchSaveStartBytes, or the
+// whole file if shorter), begins as a torch.save file does: a zip, or one of
+// the legacy formats OpenTorchCheckpoint refuses by name (a pickle: the PROTO
+// opcode then the format's magic number; a tar archive). Safetensors files
+// never do: their first 8 bytes are a header length of at most 100 MB.
+bool StartsLikeTorchSave(std::string_view start);
 
 }  // namespace modelhub
 
