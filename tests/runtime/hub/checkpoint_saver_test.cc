@@ -29,6 +29,7 @@
 #include "runtime/hub/model_loader.h"
 #include "tests/families/interleaved_toy/interleaved_toy.h"
 #include "tests/testing/hf_reference.h"
+#include "tests/testing/tiny_model.h"
 
 namespace modelhub {
 namespace {
@@ -38,8 +39,7 @@ using Json = nlohmann::json;
 
 // Only the built-in cards, not the machine's.
 const bool kBuiltinCardsOnly = [] {
-  setenv("MODELHUB_ASSET_DIR", "/nonexistent", 1);
-  setenv("MODELHUB_USER_ASSET_DIR", "/nonexistent", 1);
+  testing::IsolateFromMachineCards();
   return true;
 }();
 
@@ -66,13 +66,6 @@ bool TempLeft(const fs::path& dir) {
 }
 
 Json ReadJson(const fs::path& path) { return Json::parse(std::ifstream(path)); }
-
-at::Tensor Logits(const DecoderModel& model) {
-  c10::InferenceMode inference;
-  const at::Tensor ids =
-      at::tensor({1, 5, 9, 200, 4000, 17, 3, 2, 63}, at::kLong) % model.blueprint().vocab_size;
-  return model.forward(ids.unsqueeze(0));
-}
 
 struct Tiny {
   LlamaModelHub hub = get_llama_model_hub();
@@ -109,15 +102,16 @@ TEST(CheckpointSaverTest, TinySavesAsOneFileAndReloadsToIdenticalLogits) {
   EXPECT_NE(file.Find("model.layers.3.mlp.down_proj.weight"), nullptr);
   EXPECT_EQ(file.Find("lm_head.weight"), nullptr);  // tied to the embeddings
 
-  const at::Tensor expected = Logits(*tiny.model);
-  EXPECT_TRUE(at::equal(Logits(*tiny.Reload(dir)), expected));
+  const at::Tensor expected = testing::FixedLogits(*tiny.model);
+  EXPECT_TRUE(at::equal(testing::FixedLogits(*tiny.Reload(dir)), expected));
   // config.json alone says what the model is.
   const ModelCardConfig read = ResolveCheckpointConfig(dir.string(), "", "");
   EXPECT_EQ(read.family->name(), "llama");
   LoadOptions quiet;
   quiet.progress = false;
   EXPECT_TRUE(at::equal(
-      Logits(*LoadCheckpoint(*read.family, *read.config, dir.string(), {}, quiet)), expected));
+      testing::FixedLogits(*LoadCheckpoint(*read.family, *read.config, dir.string(), {}, quiet)),
+      expected));
 }
 
 TEST(CheckpointSaverTest, ShardsFillInParameterOrderUpToTheLimit) {
@@ -166,7 +160,8 @@ TEST(CheckpointSaverTest, ShardsFillInParameterOrderUpToTheLimit) {
   EXPECT_EQ(index["metadata"]["total_size"], total);
   EXPECT_EQ(total, 4065536u * 4);
 
-  EXPECT_TRUE(at::equal(Logits(*tiny.Reload(dir)), Logits(*tiny.model)));
+  EXPECT_TRUE(
+      at::equal(testing::FixedLogits(*tiny.Reload(dir)), testing::FixedLogits(*tiny.model)));
 }
 
 TEST(CheckpointSaverTest, DtypeConvertsOnWrite) {
@@ -182,8 +177,8 @@ TEST(CheckpointSaverTest, DtypeConvertsOnWrite) {
     EXPECT_EQ(entry.dtype, TensorDtype::kBF16) << entry.name;
   }
   // As if the original had been loaded in bfloat16.
-  EXPECT_TRUE(
-      at::equal(Logits(*tiny.Reload(dir, c10::kBFloat16)), Logits(*Tiny(c10::kBFloat16).model)));
+  EXPECT_TRUE(at::equal(testing::FixedLogits(*tiny.Reload(dir, c10::kBFloat16)),
+                        testing::FixedLogits(*Tiny(c10::kBFloat16).model)));
 }
 
 TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
@@ -214,9 +209,9 @@ TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
   }
   EXPECT_TRUE(at::equal(file.Read(*file.Find("model.layers.1.self_attn.v_proj.weight")),
                         parameters["decoder.layers.1.self_attn.v_proj.weight"]));
-  EXPECT_TRUE(at::equal(Logits(*hub.load_custom_model(dir.string(), config, std::nullopt,
-                                                      std::nullopt, false, false)),
-                        Logits(*model)));
+  EXPECT_TRUE(at::equal(testing::FixedLogits(*hub.load_custom_model(
+                            dir.string(), config, std::nullopt, std::nullopt, false, false)),
+                        testing::FixedLogits(*model)));
 }
 
 // An exported config.json as the independent Hugging Face reference reads it
