@@ -64,8 +64,8 @@ void ReadIndex(const fs::path& index, CheckpointFiles& files) {
   files.index_file = index.string();
 }
 
-bool IsPickle(const fs::path& path) {
-  const std::string ext = path.extension().string();
+bool IsPickle(const std::string& name) {
+  const std::string ext = fs::path(name).extension().string();
   return ext == ".pt" || ext == ".pth" || ext == ".bin";
 }
 
@@ -81,24 +81,41 @@ int ConsolidatedRank(const std::string& name) {
   return std::stoi(digits);
 }
 
-// Picks the checkpoint files of a folder without a safetensors checkpoint.
-void FindPickleFiles(const fs::path& folder, CheckpointFiles& files) {
-  if (fs::exists(folder / "pytorch_model.bin.index.json")) {
-    ReadIndex(folder / "pytorch_model.bin.index.json", files);
-    return;
+}  // namespace
+
+CheckpointChoice ChooseCheckpointFiles(const std::string& folder,
+                                       const std::vector<std::string>& names) {
+  const std::set<std::string> present(names.begin(), names.end());
+  CheckpointChoice choice;
+  for (const char* preferred :
+       {"model.safetensors.index.json", "model.safetensors", "consolidated.safetensors"}) {
+    if (present.count(preferred) == 0) continue;
+    if (absl::EndsWith(preferred, ".json")) {
+      choice.index = preferred;
+    } else {
+      choice.files.push_back(preferred);
+    }
+    return choice;
   }
-  if (fs::exists(folder / "pytorch_model.bin")) {
-    files.tensor_files.push_back((folder / "pytorch_model.bin").string());
-    return;
+  for (const std::string& name : present) {
+    if (absl::EndsWith(name, ".safetensors")) choice.files.push_back(name);
+  }
+  if (!choice.files.empty()) return choice;
+  if (present.count("pytorch_model.bin.index.json") != 0) {
+    choice.index = "pytorch_model.bin.index.json";
+    return choice;
+  }
+  if (present.count("pytorch_model.bin") != 0) {
+    choice.files.push_back("pytorch_model.bin");
+    return choice;
   }
   std::map<int, std::string> ranks;
   std::vector<std::string> pickles;
-  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
-    const std::string name = entry.path().filename().string();
+  for (const std::string& name : present) {
     if (const int rank = ConsolidatedRank(name); rank >= 0) {
-      ranks[rank] = entry.path().string();
-    } else if (IsPickle(entry.path()) && entry.is_regular_file()) {
-      pickles.push_back(entry.path().string());
+      ranks[rank] = name;
+    } else if (IsPickle(name)) {
+      pickles.push_back(name);
     }
   }
   if (!ranks.empty()) {
@@ -106,40 +123,32 @@ void FindPickleFiles(const fs::path& folder, CheckpointFiles& files) {
     for (const auto& [rank, file] : ranks) {
       if (rank != expected) {
         throw CorruptModelCheckpointError(
-            folder.string(),
-            absl::StrCat("Meta's per-rank files must be numbered from consolidated.00.pth up "
-                         "without gaps, but rank ",
-                         expected, " is missing (the next file is ",
-                         fs::path(file).filename().string(), ")"));
+            folder, absl::StrCat("Meta's per-rank files must be numbered from consolidated.00.pth "
+                                 "up without gaps, but rank ",
+                                 expected, " is missing (the next file is ", file, ")"));
       }
-      files.tensor_files.push_back(file);
+      choice.files.push_back(file);
       ++expected;
     }
-    files.rank_sharded = files.tensor_files.size() > 1;
-    return;
+    choice.rank_sharded = choice.files.size() > 1;
+    return choice;
   }
-  if (fs::exists(folder / "model.pt")) {
-    files.tensor_files.push_back((folder / "model.pt").string());
-    return;
+  if (present.count("model.pt") != 0) {
+    choice.files.push_back("model.pt");
+    return choice;
   }
-  std::sort(pickles.begin(), pickles.end());
   if (pickles.size() == 1) {
-    files.tensor_files.push_back(pickles.front());
-    return;
+    choice.files.push_back(pickles.front());
+    return choice;
   }
   if (pickles.empty()) {
     throw CorruptModelCheckpointError(
-        folder.string(), "the folder holds no checkpoint file (.safetensors, .pt, .pth or .bin)");
+        folder, "the folder holds no checkpoint file (.safetensors, .pt, .pth or .bin)");
   }
-  std::vector<std::string> names;
-  for (const std::string& pickle : pickles) names.push_back(fs::path(pickle).filename().string());
   throw CorruptModelCheckpointError(
-      folder.string(),
-      absl::StrCat("the folder holds several PyTorch files (", absl::StrJoin(names, ", "),
-                   ") and no index naming the checkpoint's; give the file"));
+      folder, absl::StrCat("the folder holds several PyTorch files (", absl::StrJoin(pickles, ", "),
+                           ") and no index naming the checkpoint's; give the file"));
 }
-
-}  // namespace
 
 CheckpointFiles FindCheckpointFiles(const std::string& path) {
   std::error_code error;
@@ -149,21 +158,18 @@ CheckpointFiles FindCheckpointFiles(const std::string& path) {
   CheckpointFiles files;
   fs::path folder = given;
   if (fs::is_directory(status)) {
-    const fs::path index = given / "model.safetensors.index.json";
-    if (fs::exists(index)) {
-      ReadIndex(index, files);
-    } else if (fs::exists(given / "model.safetensors")) {
-      files.tensor_files.push_back((given / "model.safetensors").string());
-    } else if (fs::exists(given / "consolidated.safetensors")) {
-      files.tensor_files.push_back((given / "consolidated.safetensors").string());
+    std::vector<std::string> names;
+    for (const fs::directory_entry& entry : fs::directory_iterator(given)) {
+      if (entry.is_regular_file(error)) names.push_back(entry.path().filename().string());
+    }
+    const CheckpointChoice choice = ChooseCheckpointFiles(given.string(), names);
+    if (!choice.index.empty()) {
+      ReadIndex(given / choice.index, files);
     } else {
-      for (const fs::directory_entry& entry : fs::directory_iterator(given)) {
-        if (entry.path().extension() == ".safetensors") {
-          files.tensor_files.push_back(entry.path().string());
-        }
+      for (const std::string& name : choice.files) {
+        files.tensor_files.push_back((given / name).string());
       }
-      std::sort(files.tensor_files.begin(), files.tensor_files.end());
-      if (files.tensor_files.empty()) FindPickleFiles(given, files);
+      files.rank_sharded = choice.rank_sharded;
     }
   } else {
     folder = given.parent_path();

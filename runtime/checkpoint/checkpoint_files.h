@@ -25,6 +25,25 @@ struct CheckpointFiles {
   std::optional<std::string> config_json;
 };
 
+// The checkpoint a folder holds, chosen from the names of its files by the
+// order of preference FindCheckpointFiles documents.
+struct CheckpointChoice {
+  // The name of the index to read (its weight map names the tensor files), or
+  // "" when `files` are the checkpoint.
+  std::string index;
+  // Tensor file names, in shard or rank order.
+  std::vector<std::string> files;
+  // Meta's per-rank files (see CheckpointFiles::rank_sharded).
+  bool rank_sharded = false;
+};
+
+// Chooses the checkpoint among `names` (the files of `folder`, which is only
+// named in errors). Throws CorruptModelCheckpointError for a folder with no
+// checkpoint file, several PyTorch files and no index, or a gap in Meta's
+// rank files.
+CheckpointChoice ChooseCheckpointFiles(const std::string& folder,
+                                       const std::vector<std::string>& names);
+
 // Finds the files of the checkpoint at `path`: a tensor file (any name); an
 // index (model.safetensors.index.json, pytorch_model.bin.index.json: files
 // taken from its weight map); or a folder holding, in this order of
