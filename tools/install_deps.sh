@@ -13,6 +13,9 @@ packages=(
   zlib1g-dev            # CRC-32 of the small records of torch.save zips
   libcli11-dev          # command line parsing
   nlohmann-json3-dev    # JSON: safetensors headers, index files, config.json
+  libcurl4-openssl-dev  # HTTP(S) downloads
+  libssl-dev            # SHA-256 of downloads (OpenSSL's EVP)
+  libarchive-dev        # unpacking .tar/.tar.gz/.zip checkpoints
   libgtest-dev
   libgmock-dev
   libbenchmark-dev

@@ -1,5 +1,7 @@
 #include "runtime/assets/asset_card.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <utility>
 
@@ -148,6 +150,35 @@ std::string AssetCard::ResolvePath(std::string_view name) const {
   const fs::path path(text);
   if (path.is_absolute()) return path.lexically_normal().string();
   return (fs::path(field->dir) / path).lexically_normal().string();
+}
+
+std::map<std::string, std::string> AssetCard::checkpoint_sha256() const {
+  std::map<std::string, std::string> hashes;
+  const AssetCardField* field = find("checkpoint_sha256");
+  if (field == nullptr) return hashes;
+  auto check = [&](const YAML::Node& value, const std::string& file) {
+    std::string hex = IsYamlString(value) ? value.Scalar() : "";
+    const bool valid = hex.size() == 64 && std::all_of(hex.begin(), hex.end(), [](char c) {
+                         return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                       });
+    if (!valid) {
+      Fail(*field, absl::StrCat("must hold SHA-256 hashes (64 hex digits)",
+                                file.empty() ? "" : absl::StrCat(" (file '", file, "')"), ", got ",
+                                DescribeYamlValue(value)));
+    }
+    hashes[file] = absl::AsciiStrToLower(hex);
+  };
+  if (field->value.IsMap()) {
+    for (const auto& entry : field->value) {
+      if (!IsYamlString(entry.first)) {
+        Fail(*field, "must map file names to hashes, got a key that is not a string");
+      }
+      check(entry.second, entry.first.Scalar());
+    }
+  } else {
+    check(field->value, "");
+  }
+  return hashes;
 }
 
 std::optional<std::string> AssetCard::checkpoint_path() const {

@@ -12,6 +12,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,13 @@ class AssetCard {
   // or folder, normalized ("a/./b" -> "a/b", "" -> "."); nullopt when absent.
   // AssetCardError when it is not a string, is absolute, or climbs out with "..".
   std::optional<std::string> checkpoint_path() const;
+
+  // The `checkpoint_sha256` field: the SHA-256 (64 hex digits) the downloaded
+  // checkpoint file must have, as a single string, or a map from file (a repo
+  // path for hg://, the file name of a URL) to hash; returned as that map, the
+  // single hash under the key "". Empty when absent. AssetCardError for any
+  // other shape or a value that is not a SHA-256.
+  std::map<std::string, std::string> checkpoint_sha256() const;
 
   // The model config overrides to apply over the architecture's config, in the
   // order to apply them: root base first, this card last. As fairseq2: the first

@@ -21,36 +21,10 @@ using Json = nlohmann::json;
 // Reads a sharded checkpoint's index: the shards it names, sorted by name,
 // and the weight map with absolute paths.
 void ReadIndex(const fs::path& index, CheckpointFiles& files) {
-  std::ifstream in(index, std::ios::binary);
-  if (!in) throw CorruptModelCheckpointError(index.string(), "cannot read the index file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  Json root;
-  try {
-    root = Json::parse(text.str());
-  } catch (const Json::parse_error& e) {
-    throw CorruptModelCheckpointError(
-        index.string(), absl::StrCat("invalid JSON at byte ", e.byte, ": ", std::string(e.what())));
-  }
-  auto map = root.is_object() ? root.find("weight_map") : root.end();
-  if (map == root.end() || !map->is_object() || map->empty()) {
-    throw CorruptModelCheckpointError(index.string(),
-                                      "the index has no 'weight_map' object naming tensor files");
-  }
   std::set<std::string> shards;
-  for (auto it = map->begin(); it != map->end(); ++it) {
-    if (!it->is_string()) {
-      throw CorruptModelCheckpointError(
-          index.string(), absl::StrCat("weight_map entry '", it.key(), "' is not a file name"));
-    }
-    const std::string shard = it->get<std::string>();
-    if (shard.empty() || fs::path(shard).is_absolute() || shard.find("..") != std::string::npos) {
-      throw CorruptModelCheckpointError(
-          index.string(), absl::StrCat("weight_map entry '", it.key(), "' names '", shard,
-                                       "', which is not a file beside the index"));
-    }
+  for (const auto& [tensor, shard] : ReadCheckpointIndex(index.string())) {
     const std::string file = (index.parent_path() / shard).string();
-    files.weight_map[it.key()] = file;
+    files.weight_map[tensor] = file;
     shards.insert(file);
   }
   for (const std::string& shard : shards) {
@@ -82,6 +56,41 @@ int ConsolidatedRank(const std::string& name) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path) {
+  const fs::path index(path);
+  std::ifstream in(index, std::ios::binary);
+  if (!in) throw CorruptModelCheckpointError(index.string(), "cannot read the index file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  Json root;
+  try {
+    root = Json::parse(text.str());
+  } catch (const Json::parse_error& e) {
+    throw CorruptModelCheckpointError(
+        index.string(), absl::StrCat("invalid JSON at byte ", e.byte, ": ", std::string(e.what())));
+  }
+  auto map = root.is_object() ? root.find("weight_map") : root.end();
+  if (map == root.end() || !map->is_object() || map->empty()) {
+    throw CorruptModelCheckpointError(index.string(),
+                                      "the index has no 'weight_map' object naming tensor files");
+  }
+  std::map<std::string, std::string> weight_map;
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    if (!it->is_string()) {
+      throw CorruptModelCheckpointError(
+          index.string(), absl::StrCat("weight_map entry '", it.key(), "' is not a file name"));
+    }
+    const std::string shard = it->get<std::string>();
+    if (shard.empty() || fs::path(shard).is_absolute() || shard.find("..") != std::string::npos) {
+      throw CorruptModelCheckpointError(
+          index.string(), absl::StrCat("weight_map entry '", it.key(), "' names '", shard,
+                                       "', which is not a file beside the index"));
+    }
+    weight_map[it.key()] = shard;
+  }
+  return weight_map;
+}
 
 CheckpointChoice ChooseCheckpointFiles(const std::string& folder,
                                        const std::vector<std::string>& names) {

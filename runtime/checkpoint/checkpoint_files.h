@@ -25,6 +25,13 @@ struct CheckpointFiles {
   std::optional<std::string> config_json;
 };
 
+// The weight map of the index file at `path` (model.safetensors.index.json,
+// pytorch_model.bin.index.json): tensor name -> shard file name, relative to
+// the index's folder. Throws CorruptModelCheckpointError for an unreadable
+// file, invalid JSON (naming the byte offset), no weight_map object, or an
+// entry that is not a file name beside the index.
+std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path);
+
 // The checkpoint a folder holds, chosen from the names of its files by the
 // order of preference FindCheckpointFiles documents.
 struct CheckpointChoice {

@@ -29,6 +29,9 @@ struct LoadOptions {
   // card's `restrict: false`) also accepts known-harmless metadata objects,
   // which are skipped. Nothing in a checkpoint is ever executed either way.
   bool restrict = true;
+  // A remote checkpoint (a card's hg:// or https://) comes from the cache
+  // only: no network (as HF_HUB_OFFLINE=1).
+  bool offline = false;
 };
 
 // What a load did, for reports and benchmarks.

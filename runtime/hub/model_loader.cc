@@ -141,18 +141,15 @@ ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expecte
   return result;
 }
 
-std::string CardCheckpointPath(const AssetCard& card) {
+std::string CardCheckpointPath(const AssetCard& card, const FetchOptions& fetch) {
   if (!card.has("checkpoint")) {
     throw ModelGatedError(card.name(), card.maybe_string("url").value_or(""));
   }
   const std::string checkpoint = card.ResolvePath("checkpoint");
-  if (IsRemoteUri(checkpoint)) {
-    throw AssetDownloadError(
-        checkpoint, absl::StrCat("card '", card.name(), "' names a remote checkpoint, and this ",
-                                 "build of modelhub does not download yet; fetch the files ",
-                                 "and load the folder with --checkpoint (load_custom_model)"));
-  }
   std::optional<std::string> inside = card.checkpoint_path();
+  if (IsRemoteUri(checkpoint)) {
+    return FetchCheckpoint(checkpoint, inside, card.checkpoint_sha256(), fetch).path;
+  }
   return inside ? (fs::path(checkpoint) / *inside).lexically_normal().string() : checkpoint;
 }
 
@@ -162,7 +159,10 @@ std::shared_ptr<DecoderModel> LoadModelFromCard(const AssetCard& card,
                                                 std::string_view expected_family,
                                                 LoadStats* stats) {
   ModelCardConfig resolved = ResolveModelCard(card, expected_family);
-  const std::string path = CardCheckpointPath(card);
+  FetchOptions fetch;
+  fetch.offline = options.offline;
+  fetch.progress = options.progress;
+  const std::string path = CardCheckpointPath(card, fetch);
   LoadOptions named = options;
   if (named.label.empty()) named.label = card.name();
   // fairseq2's `restrict` (torch.load's weights_only) may only relax, per card.

@@ -12,6 +12,7 @@
 
 #include "runtime/assets/asset_card.h"
 #include "runtime/assets/asset_store.h"
+#include "runtime/hub/checkpoint_fetch.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/model_family.h"
 #include "runtime/models/decoder_model.h"
@@ -47,9 +48,11 @@ struct ModelCardConfig {
 ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expected_family = "");
 
 // Where a card's checkpoint is on this machine: `checkpoint` resolved against
-// the card's file, joined with `checkpoint_path`. Throws ModelGatedError when
-// the card has no checkpoint, and AssetDownloadError for a remote one.
-std::string CardCheckpointPath(const AssetCard& card);
+// the card's file, joined with `checkpoint_path`; a remote one (hg://,
+// https://) fetched into the cache first, checked against the card's
+// `checkpoint_sha256` (see FetchCheckpoint). Throws ModelGatedError when the
+// card has no checkpoint, AssetDownloadError when fetching fails.
+std::string CardCheckpointPath(const AssetCard& card, const FetchOptions& fetch = {});
 
 // Loads the model of `card` with its checkpoint. `config`, when given, replaces
 // the card's config. Throws what ResolveModelCard, CardCheckpointPath and

@@ -1,0 +1,261 @@
+#include "runtime/download/file_download.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/core/errors.h"
+#include "runtime/download/file_lock.h"
+#include "runtime/download/sha256.h"
+
+namespace modelhub {
+namespace fs = std::filesystem;
+namespace {
+
+// The partial file being written, positioned at its end.
+class PartialFile {
+ public:
+  PartialFile(const std::string& path, const std::string& name, const std::string& source)
+      : path_(path), name_(name), source_(source) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) Fail("cannot create");
+    struct stat info {};
+    if (::fstat(fd_, &info) != 0) Fail("cannot stat");
+    size_ = static_cast<uint64_t>(info.st_size);
+    if (::lseek(fd_, 0, SEEK_END) < 0) Fail("cannot seek in");
+  }
+  ~PartialFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  PartialFile(const PartialFile&) = delete;
+  PartialFile& operator=(const PartialFile&) = delete;
+
+  uint64_t size() const { return size_; }
+
+  void Append(const char* data, size_t bytes) {
+    while (bytes > 0) {
+      const ssize_t written = ::write(fd_, data, bytes);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) Fail("cannot write");
+      data += written;
+      bytes -= static_cast<size_t>(written);
+      size_ += static_cast<uint64_t>(written);
+    }
+  }
+
+  void Truncate() {
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) Fail("cannot truncate");
+    size_ = 0;
+  }
+
+  // fsync, close, then rename to `final_path` and fsync its folder.
+  void Commit(const std::string& final_path) {
+    if (::fsync(fd_) != 0) Fail("cannot fsync");
+    ::close(fd_);
+    fd_ = -1;
+    if (::rename(path_.c_str(), final_path.c_str()) != 0) Fail("cannot rename");
+    const int dir = ::open(fs::path(final_path).parent_path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (dir >= 0) {
+      ::fsync(dir);
+      ::close(dir);
+    }
+  }
+
+  void Remove() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(path_.c_str());
+  }
+
+ private:
+  [[noreturn]] void Fail(const char* what) {
+    throw AssetDownloadError(source_, absl::StrCat(what, " the partial file ", path_, " of ", name_,
+                                                   ": ", std::strerror(errno)));
+  }
+
+  std::string path_;
+  std::string name_;
+  std::string source_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+// The start and total of "Content-Range: bytes START-END/TOTAL"; nullopt when
+// it does not parse.
+std::optional<std::pair<uint64_t, uint64_t>> ParseContentRange(const std::string& value) {
+  unsigned long long start = 0, end = 0, total = 0;
+  if (std::sscanf(value.c_str(), "bytes %llu-%llu/%llu", &start, &end, &total) != 3) {
+    return std::nullopt;
+  }
+  return std::make_pair(static_cast<uint64_t>(start), static_cast<uint64_t>(total));
+}
+
+std::optional<uint64_t> ParseSize(const std::string& value) {
+  if (value.empty() || !std::all_of(value.begin(), value.end(), ::isdigit)) return std::nullopt;
+  return std::stoull(value);
+}
+
+std::string DescribeStatus(const HttpResponse& response, const FileDownload& download) {
+  std::string message = absl::StrCat("HTTP ", response.status, " for ", download.name, " (",
+                                     response.url, "): ", ServerReason(response));
+  if ((response.status == 401 || response.status == 403) && !download.auth_hint.empty()) {
+    absl::StrAppend(&message, "; ", download.auth_hint);
+  }
+  return message;
+}
+
+}  // namespace
+
+void SleepBeforeRetry(const RetryPolicy& retry, int failures) {
+  const auto delay = retry.first_delay * (1 << std::min(std::max(failures, 1) - 1, 16));
+  std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(delay, retry.max_delay));
+}
+
+bool RetriableStatus(long status) { return status >= 500 || status == 429 || status == 408; }
+
+std::string ServerReason(const HttpResponse& response) {
+  std::string reason = response.header("x-error-message");
+  if (reason.empty()) {
+    reason = response.error_body.substr(0, 300);
+    reason.erase(std::remove(reason.begin(), reason.end(), '\n'), reason.end());
+  }
+  if (reason.empty()) reason = "no reason given";
+  return reason;
+}
+
+FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download,
+                                const RetryPolicy& retry, DownloadProgress& progress) {
+  FileDownloadResult result;
+  std::error_code error;
+  fs::create_directories(fs::path(download.final_path).parent_path(), error);
+  std::optional<FileLock> lock;
+  try {
+    lock.emplace(download.lock_path, [&] { progress.Waiting(download.name); });
+  } catch (const std::runtime_error& e) {
+    throw AssetDownloadError(download.source, e.what());
+  }
+  if (fs::exists(download.final_path, error)) {
+    // In the cache already, maybe fetched by the process this one waited for.
+    result.cached = true;
+    progress.Cached(download.name, download.size.value_or(0));
+    return result;
+  }
+
+  PartialFile partial(download.partial_path, download.name, download.source);
+  Sha256 hash;
+  if (download.size && partial.size() > *download.size) partial.Truncate();
+  if (partial.size() > 0) {
+    try {
+      HashFilePrefix(download.partial_path, partial.size(), hash);
+    } catch (const std::runtime_error& e) {
+      throw AssetDownloadError(download.source, e.what());
+    }
+    result.resumed_from = partial.size();
+  }
+  progress.StartFile(download.name, download.size.value_or(0), partial.size());
+
+  std::optional<uint64_t> total = download.size;
+  int failures = 0;
+  while (!(total && partial.size() == *total)) {
+    HttpRequest request;
+    request.url = download.url;
+    request.bearer_token = download.bearer_token;
+    const uint64_t offset = partial.size();
+    if (offset > 0) {
+      request.range_start = offset;
+      request.if_range = download.validator;
+    }
+    // Where the body goes is decided by the status: 206 continues the partial
+    // file, 200 starts it over.
+    auto on_headers = [&](const HttpResponse& response) {
+      std::optional<uint64_t> length = ParseSize(response.header("content-length"));
+      if (response.status == 206) {
+        const auto range = ParseContentRange(response.header("content-range"));
+        if (!range || range->first != offset) {
+          throw AssetDownloadError(
+              download.source, absl::StrCat(download.name, ": asked for the bytes from ", offset,
+                                            " on, the server answered with the range '",
+                                            response.header("content-range"), "'"));
+        }
+        length = range->second;
+      } else if (partial.size() > 0) {
+        partial.Truncate();  // a 200: the whole file comes again
+        hash.Reset();
+        progress.Restart();
+      }
+      if (length && total && *length != *total) {
+        throw AssetDownloadError(download.source,
+                                 absl::StrCat(download.name, ": the server says it has ", *length,
+                                              " bytes, expected ", *total));
+      }
+      if (length) total = length;
+    };
+    auto on_body = [&](const char* data, size_t bytes) {
+      if (total && partial.size() + bytes > *total) {
+        throw AssetDownloadError(
+            download.source, absl::StrCat(download.name, ": the server sent more than the ", *total,
+                                          " bytes the file has"));
+      }
+      partial.Append(data, bytes);
+      hash.Update(data, bytes);
+      progress.Advance(bytes);
+    };
+    const uint64_t received_before = client.bytes_received();
+    std::string failure;
+    ++result.requests;
+    try {
+      const HttpResponse response = client.Send(request, on_body, on_headers);
+      if (response.status == 416 && offset > 0) {
+        // The partial file is not a prefix of what the server has: start over.
+        partial.Truncate();
+        hash.Reset();
+        progress.Restart();
+        failure = "the server refused the range of the partial file";
+      } else if (RetriableStatus(response.status)) {
+        failure = DescribeStatus(response, download);
+      } else if (response.status < 200 || response.status >= 300) {
+        throw AssetDownloadError(download.source, DescribeStatus(response, download));
+      } else if (!total) {
+        total = partial.size();  // no length given: the body is the file
+      }
+    } catch (const HttpTransportError& e) {
+      failure = e.what();
+    }
+    const uint64_t received = client.bytes_received() - received_before;
+    result.bytes_received += received;
+    if (failure.empty()) continue;
+    failures = received > 0 ? 1 : failures + 1;
+    if (failures >= retry.attempts) {
+      throw AssetDownloadError(
+          download.source,
+          absl::StrCat(download.name, ": gave up after ", failures,
+                       " attempts in a row without progress (", partial.size(), " bytes kept in ",
+                       download.partial_path, " for a later resume); last: ", failure));
+    }
+    SleepBeforeRetry(retry, failures);
+  }
+
+  result.sha256 = hash.HexDigest();
+  for (const ExpectedSha256& expected : download.sha256) {
+    if (!expected.hex.empty() && absl::AsciiStrToLower(expected.hex) != result.sha256) {
+      partial.Remove();
+      throw AssetDownloadError(download.source,
+                               absl::StrCat(download.name, ": SHA-256 mismatch: expected ",
+                                            expected.hex, " (", expected.source, "), got ",
+                                            result.sha256, "; the downloaded bytes were deleted"));
+    }
+  }
+  partial.Commit(download.final_path);
+  progress.FinishFile(result.bytes_received);
+  return result;
+}
+
+}  // namespace modelhub

@@ -1,0 +1,113 @@
+#include "runtime/download/hf_cache.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "absl/strings/str_replace.h"
+
+namespace modelhub {
+namespace fs = std::filesystem;
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+std::string TempName(const fs::path& path) {
+  return path.string() + ".tmp." + std::to_string(::getpid());
+}
+
+}  // namespace
+
+std::string HfHubCacheDir() {
+  if (std::string dir = Env("HF_HUB_CACHE"); !dir.empty()) return dir;
+  if (std::string home = Env("HF_HOME"); !home.empty()) return (fs::path(home) / "hub").string();
+  if (std::string xdg = Env("XDG_CACHE_HOME"); !xdg.empty()) {
+    return (fs::path(xdg) / "huggingface" / "hub").string();
+  }
+  return (fs::path(Env("HOME")) / ".cache" / "huggingface" / "hub").string();
+}
+
+bool IsCommitHash(const std::string& revision) {
+  if (revision.size() != 40) return false;
+  for (char c : revision) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string NormalizeEtag(const std::string& etag) {
+  std::string value = etag;
+  if (value.rfind("W/", 0) == 0) value = value.substr(2);
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+    value = value.substr(1, value.size() - 2);
+  }
+  return value;
+}
+
+HfCacheRepo::HfCacheRepo(std::string cache_dir, const std::string& repo_id)
+    : cache_dir_(std::move(cache_dir)),
+      folder_name_("models--" + absl::StrReplaceAll(repo_id, {{"/", "--"}})) {}
+
+std::string HfCacheRepo::dir() const { return (fs::path(cache_dir_) / folder_name_).string(); }
+
+std::string HfCacheRepo::blob_path(const std::string& etag) const {
+  return (fs::path(dir()) / "blobs" / etag).string();
+}
+
+std::string HfCacheRepo::partial_blob_path(const std::string& etag) const {
+  return blob_path(etag) + ".incomplete";
+}
+
+std::string HfCacheRepo::lock_path(const std::string& etag) const {
+  return (fs::path(cache_dir_) / ".locks" / folder_name_ / (etag + ".lock")).string();
+}
+
+std::string HfCacheRepo::snapshot_dir(const std::string& commit) const {
+  return (fs::path(dir()) / "snapshots" / commit).string();
+}
+
+std::optional<std::string> HfCacheRepo::ResolveRevision(const std::string& revision) const {
+  std::error_code error;
+  if (IsCommitHash(revision)) {
+    if (fs::is_directory(snapshot_dir(revision), error)) return revision;
+    return std::nullopt;
+  }
+  std::ifstream in(fs::path(dir()) / "refs" / revision);
+  std::string commit;
+  if (!in || !std::getline(in, commit) || !IsCommitHash(commit)) return std::nullopt;
+  return commit;
+}
+
+void HfCacheRepo::WriteRef(const std::string& revision, const std::string& commit) const {
+  const fs::path ref = fs::path(dir()) / "refs" / revision;
+  fs::create_directories(ref.parent_path());
+  const std::string temp = TempName(ref);
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << commit;
+    if (!out) throw std::runtime_error("cannot write " + temp);
+  }
+  fs::rename(temp, ref);
+}
+
+void HfCacheRepo::LinkSnapshotFile(const std::string& commit, const std::string& path,
+                                   const std::string& etag) const {
+  const fs::path link = fs::path(snapshot_dir(commit)) / path;
+  fs::create_directories(link.parent_path());
+  const fs::path target = fs::path(blob_path(etag)).lexically_relative(link.parent_path());
+  const std::string temp = TempName(link);
+  std::error_code error;
+  fs::remove(temp, error);
+  fs::create_symlink(target, temp);
+  fs::rename(temp, link);
+}
+
+}  // namespace modelhub

@@ -1,0 +1,239 @@
+#include "runtime/download/url_cache.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/core/errors.h"
+#include "runtime/download/archive_extract.h"
+#include "runtime/download/file_lock.h"
+#include "runtime/download/sha256.h"
+
+namespace modelhub {
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+std::string Sha256Of(const std::string& text) {
+  Sha256 hash;
+  hash.Update(text.data(), text.size());
+  return hash.HexDigest();
+}
+
+void WriteManifest(const std::string& entry, const UrlManifest& manifest) {
+  Json json;
+  json["url"] = manifest.url;
+  json["size"] = manifest.size;
+  json["sha256"] = manifest.sha256;
+  json["unpacked"] = manifest.unpacked;
+  json["files"] = Json::array();
+  for (const CachedFile& file : manifest.files) {
+    json["files"].push_back({{"path", file.path}, {"size", file.size}, {"sha256", file.sha256}});
+  }
+  const fs::path final_path = fs::path(entry) / "manifest.json";
+  const std::string temp = final_path.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << json.dump(2) << "\n";
+    out.flush();
+    if (!out) throw AssetDownloadError(manifest.url, "cannot write " + temp);
+  }
+  fs::rename(temp, final_path);
+}
+
+// Where content/ of a complete entry leads: the file or the unpacked folder.
+std::string ContentPath(const std::string& entry, const UrlManifest& manifest) {
+  const fs::path content = fs::path(entry) / "content";
+  if (manifest.unpacked || manifest.files.size() != 1) return content.string();
+  return (content / manifest.files.front().path).string();
+}
+
+}  // namespace
+
+std::string ModelhubCacheDir() {
+  if (std::string dir = Env("MODELHUB_CACHE_DIR"); !dir.empty()) return dir;
+  if (std::string xdg = Env("XDG_CACHE_HOME"); !xdg.empty()) {
+    return (fs::path(xdg) / "modelhub").string();
+  }
+  return (fs::path(Env("HOME")) / ".cache" / "modelhub").string();
+}
+
+std::string UrlFileName(const std::string& url) {
+  std::string path = url;
+  if (const size_t scheme = path.find("://"); scheme != std::string::npos) {
+    const size_t slash = path.find('/', scheme + 3);
+    path = slash == std::string::npos ? "" : path.substr(slash);
+  }
+  path = path.substr(0, path.find_first_of("?#"));
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  for (char& c : name) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) {
+      c = '_';
+    }
+  }
+  if (name.empty() || name == "." || name == "..") return "download";
+  return name;
+}
+
+std::string UrlCacheEntry(const std::string& cache_dir, const std::string& url) {
+  return (fs::path(cache_dir) / "url" /
+          absl::StrCat(UrlFileName(url), "-", Sha256Of(url).substr(0, 16)))
+      .string();
+}
+
+bool ReadUrlManifest(const std::string& entry, UrlManifest& manifest) {
+  const fs::path path = fs::path(entry) / "manifest.json";
+  std::ifstream in(path);
+  if (!in) return false;
+  try {
+    const Json json = Json::parse(in);
+    manifest.url = json.at("url").get<std::string>();
+    manifest.size = json.at("size").get<uint64_t>();
+    manifest.sha256 = json.at("sha256").get<std::string>();
+    manifest.unpacked = json.at("unpacked").get<bool>();
+    manifest.files.clear();
+    for (const Json& file : json.at("files")) {
+      manifest.files.push_back({file.at("path").get<std::string>(), file.at("size").get<uint64_t>(),
+                                file.at("sha256").get<std::string>()});
+    }
+  } catch (const Json::exception& e) {
+    throw AssetDownloadError(path.string(),
+                             absl::StrCat("the cache manifest is damaged (", e.what(),
+                                          "); remove the entry with modelhub "
+                                          "cache rm"));
+  }
+  return true;
+}
+
+UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFetchOptions& options,
+                        DownloadProgress& progress) {
+  const std::string entry = UrlCacheEntry(options.cache_dir, url);
+  UrlFetchResult result;
+  UrlManifest manifest;
+  if (ReadUrlManifest(entry, manifest)) {
+    result.path = ContentPath(entry, manifest);
+    result.cached = true;
+    progress.Cached(UrlFileName(url), manifest.size);
+    return result;
+  }
+  if (options.offline) {
+    throw AssetDownloadError(url, absl::StrCat("offline (HF_HUB_OFFLINE or --offline), and the "
+                                               "file is not in the cache ",
+                                               entry, "; download it once while online"));
+  }
+  std::error_code error;
+  fs::create_directories(entry, error);
+  const std::string name = UrlFileName(url);
+  FileLock lock((fs::path(entry) / ".lock").string(), [&] { progress.Waiting(name); });
+  if (ReadUrlManifest(entry, manifest)) {  // another process finished it
+    result.path = ContentPath(entry, manifest);
+    result.cached = true;
+    progress.Cached(name, manifest.size);
+    return result;
+  }
+
+  // The validator and size, so a partial file resumes only against the same
+  // version of the file (its name carries a tag of the ETag).
+  HttpRequest head;
+  head.url = url;
+  head.head = true;
+  std::optional<uint64_t> size;
+  std::string validator;
+  for (int failures = 1;; ++failures) {
+    std::string failure;
+    try {
+      const HttpResponse response = client.Send(head);
+      if (response.status < 400) {
+        validator = response.header("etag");
+        const std::string length = response.header("content-length");
+        if (!length.empty() && length.find_first_not_of("0123456789") == std::string::npos) {
+          size = std::stoull(length);
+        }
+        break;
+      }
+      if (!RetriableStatus(response.status)) {
+        throw AssetDownloadError(
+            url, absl::StrCat("HTTP ", response.status, ": ", ServerReason(response)));
+      }
+      failure = absl::StrCat("HTTP ", response.status, ": ", ServerReason(response));
+    } catch (const HttpTransportError& e) {
+      failure = e.what();
+    }
+    if (failures >= options.retry.attempts) {
+      throw AssetDownloadError(
+          url, absl::StrCat("gave up after ", failures, " attempts; last: ", failure));
+    }
+    SleepBeforeRetry(options.retry, failures);
+  }
+
+  const fs::path download_dir = fs::path(entry) / "download";
+  fs::create_directories(download_dir, error);
+  const std::string tag = validator.empty() ? "any" : Sha256Of(validator).substr(0, 12);
+  const std::string partial_name = absl::StrCat(name, ".", tag, ".incomplete");
+  // A partial file of another version of the URL cannot be resumed.
+  for (const fs::directory_entry& file : fs::directory_iterator(download_dir, error)) {
+    const std::string file_name = file.path().filename().string();
+    if (file_name != partial_name && file_name.size() > 11 &&
+        file_name.compare(file_name.size() - 11, 11, ".incomplete") == 0) {
+      fs::remove(file.path(), error);
+    }
+  }
+  FileDownload download;
+  download.url = url;
+  download.name = name;
+  download.source = url;
+  download.final_path = (download_dir / name).string();
+  download.partial_path = (download_dir / partial_name).string();
+  download.lock_path = (download_dir / (name + ".lock")).string();
+  download.validator = validator;
+  download.size = size;
+  download.sha256 = options.sha256;
+  download.auth_hint =
+      "the server wants credentials modelhub cannot give; download the file "
+      "yourself and point the card's checkpoint at it";
+  result.download = DownloadFile(client, download, options.retry, progress);
+
+  manifest = UrlManifest{};
+  manifest.url = url;
+  manifest.size = fs::file_size(download.final_path, error);
+  manifest.sha256 =
+      result.download.sha256.empty() ? Sha256OfFile(download.final_path) : result.download.sha256;
+  const fs::path content = fs::path(entry) / "content";
+  fs::remove_all(content, error);
+  if (IsArchiveName(name)) {
+    const std::string staging = content.string() + ".tmp." + std::to_string(::getpid());
+    fs::remove_all(staging, error);
+    std::vector<ExtractedFile> files;
+    try {
+      files = ExtractArchive(download.final_path, staging, url);
+    } catch (const AssetDownloadError&) {
+      fs::remove(download.final_path, error);  // nothing unusable stays in the cache
+      throw;
+    }
+    for (ExtractedFile& file : files) manifest.files.push_back({file.path, file.size, file.sha256});
+    fs::rename(staging, content);
+    fs::remove(download.final_path, error);  // the unpacked files are what is kept
+    manifest.unpacked = true;
+  } else {
+    fs::create_directories(content);
+    fs::rename(download.final_path, content / name);
+    manifest.files.push_back({name, manifest.size, manifest.sha256});
+  }
+  WriteManifest(entry, manifest);
+  result.path = ContentPath(entry, manifest);
+  return result;
+}
+
+}  // namespace modelhub
