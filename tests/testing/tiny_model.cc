@@ -10,10 +10,17 @@
 
 namespace modelhub::testing {
 
-void IsolateFromMachineCards() {
+void IsolateFromMachine() {
   const std::string empty = ::testing::TempDir() + "/no-cards";
   setenv("MODELHUB_ASSET_DIR", empty.c_str(), 1);
   setenv("MODELHUB_USER_ASSET_DIR", empty.c_str(), 1);
+  const std::string caches = ::testing::TempDir() + "/caches";
+  setenv("HF_HOME", (caches + "/huggingface").c_str(), 1);
+  setenv("HF_HUB_CACHE", (caches + "/huggingface/hub").c_str(), 1);
+  setenv("MODELHUB_CACHE_DIR", (caches + "/modelhub").c_str(), 1);
+  setenv("HF_HUB_OFFLINE", "1", 1);
+  unsetenv("HF_TOKEN");
+  unsetenv("HF_ENDPOINT");
 }
 
 std::filesystem::path FreshDir(const std::string& name) {

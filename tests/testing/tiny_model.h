@@ -12,10 +12,14 @@
 
 namespace modelhub::testing {
 
-// Points $MODELHUB_ASSET_DIR and $MODELHUB_USER_ASSET_DIR at an empty folder,
-// so that the machine's own card folders stay out of the default store. Call
-// from a test environment's SetUp (before the store is first used).
-void IsolateFromMachineCards();
+// Keeps the machine out of a test: points $MODELHUB_ASSET_DIR and
+// $MODELHUB_USER_ASSET_DIR at an empty folder (the machine's card folders stay
+// out of the default store), the download caches ($HF_HOME, $HF_HUB_CACHE,
+// $MODELHUB_CACHE_DIR) into the test's temporary folder, unsets HF_TOKEN and
+// HF_ENDPOINT, and sets HF_HUB_OFFLINE=1 so nothing reaches the network unless
+// a test points HF_ENDPOINT at a loopback server and unsets it. Call from a
+// test environment's SetUp (before the store is first used).
+void IsolateFromMachine();
 
 // An empty folder `name` under the test's temporary folder (emptied if it
 // exists).

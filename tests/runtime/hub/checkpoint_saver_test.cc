@@ -39,7 +39,7 @@ using Json = nlohmann::json;
 
 // Only the built-in cards, not the machine's.
 const bool kBuiltinCardsOnly = [] {
-  testing::IsolateFromMachineCards();
+  testing::IsolateFromMachine();
   return true;
 }();
 

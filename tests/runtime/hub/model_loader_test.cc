@@ -34,7 +34,7 @@ constexpr char kFairseq2Cards[] = "tests/runtime/assets/testdata/fairseq2-cards"
 // Keeps the machine's own card folders out of the default store.
 class Environment : public ::testing::Environment {
  public:
-  void SetUp() override { testing::IsolateFromMachineCards(); }
+  void SetUp() override { testing::IsolateFromMachine(); }
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Environment);
 

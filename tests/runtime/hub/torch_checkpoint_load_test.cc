@@ -32,7 +32,7 @@ constexpr char kFixtures[] = "tests/runtime/hub/tiny_torch";
 
 class Environment : public ::testing::Environment {
  public:
-  void SetUp() override { testing::IsolateFromMachineCards(); }
+  void SetUp() override { testing::IsolateFromMachine(); }
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new Environment);
 
