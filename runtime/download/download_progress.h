@@ -28,6 +28,8 @@ class DownloadProgress {
   DownloadProgress(const DownloadProgress&) = delete;
   DownloadProgress& operator=(const DownloadProgress&) = delete;
 
+  // `bytes` more to fetch than the total said (files found on the way).
+  void AddToTotal(uint64_t bytes) { total_ += bytes; }
   // A file of `size` bytes (0: unknown) starts downloading, `resumed` of them
   // already on disk from an earlier attempt.
   void StartFile(const std::string& name, uint64_t size, uint64_t resumed);

@@ -37,22 +37,25 @@ std::string JoinInside(const std::string& uri, const std::string& root,
   return joined.string();
 }
 
-// True when the snapshot holds a loadable checkpoint at `inside` (and the
-// repo's config.json when the checkpoint is the repo's root).
-bool SnapshotComplete(const std::string& snapshot, const std::optional<std::string>& inside) {
+// The number of checkpoint files (tensor files, index, config.json) the
+// snapshot holds at `inside`, or 0 when they do not make a loadable
+// checkpoint (with the repo's config.json when the checkpoint is the root).
+int CompleteSnapshotFiles(const std::string& snapshot, const std::optional<std::string>& inside) {
   std::error_code error;
-  if (!fs::is_directory(snapshot, error)) return false;
+  if (!fs::is_directory(snapshot, error)) return 0;
   const bool at_root = !inside || inside->empty() || *inside == ".";
-  if (at_root && !fs::is_regular_file(fs::path(snapshot) / "config.json", error)) return false;
+  if (at_root && !fs::is_regular_file(fs::path(snapshot) / "config.json", error)) return 0;
   const fs::path target = at_root ? fs::path(snapshot) : fs::path(snapshot) / *inside;
   try {
     const CheckpointFiles files = FindCheckpointFiles(target.string());
     for (const std::string& file : files.tensor_files) {
-      if (!fs::is_regular_file(file, error)) return false;
+      if (!fs::is_regular_file(file, error)) return 0;
     }
-    return !files.tensor_files.empty();
+    if (files.tensor_files.empty()) return 0;
+    return static_cast<int>(files.tensor_files.size()) + (files.index_file.empty() ? 0 : 1) +
+           (files.config_json ? 1 : 0);
   } catch (const Error&) {
-    return false;
+    return 0;
   }
 }
 
@@ -122,7 +125,8 @@ FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string
   FetchReport report;
   if (std::optional<std::string> commit = hub.cache().ResolveRevision(repo.revision)) {
     const std::string snapshot = hub.cache().snapshot_dir(*commit);
-    if (SnapshotComplete(snapshot, inside)) {
+    report.files_cached = CompleteSnapshotFiles(snapshot, inside);
+    if (report.files_cached > 0) {
       report.path = JoinInside(uri, snapshot, inside);
       return report;
     }
@@ -143,11 +147,13 @@ FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string
   const RepoListing listing = hub.List();
   std::string index;
   std::vector<std::string> files = ChooseRepoFiles(repo, listing, inside, index);
-  DownloadProgress quiet_progress(ProgressStyle::kSilent, 0);
+  uint64_t total = 0;
+  for (const std::string& file : files) total += listing.find(file)->size;
+  DownloadProgress progress(ChooseProgressStyle(options.progress, options.quiet), total);
   FileDownloadResult result;
   if (!index.empty()) {
     // The index names the shards: fetch it first.
-    hub.Fetch(listing.commit, index, CardHashes(sha256, index), quiet_progress, &result);
+    hub.Fetch(listing.commit, index, CardHashes(sha256, index), progress, &result);
     Count(result, report);
     const std::string local = (fs::path(hub.cache().snapshot_dir(listing.commit)) / index).string();
     std::set<std::string> shards;
@@ -160,12 +166,10 @@ FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string
                                                    ", which the repo does not have"));
       }
       files.push_back(shard);
+      progress.AddToTotal(listing.find(shard)->size);
     }
     files.erase(std::remove(files.begin(), files.end(), index), files.end());
   }
-  uint64_t total = 0;
-  for (const std::string& file : files) total += listing.find(file)->size;
-  DownloadProgress progress(ChooseProgressStyle(options.progress, options.quiet), total);
   for (const std::string& file : files) {
     hub.Fetch(listing.commit, file, CardHashes(sha256, file), progress, &result);
     Count(result, report);

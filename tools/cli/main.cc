@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 failure while doing the work, 2 bad command line.
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "tools/cli/arch_commands.h"
 #include "tools/cli/card_commands.h"
 #include "tools/cli/demo_command.h"
+#include "tools/cli/download_commands.h"
 #include "tools/cli/export_command.h"
 #include "tools/cli/run_commands.h"
 #include "tools/cli/usage_error.h"
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> asset_dirs;
   app.add_option("--asset-dir", asset_dirs,
                  "Also read asset cards from this folder or file (repeatable).");
+  bool offline = false;
+  app.add_flag("--offline", offline,
+               "No network: remote checkpoints come from the cache only (as HF_HUB_OFFLINE=1).");
 
   std::string family;
   bool with_params = false;
@@ -124,6 +129,31 @@ int main(int argc, char** argv) {
   export_command->add_option("--dtype", export_dtype, "float32, bfloat16 or float16.")
       ->capture_default_str();
 
+  std::string download_target;
+  bool download_quiet = false;
+  CLI::App* download = app.add_subcommand(
+      "download", "Fetch a checkpoint into the cache; print the local path last.");
+  download
+      ->add_option("target", download_target,
+                   "A model card name, hg://org/name[@revision], or an http(s) URL.")
+      ->required();
+  download->add_flag("--quiet", download_quiet,
+                     "No progress bars: one line per finished file on stderr.");
+
+  CLI::App* cache =
+      app.add_subcommand("cache", "The download caches (Hugging Face's, modelhub's).");
+  cache->require_subcommand(1);
+  CLI::App* cache_ls = cache->add_subcommand("ls", "List cached repos and URLs.");
+  std::string cache_rm_target;
+  CLI::App* cache_rm = cache->add_subcommand("rm", "Remove a cached repo or URL.");
+  cache_rm->add_option("target", cache_rm_target, "hg://org/name, a URL or a card name.")
+      ->required();
+  std::string cache_verify_target;
+  CLI::App* cache_verify =
+      cache->add_subcommand("verify", "Re-hash cached files; exit 1 when one does not match.");
+  cache_verify->add_option("target", cache_verify_target,
+                           "hg://org/name, a URL or a card name (default: everything).");
+
   std::string device = "cpu";
   std::string dtype = "float32";
   CLI::App* demo = app.add_subcommand(
@@ -144,6 +174,7 @@ int main(int argc, char** argv) {
 
   try {
     modelhub::AddExtraAssetPaths(asset_dirs);
+    if (offline) setenv("HF_HUB_OFFLINE", "1", 1);
     if (archs->parsed()) modelhub::cli::ListArchs(family, with_params, std::cout);
     if (config->parsed()) modelhub::cli::PrintArchConfig(arch, config_family, std::cout);
     if (list->parsed()) modelhub::cli::ListCards(list_family, std::cout);
@@ -161,6 +192,13 @@ int main(int argc, char** argv) {
       modelhub::cli::RunExport(export_name, export_dir, max_shard_size, export_dtype, std::cout);
     }
     if (demo->parsed()) modelhub::cli::RunDemo(device, dtype, std::cout);
+    if (download->parsed()) modelhub::cli::RunDownload(download_target, download_quiet, std::cout);
+    if (cache_ls->parsed()) modelhub::cli::ListCacheEntries(std::cout);
+    if (cache_rm->parsed()) modelhub::cli::RemoveCacheEntries(cache_rm_target, std::cout);
+    if (cache_verify->parsed() &&
+        !modelhub::cli::VerifyCacheEntries(cache_verify_target, std::cout)) {
+      return 1;
+    }
   } catch (const modelhub::cli::UsageError& e) {
     std::cerr << "modelhub: error: " << e.what() << "\n";
     return 2;

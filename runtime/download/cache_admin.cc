@@ -1,0 +1,160 @@
+#include "runtime/download/cache_admin.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "runtime/core/errors.h"
+#include "runtime/download/hf_cache.h"
+#include "runtime/download/sha256.h"
+#include "runtime/download/url_cache.h"
+
+namespace modelhub {
+namespace fs = std::filesystem;
+namespace {
+
+CacheEntry HubEntry(const fs::path& folder) {
+  CacheEntry entry;
+  entry.kind = CacheEntry::Kind::kHubRepo;
+  // models--org--name -> org/name
+  entry.uri = "hg://" + absl::StrReplaceAll(folder.filename().string().substr(8), {{"--", "/"}});
+  entry.path = folder.string();
+  std::error_code error;
+  for (const auto& blob : fs::directory_iterator(folder / "blobs", error)) {
+    const uint64_t size = blob.file_size(error);
+    if (blob.path().extension() == ".incomplete") {
+      entry.partial_bytes += size;
+    } else {
+      entry.bytes += size;
+      ++entry.files;
+    }
+  }
+  std::vector<std::string> referenced;
+  for (const auto& ref : fs::recursive_directory_iterator(folder / "refs", error)) {
+    if (!ref.is_regular_file(error)) continue;
+    std::ifstream in(ref.path());
+    std::string commit;
+    std::getline(in, commit);
+    entry.revisions.push_back(
+        absl::StrCat(ref.path().lexically_relative(folder / "refs").string(), " -> ", commit));
+    referenced.push_back(commit);
+  }
+  std::sort(entry.revisions.begin(), entry.revisions.end());
+  for (const auto& snapshot : fs::directory_iterator(folder / "snapshots", error)) {
+    const std::string commit = snapshot.path().filename().string();
+    if (std::find(referenced.begin(), referenced.end(), commit) == referenced.end()) {
+      entry.revisions.push_back(commit);
+    }
+  }
+  return entry;
+}
+
+CacheEntry UrlEntry(const fs::path& folder, const UrlManifest& manifest) {
+  CacheEntry entry;
+  entry.kind = CacheEntry::Kind::kUrl;
+  entry.uri = manifest.url;
+  entry.path = folder.string();
+  for (const CachedFile& file : manifest.files) entry.bytes += file.size;
+  entry.files = static_cast<int>(manifest.files.size());
+  std::error_code error;
+  for (const auto& file : fs::directory_iterator(folder / "download", error)) {
+    if (file.path().extension() == ".incomplete") entry.partial_bytes += file.file_size(error);
+  }
+  return entry;
+}
+
+void Check(const std::string& file, const std::string& expected, uint64_t size,
+           CacheVerification& result) {
+  std::error_code error;
+  if (!fs::is_regular_file(file, error)) {
+    result.problems.push_back({file, "missing"});
+    return;
+  }
+  const uint64_t actual_size = fs::file_size(file, error);
+  if (size != UINT64_MAX && actual_size != size) {
+    result.problems.push_back(
+        {file, absl::StrCat("size ", actual_size, ", the manifest says ", size)});
+    return;
+  }
+  const std::string actual = Sha256OfFile(file);
+  if (actual != expected) {
+    result.problems.push_back(
+        {file, absl::StrCat("SHA-256 mismatch: expected ", expected, ", got ", actual)});
+    return;
+  }
+  ++result.verified;
+}
+
+}  // namespace
+
+std::vector<CacheEntry> ListCache(const std::string& hub_cache_dir,
+                                  const std::string& url_cache_dir) {
+  std::vector<CacheEntry> hub;
+  std::vector<CacheEntry> urls;
+  std::error_code error;
+  for (const auto& folder : fs::directory_iterator(hub_cache_dir, error)) {
+    if (folder.is_directory(error) &&
+        absl::StartsWith(folder.path().filename().string(), "models--")) {
+      hub.push_back(HubEntry(folder.path()));
+    }
+  }
+  for (const auto& folder : fs::directory_iterator(fs::path(url_cache_dir) / "url", error)) {
+    UrlManifest manifest;
+    if (folder.is_directory(error) && ReadUrlManifest(folder.path().string(), manifest)) {
+      urls.push_back(UrlEntry(folder.path(), manifest));
+    }
+  }
+  auto by_uri = [](const CacheEntry& a, const CacheEntry& b) { return a.uri < b.uri; };
+  std::sort(hub.begin(), hub.end(), by_uri);
+  std::sort(urls.begin(), urls.end(), by_uri);
+  hub.insert(hub.end(), urls.begin(), urls.end());
+  return hub;
+}
+
+CacheVerification VerifyCacheEntry(const CacheEntry& entry) {
+  CacheVerification result;
+  const fs::path folder(entry.path);
+  std::error_code error;
+  if (entry.kind == CacheEntry::Kind::kUrl) {
+    UrlManifest manifest;
+    if (!ReadUrlManifest(entry.path, manifest)) {
+      result.problems.push_back({(folder / "manifest.json").string(), "missing"});
+      return result;
+    }
+    for (const CachedFile& file : manifest.files) {
+      Check((folder / "content" / file.path).string(), file.sha256, file.size, result);
+    }
+    return result;
+  }
+  for (const auto& blob : fs::directory_iterator(folder / "blobs", error)) {
+    const std::string name = blob.path().filename().string();
+    if (blob.path().extension() == ".incomplete") continue;
+    if (LooksLikeSha256(name)) {
+      Check(blob.path().string(), name, UINT64_MAX, result);
+    } else {
+      ++result.unchecked;
+    }
+  }
+  for (const auto& link : fs::recursive_directory_iterator(folder / "snapshots", error)) {
+    if (link.is_symlink(error) && !fs::exists(link.path(), error)) {
+      result.problems.push_back({link.path().string(), "dangling link (its blob is gone)"});
+    }
+  }
+  return result;
+}
+
+void RemoveCacheEntry(const CacheEntry& entry, const std::string& hub_cache_dir) {
+  std::error_code error;
+  fs::remove_all(entry.path, error);
+  if (!error && entry.kind == CacheEntry::Kind::kHubRepo) {
+    fs::remove_all(fs::path(hub_cache_dir) / ".locks" / fs::path(entry.path).filename(), error);
+  }
+  if (error) {
+    throw std::runtime_error(absl::StrCat("cannot remove ", entry.path, ": ", error.message()));
+  }
+}
+
+}  // namespace modelhub

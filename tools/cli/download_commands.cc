@@ -1,0 +1,100 @@
+#include "tools/cli/download_commands.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/download/cache_admin.h"
+#include "runtime/download/download_progress.h"
+#include "runtime/download/hf_cache.h"
+#include "runtime/download/url_cache.h"
+#include "runtime/hub/checkpoint_fetch.h"
+#include "runtime/hub/model_loader.h"
+#include "tools/cli/usage_error.h"
+
+namespace modelhub::cli {
+namespace {
+
+bool IsUri(const std::string& target) {
+  return absl::StartsWith(target, "hg://") || absl::StartsWith(target, "https://") ||
+         absl::StartsWith(target, "http://");
+}
+
+// The entries `target` names: its URI, or a card's checkpoint URI.
+std::vector<CacheEntry> Matching(const std::string& target) {
+  std::string uri = target;
+  if (!IsUri(target)) uri = DefaultAssetStore().card(target).ResolvePath("checkpoint");
+  std::vector<CacheEntry> found;
+  for (CacheEntry& entry : ListCache(HfHubCacheDir(), ModelhubCacheDir())) {
+    // hg://org/name matches the repo whatever revision a card asks for.
+    const std::string repo_uri = uri.substr(0, uri.find('@'));
+    if (entry.uri == uri || (entry.kind == CacheEntry::Kind::kHubRepo && entry.uri == repo_uri)) {
+      found.push_back(std::move(entry));
+    }
+  }
+  if (found.empty()) throw UsageError(absl::StrCat("nothing in the cache for ", uri));
+  return found;
+}
+
+}  // namespace
+
+void RunDownload(const std::string& target, bool quiet, std::ostream& out) {
+  FetchOptions options;
+  options.progress = true;
+  options.quiet = quiet;
+  FetchReport report;
+  if (IsUri(target)) {
+    report = FetchCheckpoint(target, std::nullopt, {}, options);
+  } else {
+    const AssetCard& card = DefaultAssetStore().card(target);
+    const std::string checkpoint = card.has("checkpoint") ? card.ResolvePath("checkpoint") : "";
+    if (!IsUri(checkpoint)) {
+      report.path = CardCheckpointPath(card);  // local (or gated: that error)
+    } else {
+      report =
+          FetchCheckpoint(checkpoint, card.checkpoint_path(), card.checkpoint_sha256(), options);
+    }
+  }
+  out << report.files_downloaded << " files downloaded (" << FormatBytes(report.bytes_received)
+      << "), " << report.files_cached << " in the cache\n"
+      << report.path << "\n";
+}
+
+void ListCacheEntries(std::ostream& out) {
+  const std::string hub = HfHubCacheDir();
+  const std::string urls = ModelhubCacheDir();
+  for (const CacheEntry& entry : ListCache(hub, urls)) {
+    out << entry.uri << "  " << FormatBytes(entry.bytes) << "  " << entry.files << " files";
+    if (entry.partial_bytes > 0) out << "  (" << FormatBytes(entry.partial_bytes) << " partial)";
+    if (!entry.revisions.empty()) out << "  " << absl::StrJoin(entry.revisions, ", ");
+    out << "\n";
+  }
+  out << "# Hugging Face cache: " << hub << "\n# modelhub cache: " << urls << "/url\n";
+}
+
+void RemoveCacheEntries(const std::string& target, std::ostream& out) {
+  for (const CacheEntry& entry : Matching(target)) {
+    RemoveCacheEntry(entry, HfHubCacheDir());
+    out << "removed " << entry.uri << " (" << FormatBytes(entry.bytes + entry.partial_bytes) << ", "
+        << entry.path << ")\n";
+  }
+}
+
+bool VerifyCacheEntries(const std::string& target, std::ostream& out) {
+  const std::vector<CacheEntry> entries =
+      target.empty() ? ListCache(HfHubCacheDir(), ModelhubCacheDir()) : Matching(target);
+  bool good = true;
+  for (const CacheEntry& entry : entries) {
+    const CacheVerification result = VerifyCacheEntry(entry);
+    for (const CacheProblem& problem : result.problems) {
+      out << "BAD " << problem.file << ": " << problem.what << "\n";
+    }
+    out << (result.problems.empty() ? "ok  " : "BAD ") << entry.uri << "  " << result.verified
+        << " files verified";
+    if (result.unchecked > 0) out << ", " << result.unchecked << " without a hash to check";
+    out << "\n";
+    good = good && result.problems.empty();
+  }
+  return good;
+}
+
+}  // namespace modelhub::cli
