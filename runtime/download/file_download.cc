@@ -6,9 +6,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -88,6 +94,126 @@ class PartialFile {
   uint64_t size_ = 0;
 };
 
+// Hashes and writes the bytes of a download on a second thread, so that
+// receiving (the caller's thread) overlaps hashing and writing. Bytes are
+// copied into one of a few blocks; a full block goes to the worker. size()
+// counts the bytes accepted; Drain() waits until they are all hashed and
+// written and rethrows what the worker threw.
+class PipelinedWriter {
+ public:
+  PipelinedWriter(PartialFile& file, Sha256& hash) : file_(file), hash_(hash), size_(file.size()) {
+    for (auto& block : blocks_) {
+      block.data.reset(new char[kBlockBytes]);
+      free_.push_back(&block);
+    }
+    worker_ = std::thread([this] { Work(); });
+  }
+  ~PipelinedWriter() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    worker_.join();
+  }
+
+  uint64_t size() const { return size_; }
+
+  void Append(const char* data, size_t bytes) {
+    while (bytes > 0) {
+      if (current_ == nullptr) current_ = TakeFree();
+      const size_t take = std::min(bytes, kBlockBytes - current_->used);
+      std::memcpy(current_->data.get() + current_->used, data, take);
+      current_->used += take;
+      size_ += take;
+      data += take;
+      bytes -= take;
+      if (current_->used == kBlockBytes) Submit();
+    }
+  }
+
+  void Drain() {
+    if (current_ != nullptr) Submit();
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return (queue_.empty() && !busy_) || failure_; });
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+  // Drops everything: the file and the hash start over.
+  void Restart() {
+    Drain();
+    file_.Truncate();
+    hash_.Reset();
+    size_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = 4 << 20;
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t used = 0;
+  };
+
+  Block* TakeFree() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !free_.empty() || failure_; });
+    if (failure_) std::rethrow_exception(failure_);
+    Block* block = free_.back();
+    free_.pop_back();
+    block->used = 0;
+    return block;
+  }
+
+  void Submit() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(current_);
+    }
+    current_ = nullptr;
+    changed_.notify_all();
+  }
+
+  void Work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;
+      Block* block = queue_.front();
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      std::exception_ptr failure;
+      try {
+        if (!failure_) {
+          hash_.Update(block->data.get(), block->used);
+          file_.Append(block->data.get(), block->used);
+        }
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      lock.lock();
+      busy_ = false;
+      if (failure) failure_ = failure;
+      free_.push_back(block);
+      changed_.notify_all();
+    }
+  }
+
+  PartialFile& file_;
+  Sha256& hash_;
+  uint64_t size_;
+  Block blocks_[4];
+  Block* current_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Block*> free_;
+  std::deque<Block*> queue_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::exception_ptr failure_;
+  std::thread worker_;
+};
+
 // The start and total of "Content-Range: bytes START-END/TOTAL"; nullopt when
 // it does not parse.
 std::optional<std::pair<uint64_t, uint64_t>> ParseContentRange(const std::string& value) {
@@ -161,14 +287,15 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
     result.resumed_from = partial.size();
   }
   progress.StartFile(download.name, download.size.value_or(0), partial.size());
+  PipelinedWriter writer(partial, hash);
 
   std::optional<uint64_t> total = download.size;
   int failures = 0;
-  while (!(total && partial.size() == *total)) {
+  while (!(total && writer.size() == *total)) {
     HttpRequest request;
     request.url = download.url;
     request.bearer_token = download.bearer_token;
-    const uint64_t offset = partial.size();
+    const uint64_t offset = writer.size();
     if (offset > 0) {
       request.range_start = offset;
       request.if_range = download.validator;
@@ -186,9 +313,8 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
                                             response.header("content-range"), "'"));
         }
         length = range->second;
-      } else if (partial.size() > 0) {
-        partial.Truncate();  // a 200: the whole file comes again
-        hash.Reset();
+      } else if (writer.size() > 0) {
+        writer.Restart();  // a 200: the whole file comes again
         progress.Restart();
       }
       if (length && total && *length != *total) {
@@ -199,13 +325,12 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
       if (length) total = length;
     };
     auto on_body = [&](const char* data, size_t bytes) {
-      if (total && partial.size() + bytes > *total) {
+      if (total && writer.size() + bytes > *total) {
         throw AssetDownloadError(
             download.source, absl::StrCat(download.name, ": the server sent more than the ", *total,
                                           " bytes the file has"));
       }
-      partial.Append(data, bytes);
-      hash.Update(data, bytes);
+      writer.Append(data, bytes);
       progress.Advance(bytes);
     };
     const uint64_t received_before = client.bytes_received();
@@ -215,8 +340,7 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
       const HttpResponse response = client.Send(request, on_body, on_headers);
       if (response.status == 416 && offset > 0) {
         // The partial file is not a prefix of what the server has: start over.
-        partial.Truncate();
-        hash.Reset();
+        writer.Restart();
         progress.Restart();
         failure = "the server refused the range of the partial file";
       } else if (RetriableStatus(response.status)) {
@@ -224,11 +348,12 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
       } else if (response.status < 200 || response.status >= 300) {
         throw AssetDownloadError(download.source, DescribeStatus(response, download));
       } else if (!total) {
-        total = partial.size();  // no length given: the body is the file
+        total = writer.size();  // no length given: the body is the file
       }
     } catch (const HttpTransportError& e) {
       failure = e.what();
     }
+    writer.Drain();
     const uint64_t received = client.bytes_received() - received_before;
     result.bytes_received += received;
     if (failure.empty()) continue;
@@ -237,12 +362,13 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
       throw AssetDownloadError(
           download.source,
           absl::StrCat(download.name, ": gave up after ", failures,
-                       " attempts in a row without progress (", partial.size(), " bytes kept in ",
+                       " attempts in a row without progress (", writer.size(), " bytes kept in ",
                        download.partial_path, " for a later resume); last: ", failure));
     }
     SleepBeforeRetry(retry, failures);
   }
 
+  writer.Drain();
   result.sha256 = hash.HexDigest();
   for (const ExpectedSha256& expected : download.sha256) {
     if (!expected.hex.empty() && absl::AsciiStrToLower(expected.hex) != result.sha256) {
