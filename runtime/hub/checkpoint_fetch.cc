@@ -26,7 +26,8 @@ std::string JoinInside(const std::string& uri, const std::string& root,
   std::error_code error;
   const fs::path real_root = fs::weakly_canonical(root, error);
   const fs::path real = fs::weakly_canonical(joined, error);
-  const auto [end, unused] = std::mismatch(real_root.begin(), real_root.end(), real.begin());
+  const auto [end, unused] =
+      std::mismatch(real_root.begin(), real_root.end(), real.begin(), real.end());
   if (error || end != real_root.end()) {
     throw AssetDownloadError(uri, absl::StrCat("checkpoint_path '", *inside, "' leads out of ",
                                                root, " (to ", real.string(), "); refused"));
