@@ -56,9 +56,11 @@ std::vector<ExtractedFile> ExtractArchive(const std::string& archive_path,
                                           const std::string& destination,
                                           const std::string& source) {
   std::vector<ExtractedFile> files;
+  // Only a destination this call created is removed on failure.
+  bool created = false;
   auto fail = [&](const std::string& what) {
     std::error_code error;
-    fs::remove_all(destination, error);
+    if (created) fs::remove_all(destination, error);
     throw AssetDownloadError(source, absl::StrCat("cannot unpack ", archive_path, ": ", what));
   };
   ArchivePtr reader(archive_read_new(), archive_read_free);
@@ -70,8 +72,10 @@ std::vector<ExtractedFile> ExtractArchive(const std::string& archive_path,
   }
   std::error_code error;
   if (!fs::create_directory(destination, error)) {
-    fail(absl::StrCat("cannot create ", destination, ": ", error.message()));
+    fail(absl::StrCat("cannot create ", destination, ": ",
+                      error ? error.message() : "it exists already"));
   }
+  created = true;
   std::vector<char> buffer(1 << 20);
   archive_entry* entry = nullptr;
   for (;;) {

@@ -41,7 +41,8 @@ std::string FormatBytes(uint64_t bytes) {
   static const char* const kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   double value = static_cast<double>(bytes);
   int unit = 0;
-  while (value >= 1000 && unit < 5) {
+  // 999.5 and up would print as "1000": that is the next unit's "1.00".
+  while (value >= 999.5 && unit < 5) {
     value /= 1000;
     ++unit;
   }
@@ -50,9 +51,9 @@ std::string FormatBytes(uint64_t bytes) {
     std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
   } else {
     std::snprintf(text, sizeof text,
-                  value < 10    ? "%.2f %s"
-                  : value < 100 ? "%.1f %s"
-                                : "%.0f %s",
+                  value < 9.995   ? "%.2f %s"
+                  : value < 99.95 ? "%.1f %s"
+                                  : "%.0f %s",
                   value, kUnits[unit]);
   }
   return text;

@@ -172,6 +172,8 @@ HttpResponse HttpClient::SendOnce(const HttpRequest& request, const std::string&
   curl_easy_setopt(curl, CURLOPT_NOBODY, request.head ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "modelhub/0.1");
+  // HTTP(S) only: libcurl would read a file:// URL (which a redirect may name).
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);
