@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -45,7 +46,8 @@ std::string SafeEntryPath(const std::string& raw, std::string* why) {
 
 }  // namespace
 
-bool IsArchiveName(const std::string& name) {
+bool IsArchiveName(const std::string& file_name) {
+  const std::string name = absl::AsciiStrToLower(file_name);
   for (const char* extension : {".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip"}) {
     if (absl::EndsWith(name, extension)) return true;
   }

@@ -63,6 +63,19 @@ HfRepoRef ParseHgUri(const std::string& uri) {
     ref.revision = rest.substr(at + 1);
     rest = rest.substr(0, at);
     if (ref.revision.empty()) throw AssetDownloadError(uri, "the revision after '@' is empty");
+    // Branch and tag names: letters, digits, '-', '_', '.', '/' (refs/pr/1), no "..".
+    for (char c : ref.revision) {
+      if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+            c == '.' || c == '/')) {
+        throw AssetDownloadError(uri, absl::StrCat("the revision '", ref.revision,
+                                                   "' holds a character a git ref cannot"));
+      }
+    }
+    if (ref.revision.find("..") != std::string::npos || ref.revision.front() == '/' ||
+        ref.revision.back() == '/') {
+      throw AssetDownloadError(uri, absl::StrCat("the revision '", ref.revision,
+                                                 "' is not a branch, tag or commit name"));
+    }
   }
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   const size_t slash = rest.find('/');

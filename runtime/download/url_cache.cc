@@ -71,12 +71,11 @@ std::string ModelhubCacheDir() {
 }
 
 std::string UrlFileName(const std::string& url) {
-  std::string path = url;
+  std::string path = url.substr(0, url.find_first_of("?#"));
   if (const size_t scheme = path.find("://"); scheme != std::string::npos) {
     const size_t slash = path.find('/', scheme + 3);
     path = slash == std::string::npos ? "" : path.substr(slash);
   }
-  path = path.substr(0, path.find_first_of("?#"));
   std::string name = path.substr(path.find_last_of('/') + 1);
   for (char& c : name) {
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) {

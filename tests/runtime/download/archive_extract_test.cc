@@ -95,8 +95,9 @@ std::string ExtractError(const std::string& archive, const std::string& destinat
 }
 
 TEST(IsArchiveNameTest, Extensions) {
-  for (const char* name : {"model.tar", "model.tar.gz", "model.tgz", "model.tar.bz2",
-                           "model.tar.xz", "model.zip", "a.b.c.tar", ".tar"}) {
+  for (const char* name :
+       {"model.tar", "model.tar.gz", "model.tgz", "model.tar.bz2", "model.tar.xz", "model.zip",
+        "a.b.c.tar", ".tar", "MODEL.TAR.GZ", "Model.Zip"}) {
     EXPECT_TRUE(IsArchiveName(name)) << name;
   }
   for (const char* name :

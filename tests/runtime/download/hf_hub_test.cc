@@ -63,6 +63,10 @@ TEST(ParseHgUriTest, TrailingSlashesAreDropped) {
 
 TEST(ParseHgUriTest, Errors) {
   EXPECT_THAT(ParseError("hg://org/name@"), HasSubstr("revision"));
+  // A revision names refs/<revision> in the cache: it may not climb out.
+  EXPECT_THAT(ParseError("hg://org/name@../../x"), HasSubstr("revision"));
+  EXPECT_THAT(ParseError("hg://org/name@/abs"), HasSubstr("revision"));
+  EXPECT_THAT(ParseError("hg://org/name@a b"), HasSubstr("revision"));
   EXPECT_THAT(ParseError("hg://"), HasSubstr("hg://org/name"));
   EXPECT_THAT(ParseError("hg:///"), HasSubstr("hg://org/name"));
   EXPECT_THAT(ParseError("hg://a//b"), HasSubstr("hg://org/name"));

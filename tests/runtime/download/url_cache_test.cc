@@ -47,6 +47,8 @@ TEST(UrlFileNameTest, LastPathSegment) {
 
 TEST(UrlFileNameTest, NoNameIsDownload) {
   EXPECT_EQ(UrlFileName("https://h"), "download");
+  EXPECT_EQ(UrlFileName("https://h?x=/evil.tar"), "download");  // a query is not a path
+  EXPECT_EQ(UrlFileName("https://h#/evil.tar"), "download");
   EXPECT_EQ(UrlFileName("https://h/"), "download");
   EXPECT_EQ(UrlFileName("https://h/a/"), "download");
   EXPECT_EQ(UrlFileName("https://h/?x=1"), "download");
