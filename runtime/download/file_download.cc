@@ -55,11 +55,19 @@ class PartialFile {
       bytes -= static_cast<size_t>(written);
       size_ += static_cast<uint64_t>(written);
     }
+    // Start writing back what is complete, so the final fsync finds little
+    // left to do (the kernel writes while the download goes on).
+    if (size_ - synced_ >= kWritebackBytes) {
+      ::sync_file_range(fd_, static_cast<off_t>(synced_), static_cast<off_t>(size_ - synced_),
+                        SYNC_FILE_RANGE_WRITE);
+      synced_ = size_;
+    }
   }
 
   void Truncate() {
     if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) Fail("cannot truncate");
     size_ = 0;
+    synced_ = 0;
   }
 
   // fsync, close, then rename to `final_path` and fsync its folder.
@@ -90,15 +98,18 @@ class PartialFile {
   std::string path_;
   std::string name_;
   std::string source_;
+  static constexpr uint64_t kWritebackBytes = 64 << 20;
   int fd_ = -1;
   uint64_t size_ = 0;
+  uint64_t synced_ = 0;
 };
 
-// Hashes and writes the bytes of a download on a second thread, so that
-// receiving (the caller's thread) overlaps hashing and writing. Bytes are
-// copied into one of a few blocks; a full block goes to the worker. size()
-// counts the bytes accepted; Drain() waits until they are all hashed and
-// written and rethrows what the worker threw.
+// Hashes and writes the bytes of a download on two more threads, so that
+// receiving (the caller's thread), hashing and writing overlap. Bytes are
+// copied into one of a few blocks; a full block goes to both workers, and is
+// free again once both are done with it. size() counts the bytes accepted;
+// Drain() waits until they are all hashed and written and rethrows what a
+// worker threw.
 class PipelinedWriter {
  public:
   PipelinedWriter(PartialFile& file, Sha256& hash) : file_(file), hash_(hash), size_(file.size()) {
@@ -106,7 +117,9 @@ class PipelinedWriter {
       block.data.reset(new char[kBlockBytes]);
       free_.push_back(&block);
     }
-    worker_ = std::thread([this] { Work(); });
+    for (int stage = 0; stage < kStages; ++stage) {
+      workers_[stage] = std::thread([this, stage] { Work(stage); });
+    }
   }
   ~PipelinedWriter() {
     {
@@ -114,7 +127,7 @@ class PipelinedWriter {
       stopping_ = true;
     }
     changed_.notify_all();
-    worker_.join();
+    for (std::thread& worker : workers_) worker.join();
   }
 
   uint64_t size() const { return size_; }
@@ -135,7 +148,7 @@ class PipelinedWriter {
   void Drain() {
     if (current_ != nullptr) Submit();
     std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [this] { return (queue_.empty() && !busy_) || failure_; });
+    changed_.wait(lock, [this] { return free_.size() == kBlocks || failure_; });
     if (failure_) std::rethrow_exception(failure_);
   }
 
@@ -149,9 +162,12 @@ class PipelinedWriter {
 
  private:
   static constexpr size_t kBlockBytes = 4 << 20;
+  static constexpr size_t kBlocks = 6;
+  static constexpr int kStages = 2;  // 0 hashes, 1 writes
   struct Block {
     std::unique_ptr<char[]> data;
     size_t used = 0;
+    int pending = 0;  // stages still to see it
   };
 
   Block* TakeFree() {
@@ -167,34 +183,32 @@ class PipelinedWriter {
   void Submit() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back(current_);
+      current_->pending = kStages;
+      for (auto& queue : queues_) queue.push_back(current_);
     }
     current_ = nullptr;
     changed_.notify_all();
   }
 
-  void Work() {
+  void Work(int stage) {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;
-      Block* block = queue_.front();
-      queue_.pop_front();
-      busy_ = true;
+      changed_.wait(lock, [&] { return !queues_[stage].empty() || stopping_; });
+      if (queues_[stage].empty()) return;
+      Block* block = queues_[stage].front();
+      queues_[stage].pop_front();
+      const bool skip = static_cast<bool>(failure_);
       lock.unlock();
       std::exception_ptr failure;
       try {
-        if (!failure_) {
-          hash_.Update(block->data.get(), block->used);
-          file_.Append(block->data.get(), block->used);
-        }
+        if (!skip && stage == 0) hash_.Update(block->data.get(), block->used);
+        if (!skip && stage == 1) file_.Append(block->data.get(), block->used);
       } catch (...) {
         failure = std::current_exception();
       }
       lock.lock();
-      busy_ = false;
-      if (failure) failure_ = failure;
-      free_.push_back(block);
+      if (failure && !failure_) failure_ = failure;
+      if (--block->pending == 0) free_.push_back(block);
       changed_.notify_all();
     }
   }
@@ -202,16 +216,15 @@ class PipelinedWriter {
   PartialFile& file_;
   Sha256& hash_;
   uint64_t size_;
-  Block blocks_[4];
+  Block blocks_[kBlocks];
   Block* current_ = nullptr;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Block*> free_;
-  std::deque<Block*> queue_;
-  bool busy_ = false;
+  std::deque<Block*> queues_[kStages];
   bool stopping_ = false;
   std::exception_ptr failure_;
-  std::thread worker_;
+  std::thread workers_[kStages];
 };
 
 // The start and total of "Content-Range: bytes START-END/TOTAL"; nullopt when
