@@ -1,6 +1,6 @@
 // `modelhub download` and `modelhub cache` run as a user runs them, against
 // the loopback fake Hub: the summary and path, per-file lines on a
-// non-terminal stderr, four processes downloading one model at once, offline
+// non-terminal stderr and bars on a terminal, four processes downloading one model at once, offline
 // loads, a Mistral-shaped card (a tar and checkpoint_path), cache ls, verify
 // (catching a damaged blob) and rm.
 
@@ -109,6 +109,19 @@ TEST_F(DownloadCliTest, DownloadPrintsThePathAndASecondRunIsServedByTheCache) {
   EXPECT_THAT(second.out, HasSubstr("0 files downloaded (0 B), 4 in the cache"));
   EXPECT_EQ(LastLine(second.out), LastLine(first.out));
   EXPECT_TRUE(hub_->Requests().empty());
+}
+
+TEST_F(DownloadCliTest, ATerminalGetsAFileBarAndATotalBar) {
+  // `script` gives the command a pseudo-terminal; its output is what the terminal got.
+  const std::string command = "script -qec 'tools/cli/modelhub download hg://org/tiny' " +
+                              (kTmp / "typescript").string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string screen = ReadFileBytes((kTmp / "typescript").string());
+  EXPECT_THAT(screen, HasSubstr("\033[2K"));  // lines redrawn in place
+  EXPECT_THAT(screen, HasSubstr("total"));
+  EXPECT_THAT(screen, HasSubstr("model-00001-of-00002.safetensors"));
+  EXPECT_THAT(screen, HasSubstr(" / 16.3 MB"));  // the total bar knows the size
+  EXPECT_THAT(screen, HasSubstr("downloaded model-00002-of-00002.safetensors ("));
 }
 
 TEST_F(DownloadCliTest, FourProcessesDownloadingOneModelFetchEachFileOnce) {
