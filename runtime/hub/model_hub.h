@@ -76,11 +76,14 @@ class ModelHub {
     return Typed(*ResolveModelCard(card, family_name()).config);
   }
 
-  // Loads the model of card `name` (or `card`) with its checkpoint. `config`
-  // replaces the card's config when given; mmap picks the reading strategy;
-  // progress draws a bar on stderr when it is a terminal. Throws
+  // Loads the model of card `name` (or `card`) with its checkpoint, which is
+  // downloaded into the cache first when it is remote (hg://, https://; see
+  // FetchCheckpoint; none with HF_HUB_OFFLINE=1). `config` replaces the card's
+  // config when given; mmap picks the reading strategy; progress draws bars on
+  // stderr when it is a terminal (a line per downloaded file otherwise). Throws
   // ModelNotKnownError, ModelGatedError (no checkpoint), AssetCardError,
-  // CorruptModelCheckpointError (the checkpoint does not fit), ConfigError.
+  // AssetDownloadError, CorruptModelCheckpointError (the checkpoint does not
+  // fit), ConfigError.
   std::shared_ptr<ModelT> load_model(std::string_view name,
                                      std::optional<c10::Device> device = std::nullopt,
                                      std::optional<c10::ScalarType> dtype = std::nullopt,
