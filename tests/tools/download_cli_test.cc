@@ -169,6 +169,38 @@ TEST_F(DownloadCliTest, CardsDownloadByNameAndLoadOfflineWithTheLocalLogits) {
               HasSubstr("tiny-meta.tar-"));  // the cache entry of the URL
 }
 
+TEST_F(DownloadCliTest, DropsResumeCorruptionFailsAndEscapesAreRefused) {
+  hub_->SetFaults(R"([{"match": "/cdn/", "kind": "drop", "after_bytes": 4096, "times": 1},
+                      {"match": "/cdn/", "kind": "status", "status": 503, "times": 1}])");
+  CommandResult dropped = Modelhub("download hg://org/tiny --quiet");
+  EXPECT_EQ(dropped.exit_code, 0) << dropped.err;
+  bool resumed = false;
+  for (const FakeHub::Request& request : hub_->Requests()) {
+    resumed = resumed || (request.range == "bytes=4096-" && request.status == 206);
+  }
+  EXPECT_TRUE(resumed);
+
+  // A plain URL is checked against the card's checkpoint_sha256 (its server's
+  // ETag is not trusted to be a hash).
+  hub_->SetFaults(R"([{"match": "/files/", "kind": "corrupt", "times": -1}])");
+  std::ofstream(root_ / "hashed.yaml")
+      << "name: hashed_tiny\nbase: tiny\ncheckpoint: " << hub_->file_url("tiny-meta.tar")
+      << "\ncheckpoint_path: tiny-meta\ncheckpoint_sha256: " << std::string(64, 'a') << "\n";
+  CommandResult corrupt =
+      Modelhub("--asset-dir " + (root_ / "hashed.yaml").string() + " download hashed_tiny");
+  EXPECT_EQ(corrupt.exit_code, 1);
+  EXPECT_THAT(corrupt.err, HasSubstr("tiny-meta.tar: SHA-256 mismatch: expected aaaa"));
+  EXPECT_THAT(Modelhub("cache ls").out, ::testing::Not(HasSubstr("tiny-meta.tar")));
+
+  std::ofstream(root_ / "escape.yaml")
+      << "name: escape_tiny\nbase: tiny\ncheckpoint: " << hub_->file_url("tiny-meta.tar")
+      << "\ncheckpoint_path: ../../etc\n";
+  CommandResult escape =
+      Modelhub("--asset-dir " + (root_ / "escape.yaml").string() + " download escape_tiny");
+  EXPECT_EQ(escape.exit_code, 1);
+  EXPECT_THAT(escape.err, HasSubstr("checkpoint_path"));
+}
+
 TEST_F(DownloadCliTest, OfflineWithAnEmptyCacheNamesWhatIsMissing) {
   CommandResult run = Modelhub("--offline download hg://org/tiny");
   EXPECT_EQ(run.exit_code, 1);
