@@ -237,11 +237,6 @@ std::optional<std::pair<uint64_t, uint64_t>> ParseContentRange(const std::string
   return std::make_pair(static_cast<uint64_t>(start), static_cast<uint64_t>(total));
 }
 
-std::optional<uint64_t> ParseSize(const std::string& value) {
-  if (value.empty() || !std::all_of(value.begin(), value.end(), ::isdigit)) return std::nullopt;
-  return std::stoull(value);
-}
-
 std::string DescribeStatus(const HttpResponse& response, const FileDownload& download) {
   std::string message = absl::StrCat("HTTP ", response.status, " for ", download.name, " (",
                                      response.url, "): ", ServerReason(response));
@@ -259,6 +254,30 @@ void SleepBeforeRetry(const RetryPolicy& retry, int failures) {
 }
 
 bool RetriableStatus(long status) { return status >= 500 || status == 429 || status == 408; }
+
+HttpResponse SendWithRetries(HttpClient& client, const HttpRequest& request,
+                             const RetryPolicy& retry, const std::string& source,
+                             const std::string& what, std::string* body, int* requests) {
+  for (int failures = 1;; ++failures) {
+    std::string failure;
+    if (body != nullptr) body->clear();
+    try {
+      if (requests != nullptr) ++*requests;
+      HttpResponse response = client.Send(request, [&](const char* data, size_t size) {
+        if (body != nullptr) body->append(data, size);
+      });
+      if (!RetriableStatus(response.status)) return response;
+      failure = absl::StrCat("HTTP ", response.status, ": ", ServerReason(response));
+    } catch (const HttpTransportError& e) {
+      failure = e.what();
+    }
+    if (failures >= retry.attempts) {
+      throw AssetDownloadError(
+          source, absl::StrCat(what, ": gave up after ", failures, " attempts; last: ", failure));
+    }
+    SleepBeforeRetry(retry, failures);
+  }
+}
 
 std::string ServerReason(const HttpResponse& response) {
   std::string reason = response.header("x-error-message");
@@ -316,7 +335,7 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
     // Where the body goes is decided by the status: 206 continues the partial
     // file, 200 starts it over.
     auto on_headers = [&](const HttpResponse& response) {
-      std::optional<uint64_t> length = ParseSize(response.header("content-length"));
+      std::optional<uint64_t> length = ParseSizeHeader(response.header("content-length"));
       if (response.status == 206) {
         const auto range = ParseContentRange(response.header("content-range"));
         if (!range || range->first != offset) {

@@ -41,6 +41,18 @@ void SleepBeforeRetry(const RetryPolicy& retry, int failures);
 // True for statuses worth retrying: 5xx, 429 and 408.
 bool RetriableStatus(long status);
 
+// Sends a request whose body is small (an API answer, a HEAD), retrying
+// transport errors and RetriableStatus answers as `retry` says. `body`, when
+// given, receives the body of the answer returned; `requests`, when given,
+// counts the requests sent. Returns the first answer not worth retrying, of
+// any status (callers report a 4xx their own way). Throws AssetDownloadError
+// naming `source` ("<what>: gave up after N attempts; last: ...") when the
+// attempts are used up.
+HttpResponse SendWithRetries(HttpClient& client, const HttpRequest& request,
+                             const RetryPolicy& retry, const std::string& source,
+                             const std::string& what, std::string* body = nullptr,
+                             int* requests = nullptr);
+
 // A file to fetch.
 struct FileDownload {
   std::string url;

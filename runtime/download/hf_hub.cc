@@ -145,40 +145,22 @@ void HubRepoClient::FailOffline(const std::string& what) const {
                    ")"));
 }
 
-HttpResponse HubRepoClient::SendWithRetries(const HttpRequest& request, const std::string& what,
-                                            std::string* body) {
+HttpResponse HubRepoClient::SendToHub(const HttpRequest& request, const std::string& what,
+                                      std::string* body) {
   if (settings_.offline) FailOffline(what);
-  for (int failures = 1;; ++failures) {
-    std::string failure;
-    if (body != nullptr) body->clear();
-    try {
-      ++requests_;
-      HttpResponse response = client_.Send(request, [&](const char* data, size_t size) {
-        if (body != nullptr) body->append(data, size);
-      });
-      if (response.status < 400) return response;
-      if (!RetriableStatus(response.status)) {
-        std::string message =
-            absl::StrCat(what, ": HTTP ", response.status, ": ", ServerReason(response));
-        if (response.status == 401 || response.status == 403) {
-          absl::StrAppend(&message, "; ", HubTokenHint(settings_));
-        } else if (response.status == 404) {
-          const std::string code = response.header("x-error-code");
-          absl::StrAppend(&message, code.empty() ? "" : absl::StrCat(" (", code, ")"),
-                          "; check the repo id, revision and file name");
-        }
-        throw AssetDownloadError(repo_.uri(), message);
-      }
-      failure = absl::StrCat("HTTP ", response.status, ": ", ServerReason(response));
-    } catch (const HttpTransportError& e) {
-      failure = e.what();
-    }
-    if (failures >= retry_.attempts) {
-      throw AssetDownloadError(repo_.uri(), absl::StrCat(what, ": gave up after ", failures,
-                                                         " attempts; last: ", failure));
-    }
-    SleepBeforeRetry(retry_, failures);
+  HttpResponse response =
+      SendWithRetries(client_, request, retry_, repo_.uri(), what, body, &requests_);
+  if (response.status < 400) return response;
+  std::string message =
+      absl::StrCat(what, ": HTTP ", response.status, ": ", ServerReason(response));
+  if (response.status == 401 || response.status == 403) {
+    absl::StrAppend(&message, "; ", HubTokenHint(settings_));
+  } else if (response.status == 404) {
+    const std::string code = response.header("x-error-code");
+    absl::StrAppend(&message, code.empty() ? "" : absl::StrCat(" (", code, ")"),
+                    "; check the repo id, revision and file name");
   }
+  throw AssetDownloadError(repo_.uri(), message);
 }
 
 RepoListing HubRepoClient::List() {
@@ -187,7 +169,7 @@ RepoListing HubRepoClient::List() {
                              EncodeSegment(repo_.revision), "?blobs=true");
   request.bearer_token = settings_.token;
   std::string body;
-  SendWithRetries(request, absl::StrCat("the file list of ", repo_.uri()), &body);
+  SendToHub(request, absl::StrCat("the file list of ", repo_.uri()), &body);
   RepoListing listing;
   try {
     const nlohmann::json json = nlohmann::json::parse(body);
@@ -219,8 +201,7 @@ HubFileMetadata HubRepoClient::Head(const std::string& commit, const std::string
   request.head = true;
   request.bearer_token = settings_.token;
   request.redirects = Redirects::kSameHost;
-  const HttpResponse response =
-      SendWithRetries(request, absl::StrCat("file '", path, "'"), nullptr);
+  const HttpResponse response = SendToHub(request, absl::StrCat("file '", path, "'"), nullptr);
   HubFileMetadata metadata;
   metadata.commit = response.header("x-repo-commit");
   metadata.validator = response.header("x-linked-etag");
@@ -228,9 +209,7 @@ HubFileMetadata HubRepoClient::Head(const std::string& commit, const std::string
   metadata.etag = NormalizeEtag(metadata.validator);
   std::string size = response.header("x-linked-size");
   if (size.empty()) size = response.header("content-length");
-  if (!size.empty() && size.find_first_not_of("0123456789") == std::string::npos) {
-    metadata.size = std::stoull(size);
-  }
+  metadata.size = ParseSizeHeader(size);
   if (metadata.etag.empty() || metadata.etag.find('/') != std::string::npos) {
     throw AssetDownloadError(repo_.uri(),
                              absl::StrCat("file '", path,

@@ -91,10 +91,10 @@ class HubRepoClient {
 
  private:
   std::string ResolveUrl(const std::string& revision, const std::string& path) const;
-  // Retries transport errors and 5xx, then throws AssetDownloadError with the
-  // server's reason (and the token hint on 401/403, the path on 404).
-  HttpResponse SendWithRetries(const HttpRequest& request, const std::string& what,
-                               std::string* body);
+  // SendWithRetries (none when offline: FailOffline), then an answer of 400 or
+  // more as AssetDownloadError with the server's reason (and the token hint on
+  // 401/403, the repo, revision and file hint on 404).
+  HttpResponse SendToHub(const HttpRequest& request, const std::string& what, std::string* body);
   [[noreturn]] void FailOffline(const std::string& what) const;
 
   HubSettings settings_;

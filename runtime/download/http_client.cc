@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -91,6 +92,14 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 std::string HttpResponse::header(const std::string& name) const {
   auto it = headers.find(name);
   return it == headers.end() ? "" : it->second;
+}
+
+std::optional<uint64_t> ParseSizeHeader(const std::string& value) {
+  uint64_t size = 0;
+  const char* end = value.data() + value.size();
+  const auto [stop, error] = std::from_chars(value.data(), end, size);
+  if (value.empty() || error != std::errc() || stop != end) return std::nullopt;
+  return size;
 }
 
 std::string UrlOrigin(const std::string& url) {

@@ -66,6 +66,10 @@ struct HttpTimeouts {
   std::chrono::seconds stall{60};
 };
 
+// The number a size header holds (Content-Length, X-Linked-Size): digits
+// only; nullopt when empty, not a number, or beyond 64 bits.
+std::optional<uint64_t> ParseSizeHeader(const std::string& value);
+
 // The scheme, host and port of `url` ("http://127.0.0.1:8080"), lowercased;
 // "" when `url` does not parse.
 std::string UrlOrigin(const std::string& url);

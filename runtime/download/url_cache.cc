@@ -148,34 +148,14 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
   HttpRequest head;
   head.url = url;
   head.head = true;
-  std::optional<uint64_t> size;
-  std::string validator;
-  for (int failures = 1;; ++failures) {
-    std::string failure;
-    try {
-      const HttpResponse response = client.Send(head);
-      if (response.status < 400) {
-        validator = response.header("etag");
-        const std::string length = response.header("content-length");
-        if (!length.empty() && length.find_first_not_of("0123456789") == std::string::npos) {
-          size = std::stoull(length);
-        }
-        break;
-      }
-      if (!RetriableStatus(response.status)) {
-        throw AssetDownloadError(
-            url, absl::StrCat("HTTP ", response.status, ": ", ServerReason(response)));
-      }
-      failure = absl::StrCat("HTTP ", response.status, ": ", ServerReason(response));
-    } catch (const HttpTransportError& e) {
-      failure = e.what();
-    }
-    if (failures >= options.retry.attempts) {
-      throw AssetDownloadError(
-          url, absl::StrCat("gave up after ", failures, " attempts; last: ", failure));
-    }
-    SleepBeforeRetry(options.retry, failures);
+  const HttpResponse response =
+      SendWithRetries(client, head, options.retry, url, "the file's size and ETag (HEAD)");
+  if (response.status >= 400) {
+    throw AssetDownloadError(url,
+                             absl::StrCat("HTTP ", response.status, ": ", ServerReason(response)));
   }
+  const std::string validator = response.header("etag");
+  const std::optional<uint64_t> size = ParseSizeHeader(response.header("content-length"));
 
   const fs::path download_dir = fs::path(entry) / "download";
   fs::create_directories(download_dir, error);
