@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/core/durable_file.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
@@ -433,12 +434,7 @@ class TempFile {
     committed_ = true;
     // Make the rename itself durable; the file is in place either way.
     const size_t slash = target_.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : target_.substr(0, slash + 1);
-    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd >= 0) {
-      ::fsync(dir_fd);
-      ::close(dir_fd);
-    }
+    SyncFolder(slash == std::string::npos ? "." : target_.substr(0, slash + 1));
   }
 
  private:

@@ -18,6 +18,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/durable_file.h"
 #include "runtime/core/errors.h"
 #include "runtime/download/file_lock.h"
 #include "runtime/download/sha256.h"
@@ -76,11 +77,7 @@ class PartialFile {
     ::close(fd_);
     fd_ = -1;
     if (::rename(path_.c_str(), final_path.c_str()) != 0) Fail("cannot rename");
-    const int dir = ::open(fs::path(final_path).parent_path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
+    SyncFolder(fs::path(final_path).parent_path().string());
   }
 
   void Remove() {

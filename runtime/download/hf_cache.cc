@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_replace.h"
+#include "runtime/core/durable_file.h"
 
 namespace modelhub {
 namespace fs = std::filesystem;
@@ -89,13 +90,7 @@ std::optional<std::string> HfCacheRepo::ResolveRevision(const std::string& revis
 void HfCacheRepo::WriteRef(const std::string& revision, const std::string& commit) const {
   const fs::path ref = fs::path(dir()) / "refs" / revision;
   fs::create_directories(ref.parent_path());
-  const std::string temp = TempName(ref);
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << commit;
-    if (!out) throw std::runtime_error("cannot write " + temp);
-  }
-  fs::rename(temp, ref);
+  ReplaceFileAtomically(ref.string(), commit);
 }
 
 void HfCacheRepo::LinkSnapshotFile(const std::string& commit, const std::string& path,

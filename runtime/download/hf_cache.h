@@ -40,7 +40,8 @@ class HfCacheRepo {
   // The commit `revision` names here: itself when it is a commit id, else the
   // content of refs/<revision>; nullopt when the cache does not know it.
   std::optional<std::string> ResolveRevision(const std::string& revision) const;
-  // Records that `revision` (a branch or tag) is at `commit` (atomic write).
+  // Records that `revision` (a branch or tag) is at `commit` (atomic write;
+  // std::system_error when it fails).
   void WriteRef(const std::string& revision, const std::string& commit) const;
   // Makes snapshots/<commit>/<path> a relative symlink to blobs/<etag>
   // (replacing what was there, atomically).

@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/durable_file.h"
 #include "runtime/core/errors.h"
 #include "runtime/download/archive_extract.h"
 #include "runtime/download/file_lock.h"
@@ -42,15 +43,11 @@ void WriteManifest(const std::string& entry, const UrlManifest& manifest) {
   for (const CachedFile& file : manifest.files) {
     json["files"].push_back({{"path", file.path}, {"size", file.size}, {"sha256", file.sha256}});
   }
-  const fs::path final_path = fs::path(entry) / "manifest.json";
-  const std::string temp = final_path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << json.dump(2) << "\n";
-    out.flush();
-    if (!out) throw AssetDownloadError(manifest.url, "cannot write " + temp);
+  try {
+    ReplaceFileAtomically((fs::path(entry) / "manifest.json").string(), json.dump(2) + "\n");
+  } catch (const std::system_error& e) {
+    throw AssetDownloadError(manifest.url, e.what());
   }
-  fs::rename(temp, final_path);
 }
 
 // Where content/ of a complete entry leads: the file or the unpacked folder.

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <set>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -209,9 +210,14 @@ FetchReport FetchFromUrl(const std::string& uri, const std::optional<std::string
 FetchReport FetchCheckpoint(const std::string& uri, const std::optional<std::string>& inside,
                             const std::map<std::string, std::string>& sha256,
                             const FetchOptions& options) {
-  if (absl::StartsWith(uri, "hg://")) return FetchFromHub(uri, inside, sha256, options);
-  if (absl::StartsWith(uri, "https://") || absl::StartsWith(uri, "http://")) {
-    return FetchFromUrl(uri, inside, sha256, options);
+  try {
+    if (absl::StartsWith(uri, "hg://")) return FetchFromHub(uri, inside, sha256, options);
+    if (absl::StartsWith(uri, "https://") || absl::StartsWith(uri, "http://")) {
+      return FetchFromUrl(uri, inside, sha256, options);
+    }
+  } catch (const std::system_error& e) {
+    // The cache's file system failed (full disk, permissions): say where.
+    throw AssetDownloadError(uri, absl::StrCat("the cache: ", e.what()));
   }
   throw AssetDownloadError(uri, "modelhub downloads hg://, https:// and http:// checkpoints only");
 }

@@ -46,8 +46,9 @@ struct FetchReport {
 // key "" for the one file a URL names). For hg://, the files fetched are the
 // ones FindCheckpointFiles would read in the chosen folder (the index and its
 // shards, or the preferred tensor files) and config.json. Throws
-// AssetDownloadError (see DownloadFile, FetchUrl) and
-// CorruptModelCheckpointError for a repo folder with no checkpoint.
+// AssetDownloadError (see DownloadFile, FetchUrl; also for file system
+// failures in the cache) and CorruptModelCheckpointError for a repo folder
+// with no checkpoint.
 FetchReport FetchCheckpoint(const std::string& uri, const std::optional<std::string>& inside,
                             const std::map<std::string, std::string>& sha256,
                             const FetchOptions& options);

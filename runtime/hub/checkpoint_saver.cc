@@ -21,6 +21,7 @@
 #include "runtime/checkpoint/key_map.h"
 #include "runtime/checkpoint/rope_layout.h"
 #include "runtime/checkpoint/safetensors.h"
+#include "runtime/core/durable_file.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/progress_bar.h"
 #include "runtime/hub/hf_config.h"
@@ -128,40 +129,9 @@ at::Tensor Stored(const SavedTensor& tensor, const CheckpointPlan& plan) {
   return value.to(plan.dtype);
 }
 
-// Writes `text` to a new file at `path` and flushes it to the disk.
-void WriteSyncedFile(const fs::path& path, const std::string& text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot create " + path.string());
-  }
-  int error = 0;
-  for (size_t written = 0; error == 0 && written < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n >= 0) {
-      written += static_cast<size_t>(n);
-    } else if (errno != EINTR) {
-      error = errno;
-    }
-  }
-  if (error == 0 && ::fsync(fd) != 0) error = errno;
-  if (::close(fd) != 0 && error == 0) error = errno;
-  if (error != 0) {
-    throw std::system_error(error, std::generic_category(), "cannot write " + path.string());
-  }
-}
-
-// Flushes the entries of the folder `path` (creations, renames) to the disk;
-// returns 0, or the errno of the failure.
-int SyncFolder(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const int error = fd < 0 || ::fsync(fd) != 0 ? errno : 0;
-  if (fd >= 0) ::close(fd);
-  return error;
-}
-
 // Writes the checkpoint `plan` describes into the folder `out`.
 void WriteFolder(const CheckpointPlan& plan, const fs::path& out, ProgressBar& bar) {
-  WriteSyncedFile(out / "config.json", plan.config_json);
+  WriteSyncedFile((out / "config.json").string(), plan.config_json);
   nlohmann::json weight_map = nlohmann::json::object();
   const size_t count = plan.shard_starts.size();
   for (size_t s = 0; s < count; ++s) {
@@ -180,9 +150,9 @@ void WriteFolder(const CheckpointPlan& plan, const fs::path& out, ProgressBar& b
   if (count > 1) {
     const nlohmann::json index = {{"metadata", {{"total_size", plan.total_bytes}}},
                                   {"weight_map", weight_map}};
-    WriteSyncedFile(out / "model.safetensors.index.json", index.dump(2) + "\n");
+    WriteSyncedFile((out / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
-  if (const int error = SyncFolder(out)) {
+  if (const int error = SyncFolder(out.string())) {
     throw std::system_error(error, std::generic_category(), "cannot flush " + out.string());
   }
 }
@@ -248,7 +218,7 @@ void SaveCheckpoint(const ModelFamily& family, const AnyConfig& config, const De
     }
     temp.Release();
     // Makes the rename durable, if the file system can; the checkpoint is complete anyway.
-    SyncFolder(target.parent_path());
+    SyncFolder(target.parent_path().string());
   } catch (const c10::Error& e) {
     throw TorchError(absl::StrCat("saving a checkpoint to ", dir), e.what_without_backtrace());
   } catch (const std::system_error& e) {
