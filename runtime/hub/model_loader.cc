@@ -141,16 +141,22 @@ ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expecte
   return result;
 }
 
-std::string CardCheckpointPath(const AssetCard& card, const FetchOptions& fetch) {
+FetchReport FetchCardCheckpoint(const AssetCard& card, const FetchOptions& fetch) {
   if (!card.has("checkpoint")) {
     throw ModelGatedError(card.name(), card.maybe_string("url").value_or(""));
   }
   const std::string checkpoint = card.ResolvePath("checkpoint");
   std::optional<std::string> inside = card.checkpoint_path();
   if (IsRemoteUri(checkpoint)) {
-    return FetchCheckpoint(checkpoint, inside, card.checkpoint_sha256(), fetch).path;
+    return FetchCheckpoint(checkpoint, inside, card.checkpoint_sha256(), fetch);
   }
-  return inside ? (fs::path(checkpoint) / *inside).lexically_normal().string() : checkpoint;
+  FetchReport local;
+  local.path = inside ? (fs::path(checkpoint) / *inside).lexically_normal().string() : checkpoint;
+  return local;
+}
+
+std::string CardCheckpointPath(const AssetCard& card, const FetchOptions& fetch) {
+  return FetchCardCheckpoint(card, fetch).path;
 }
 
 std::shared_ptr<DecoderModel> LoadModelFromCard(const AssetCard& card,

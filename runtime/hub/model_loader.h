@@ -54,6 +54,9 @@ ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expecte
 // card has no checkpoint, AssetDownloadError when fetching fails.
 std::string CardCheckpointPath(const AssetCard& card, const FetchOptions& fetch = {});
 
+// The same, with what fetching did (all zero for a local checkpoint).
+FetchReport FetchCardCheckpoint(const AssetCard& card, const FetchOptions& fetch = {});
+
 // Loads the model of `card` with its checkpoint. `config`, when given, replaces
 // the card's config. Throws what ResolveModelCard, CardCheckpointPath and
 // LoadCheckpoint throw.

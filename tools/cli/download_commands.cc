@@ -1,8 +1,8 @@
 #include "tools/cli/download_commands.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/assets/asset_card.h"
 #include "runtime/download/cache_admin.h"
 #include "runtime/download/download_progress.h"
 #include "runtime/download/hf_cache.h"
@@ -14,15 +14,10 @@
 namespace modelhub::cli {
 namespace {
 
-bool IsUri(const std::string& target) {
-  return absl::StartsWith(target, "hg://") || absl::StartsWith(target, "https://") ||
-         absl::StartsWith(target, "http://");
-}
-
 // The entries `target` names: its URI, or a card's checkpoint URI.
 std::vector<CacheEntry> Matching(const std::string& target) {
   std::string uri = target;
-  if (!IsUri(target)) uri = DefaultAssetStore().card(target).ResolvePath("checkpoint");
+  if (!IsRemoteUri(target)) uri = DefaultAssetStore().card(target).ResolvePath("checkpoint");
   std::vector<CacheEntry> found;
   for (CacheEntry& entry : ListCache(HfHubCacheDir(), ModelhubCacheDir())) {
     // hg://org/name matches the repo whatever revision a card asks for.
@@ -41,19 +36,9 @@ void RunDownload(const std::string& target, bool quiet, std::ostream& out) {
   FetchOptions options;
   options.progress = true;
   options.quiet = quiet;
-  FetchReport report;
-  if (IsUri(target)) {
-    report = FetchCheckpoint(target, std::nullopt, {}, options);
-  } else {
-    const AssetCard& card = DefaultAssetStore().card(target);
-    const std::string checkpoint = card.has("checkpoint") ? card.ResolvePath("checkpoint") : "";
-    if (!IsUri(checkpoint)) {
-      report.path = CardCheckpointPath(card);  // local (or gated: that error)
-    } else {
-      report =
-          FetchCheckpoint(checkpoint, card.checkpoint_path(), card.checkpoint_sha256(), options);
-    }
-  }
+  const FetchReport report = IsRemoteUri(target)
+                                 ? FetchCheckpoint(target, std::nullopt, {}, options)
+                                 : FetchCardCheckpoint(DefaultAssetStore().card(target), options);
   out << report.files_downloaded << " files downloaded (" << FormatBytes(report.bytes_received)
       << "), " << report.files_cached << " in the cache\n"
       << report.path << "\n";
