@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/assets/yaml_values.h"
+#include "runtime/core/environment.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
@@ -58,11 +59,6 @@ void CheckDuplicateKeys(const YAML::Node& node, const std::string& file, const s
     seen.emplace_back(key, it->first);
     CheckDuplicateKeys(it->second, file, card);
   }
-}
-
-std::string EnvOr(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
 }
 
 bool Exists(const std::string& path) {
@@ -197,14 +193,14 @@ std::vector<AssetSource> AssetStore::DefaultSources(const std::string& builtin_d
   std::vector<AssetSource> sources;
   if (!builtin_dir.empty()) sources.push_back({"built-in", builtin_dir});
 
-  std::string system = EnvOr("MODELHUB_ASSET_DIR");
+  std::string system = GetEnv("MODELHUB_ASSET_DIR");
   if (!Exists(system)) system = "/etc/modelhub/assets";
   if (Exists(system)) sources.push_back({"system", system});
 
-  std::string user = EnvOr("MODELHUB_USER_ASSET_DIR");
+  std::string user = GetEnv("MODELHUB_USER_ASSET_DIR");
   if (!Exists(user)) {
-    const std::string xdg = EnvOr("XDG_CONFIG_HOME");
-    const std::string home = EnvOr("HOME");
+    const std::string xdg = GetEnv("XDG_CONFIG_HOME");
+    const std::string home = GetEnv("HOME");
     if (!xdg.empty()) {
       user = xdg + "/modelhub/assets";
     } else if (!home.empty()) {

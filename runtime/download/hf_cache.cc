@@ -11,15 +11,11 @@
 
 #include "absl/strings/str_replace.h"
 #include "runtime/core/durable_file.h"
+#include "runtime/core/environment.h"
 
 namespace modelhub {
 namespace fs = std::filesystem;
 namespace {
-
-std::string Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
-}
 
 std::string TempName(const fs::path& path) {
   return path.string() + ".tmp." + std::to_string(::getpid());
@@ -27,13 +23,14 @@ std::string TempName(const fs::path& path) {
 
 }  // namespace
 
+std::string HfHomeDir() {
+  if (std::string home = GetEnv("HF_HOME"); !home.empty()) return home;
+  return (fs::path(UserCacheDir()) / "huggingface").string();
+}
+
 std::string HfHubCacheDir() {
-  if (std::string dir = Env("HF_HUB_CACHE"); !dir.empty()) return dir;
-  if (std::string home = Env("HF_HOME"); !home.empty()) return (fs::path(home) / "hub").string();
-  if (std::string xdg = Env("XDG_CACHE_HOME"); !xdg.empty()) {
-    return (fs::path(xdg) / "huggingface" / "hub").string();
-  }
-  return (fs::path(Env("HOME")) / ".cache" / "huggingface" / "hub").string();
+  if (std::string dir = GetEnv("HF_HUB_CACHE"); !dir.empty()) return dir;
+  return (fs::path(HfHomeDir()) / "hub").string();
 }
 
 bool IsCommitHash(const std::string& revision) {

@@ -15,8 +15,11 @@
 
 namespace modelhub {
 
-// The Hub cache folder: $HF_HUB_CACHE, else $HF_HOME/hub, else
-// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+// Hugging Face's folder: $HF_HOME, else $XDG_CACHE_HOME/huggingface, else
+// ~/.cache/huggingface (as huggingface_hub).
+std::string HfHomeDir();
+
+// The Hub cache folder: $HF_HUB_CACHE, else HfHomeDir()/hub.
 std::string HfHubCacheDir();
 
 // True when the string is a full commit id (40 hex digits).

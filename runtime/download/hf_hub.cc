@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/environment.h"
 #include "runtime/core/errors.h"
 #include "runtime/download/sha256.h"
 
@@ -14,13 +15,8 @@ namespace modelhub {
 namespace fs = std::filesystem;
 namespace {
 
-std::string Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
-}
-
 bool EnvFlag(const char* name) {
-  const std::string value = absl::AsciiStrToLower(Env(name));
+  const std::string value = absl::AsciiStrToLower(GetEnv(name));
   return value == "1" || value == "true" || value == "yes" || value == "on";
 }
 
@@ -92,15 +88,13 @@ HfRepoRef ParseHgUri(const std::string& uri) {
 
 HubSettings HubSettingsFromEnvironment() {
   HubSettings settings;
-  if (std::string endpoint = Env("HF_ENDPOINT"); !endpoint.empty()) {
+  if (std::string endpoint = GetEnv("HF_ENDPOINT"); !endpoint.empty()) {
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
     settings.endpoint = endpoint;
   }
-  settings.token = Env("HF_TOKEN");
+  settings.token = GetEnv("HF_TOKEN");
   if (settings.token.empty()) {
-    std::string home = Env("HF_HOME");
-    if (home.empty()) home = (fs::path(Env("HOME")) / ".cache" / "huggingface").string();
-    std::ifstream in(fs::path(home) / "token");
+    std::ifstream in(fs::path(HfHomeDir()) / "token");
     std::getline(in, settings.token);
     settings.token = std::string(absl::StripAsciiWhitespace(settings.token));
   }

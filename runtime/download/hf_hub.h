@@ -36,8 +36,8 @@ struct HubSettings {
   std::string cache_dir;
 };
 
-// HF_ENDPOINT, HF_TOKEN (else the file $HF_HOME/token, HF_HOME defaulting to
-// ~/.cache/huggingface), HF_HUB_OFFLINE (1/true/yes/on) and HfHubCacheDir().
+// HF_ENDPOINT, HF_TOKEN (else the file HfHomeDir()/token), HF_HUB_OFFLINE
+// (1/true/yes/on) and HfHubCacheDir().
 HubSettings HubSettingsFromEnvironment();
 
 // One file of a repo listing.

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/core/durable_file.h"
+#include "runtime/core/environment.h"
 #include "runtime/core/errors.h"
 #include "runtime/download/archive_extract.h"
 #include "runtime/download/file_lock.h"
@@ -21,11 +22,6 @@ namespace modelhub {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 namespace {
-
-std::string Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? "" : value;
-}
 
 std::string Sha256Of(const std::string& text) {
   Sha256 hash;
@@ -60,11 +56,8 @@ std::string ContentPath(const std::string& entry, const UrlManifest& manifest) {
 }  // namespace
 
 std::string ModelhubCacheDir() {
-  if (std::string dir = Env("MODELHUB_CACHE_DIR"); !dir.empty()) return dir;
-  if (std::string xdg = Env("XDG_CACHE_HOME"); !xdg.empty()) {
-    return (fs::path(xdg) / "modelhub").string();
-  }
-  return (fs::path(Env("HOME")) / ".cache" / "modelhub").string();
+  if (std::string dir = GetEnv("MODELHUB_CACHE_DIR"); !dir.empty()) return dir;
+  return (fs::path(UserCacheDir()) / "modelhub").string();
 }
 
 std::string UrlFileName(const std::string& url) {

@@ -161,6 +161,15 @@ TEST_F(HubSettingsTest, TokenFileUnderDefaultHfHome) {
   EXPECT_EQ(HubSettingsFromEnvironment().token, "hf_default");
 }
 
+TEST_F(HubSettingsTest, TokenFileUnderXdgCacheHome) {
+  // HF_HOME defaults as huggingface_hub's does: the token sits beside the cache.
+  env_.Set("XDG_CACHE_HOME", (root_ / "xdg").string());
+  WriteToken(root_ / "xdg" / "huggingface", "hf_xdg\n");
+  EXPECT_EQ(HubSettingsFromEnvironment().token, "hf_xdg");
+  EXPECT_EQ(HubSettingsFromEnvironment().cache_dir,
+            (root_ / "xdg" / "huggingface" / "hub").string());
+}
+
 TEST_F(HubSettingsTest, HfTokenBeatsTokenFile) {
   env_.Set("HF_HOME", (root_ / "hf_home").string());
   WriteToken(root_ / "hf_home", "hf_fromfile\n");
