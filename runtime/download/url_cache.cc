@@ -109,14 +109,18 @@ bool ReadUrlManifest(const std::string& entry, UrlManifest& manifest) {
 UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFetchOptions& options,
                         DownloadProgress& progress) {
   const std::string entry = UrlCacheEntry(options.cache_dir, url);
+  const std::string name = UrlFileName(url);
   UrlFetchResult result;
   UrlManifest manifest;
-  if (ReadUrlManifest(entry, manifest)) {
+  // A complete entry (its manifest written) is used as it is.
+  auto cached = [&] {
+    if (!ReadUrlManifest(entry, manifest)) return false;
     result.path = ContentPath(entry, manifest);
     result.cached = true;
-    progress.Cached(UrlFileName(url), manifest.size);
-    return result;
-  }
+    progress.Cached(name, manifest.size);
+    return true;
+  };
+  if (cached()) return result;
   if (options.offline) {
     throw AssetDownloadError(url, absl::StrCat("offline (HF_HUB_OFFLINE or --offline), and the "
                                                "file is not in the cache ",
@@ -124,14 +128,8 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
   }
   std::error_code error;
   fs::create_directories(entry, error);
-  const std::string name = UrlFileName(url);
   FileLock lock((fs::path(entry) / ".lock").string(), [&] { progress.Waiting(name); });
-  if (ReadUrlManifest(entry, manifest)) {  // another process finished it
-    result.path = ContentPath(entry, manifest);
-    result.cached = true;
-    progress.Cached(name, manifest.size);
-    return result;
-  }
+  if (cached()) return result;  // another process finished it
 
   // The validator and size, so a partial file resumes only against the same
   // version of the file (its name carries a tag of the ETag).
