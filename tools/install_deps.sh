@@ -20,6 +20,8 @@ packages=(
   libgmock-dev
   libbenchmark-dev
   python3-torch         # bench/: the same load done by Python torch.load, side by side
+  clang-14              # fuzzers and the sanitizer suite (--config=fuzz)
+  libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes
 )
 
 missing=()
