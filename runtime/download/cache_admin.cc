@@ -16,6 +16,30 @@ namespace modelhub {
 namespace fs = std::filesystem;
 namespace {
 
+// The entries of `folder`, as far as it can be listed: a folder that is
+// missing or unreadable, or fails midway, lists as what was read (no throw).
+std::vector<fs::directory_entry> ListFolder(const fs::path& folder) {
+  std::vector<fs::directory_entry> entries;
+  std::error_code error;
+  for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    entries.push_back(*it);
+  }
+  return entries;
+}
+
+// ListFolder, recursively; unreadable subfolders are skipped.
+std::vector<fs::directory_entry> ListTree(const fs::path& folder) {
+  std::vector<fs::directory_entry> entries;
+  std::error_code error;
+  for (fs::recursive_directory_iterator
+           it(folder, fs::directory_options::skip_permission_denied, error),
+       end;
+       !error && it != end; it.increment(error)) {
+    entries.push_back(*it);
+  }
+  return entries;
+}
+
 CacheEntry HubEntry(const fs::path& folder) {
   CacheEntry entry;
   entry.kind = CacheEntry::Kind::kHubRepo;
@@ -23,7 +47,7 @@ CacheEntry HubEntry(const fs::path& folder) {
   entry.uri = "hg://" + absl::StrReplaceAll(folder.filename().string().substr(8), {{"--", "/"}});
   entry.path = folder.string();
   std::error_code error;
-  for (const auto& blob : fs::directory_iterator(folder / "blobs", error)) {
+  for (const auto& blob : ListFolder(folder / "blobs")) {
     const uint64_t size = blob.file_size(error);
     if (blob.path().extension() == ".incomplete") {
       entry.partial_bytes += size;
@@ -33,7 +57,7 @@ CacheEntry HubEntry(const fs::path& folder) {
     }
   }
   std::vector<std::string> referenced;
-  for (const auto& ref : fs::recursive_directory_iterator(folder / "refs", error)) {
+  for (const auto& ref : ListTree(folder / "refs")) {
     if (!ref.is_regular_file(error)) continue;
     std::ifstream in(ref.path());
     std::string commit;
@@ -43,7 +67,7 @@ CacheEntry HubEntry(const fs::path& folder) {
     referenced.push_back(commit);
   }
   std::sort(entry.revisions.begin(), entry.revisions.end());
-  for (const auto& snapshot : fs::directory_iterator(folder / "snapshots", error)) {
+  for (const auto& snapshot : ListFolder(folder / "snapshots")) {
     const std::string commit = snapshot.path().filename().string();
     if (std::find(referenced.begin(), referenced.end(), commit) == referenced.end()) {
       entry.revisions.push_back(commit);
@@ -60,7 +84,7 @@ CacheEntry UrlEntry(const fs::path& folder, const UrlManifest& manifest) {
   for (const CachedFile& file : manifest.files) entry.bytes += file.size;
   entry.files = static_cast<int>(manifest.files.size());
   std::error_code error;
-  for (const auto& file : fs::directory_iterator(folder / "download", error)) {
+  for (const auto& file : ListFolder(folder / "download")) {
     if (file.path().extension() == ".incomplete") entry.partial_bytes += file.file_size(error);
   }
   return entry;
@@ -79,7 +103,13 @@ void Check(const std::string& file, const std::string& expected, uint64_t size,
         {file, absl::StrCat("size ", actual_size, ", the manifest says ", size)});
     return;
   }
-  const std::string actual = Sha256OfFile(file);
+  std::string actual;
+  try {
+    actual = Sha256OfFile(file);
+  } catch (const std::runtime_error& e) {
+    result.problems.push_back({file, e.what()});  // "cannot read ...: Permission denied"
+    return;
+  }
   if (actual != expected) {
     result.problems.push_back(
         {file, absl::StrCat("SHA-256 mismatch: expected ", expected, ", got ", actual)});
@@ -95,13 +125,13 @@ std::vector<CacheEntry> ListCache(const std::string& hub_cache_dir,
   std::vector<CacheEntry> hub;
   std::vector<CacheEntry> urls;
   std::error_code error;
-  for (const auto& folder : fs::directory_iterator(hub_cache_dir, error)) {
+  for (const auto& folder : ListFolder(hub_cache_dir)) {
     if (folder.is_directory(error) &&
         absl::StartsWith(folder.path().filename().string(), "models--")) {
       hub.push_back(HubEntry(folder.path()));
     }
   }
-  for (const auto& folder : fs::directory_iterator(fs::path(url_cache_dir) / "url", error)) {
+  for (const auto& folder : ListFolder(fs::path(url_cache_dir) / "url")) {
     UrlManifest manifest;
     if (folder.is_directory(error) && ReadUrlManifest(folder.path().string(), manifest)) {
       urls.push_back(UrlEntry(folder.path(), manifest));
@@ -129,7 +159,7 @@ CacheVerification VerifyCacheEntry(const CacheEntry& entry) {
     }
     return result;
   }
-  for (const auto& blob : fs::directory_iterator(folder / "blobs", error)) {
+  for (const auto& blob : ListFolder(folder / "blobs")) {
     const std::string name = blob.path().filename().string();
     if (blob.path().extension() == ".incomplete") continue;
     if (LooksLikeSha256(name)) {
@@ -138,7 +168,7 @@ CacheVerification VerifyCacheEntry(const CacheEntry& entry) {
       ++result.unchecked;
     }
   }
-  for (const auto& link : fs::recursive_directory_iterator(folder / "snapshots", error)) {
+  for (const auto& link : ListTree(folder / "snapshots")) {
     if (link.is_symlink(error) && !fs::exists(link.path(), error)) {
       result.problems.push_back({link.path().string(), "dangling link (its blob is gone)"});
     }
@@ -153,7 +183,8 @@ void RemoveCacheEntry(const CacheEntry& entry, const std::string& hub_cache_dir)
     fs::remove_all(fs::path(hub_cache_dir) / ".locks" / fs::path(entry.path).filename(), error);
   }
   if (error) {
-    throw std::runtime_error(absl::StrCat("cannot remove ", entry.path, ": ", error.message()));
+    throw Error(absl::StrCat("cannot remove the cache entry ", entry.uri, " (", entry.path,
+                             "): ", error.message()));
   }
 }
 

@@ -47,11 +47,12 @@ struct CacheVerification {
 
 // Re-reads every file of `entry` and checks it: Hub blobs named by a SHA-256
 // against that name, snapshot links for a target, URL entries against the
-// sizes and hashes their manifest recorded.
+// sizes and hashes their manifest recorded. A file that cannot be read is a
+// problem ("cannot read ...: Permission denied"), not an exception.
 CacheVerification VerifyCacheEntry(const CacheEntry& entry);
 
-// Deletes the entry's folder (and a Hub repo's locks). Throws
-// std::runtime_error when that fails.
+// Deletes the entry's folder (and a Hub repo's locks). Throws modelhub::Error
+// naming the entry, its folder and the reason when that fails.
 void RemoveCacheEntry(const CacheEntry& entry, const std::string& hub_cache_dir);
 
 }  // namespace modelhub

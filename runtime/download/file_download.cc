@@ -245,9 +245,13 @@ std::string DescribeStatus(const HttpResponse& response, const FileDownload& dow
 
 }  // namespace
 
-void SleepBeforeRetry(const RetryPolicy& retry, int failures) {
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& retry, int failures) {
   const auto delay = retry.first_delay * (1 << std::min(std::max(failures, 1) - 1, 16));
-  std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(delay, retry.max_delay));
+  return std::min<std::chrono::milliseconds>(delay, retry.max_delay);
+}
+
+void SleepBeforeRetry(const RetryPolicy& retry, int failures) {
+  std::this_thread::sleep_for(BackoffDelay(retry, failures));
 }
 
 bool RetriableStatus(long status) { return status >= 500 || status == 429 || status == 408; }
@@ -291,12 +295,8 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
   FileDownloadResult result;
   std::error_code error;
   fs::create_directories(fs::path(download.final_path).parent_path(), error);
-  std::optional<FileLock> lock;
-  try {
-    lock.emplace(download.lock_path, [&] { progress.Waiting(download.name); });
-  } catch (const std::runtime_error& e) {
-    throw AssetDownloadError(download.source, e.what());
-  }
+  const FileLock lock(download.lock_path, download.source,
+                      [&] { progress.Waiting(download.name); });
   if (fs::exists(download.final_path, error)) {
     // In the cache already, maybe fetched by the process this one waited for.
     result.cached = true;

@@ -34,8 +34,12 @@ struct RetryPolicy {
   std::chrono::milliseconds max_delay{8000};
 };
 
-// Sleeps the backoff `retry` sets before retry number `failures` (1 = the
-// first retry).
+// The backoff `retry` sets before retry number `failures` (1 = the first
+// retry; less than 1 counts as 1): first_delay * 2^(failures-1), at most
+// max_delay.
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& retry, int failures);
+
+// Sleeps BackoffDelay(retry, failures).
 void SleepBeforeRetry(const RetryPolicy& retry, int failures);
 
 // True for statuses worth retrying: 5xx, 429 and 408.

@@ -7,24 +7,42 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <stdexcept>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/core/errors.h"
 
 namespace modelhub {
 
-FileLock::FileLock(const std::string& path, const std::function<void()>& on_wait) {
-  std::error_code error;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
+FileLock::FileLock(const std::string& path, const std::string& source,
+                   const std::function<void()>& on_wait) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (!folder.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(folder, error);
+    if (error) {
+      throw AssetDownloadError(
+          source, absl::StrCat("cannot create the folder ", folder.string(), " of the lock file ",
+                               path, ": ", error.message()));
+    }
+  }
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    throw std::runtime_error("cannot create the lock file " + path + ": " + std::strerror(errno));
+    throw AssetDownloadError(
+        source, absl::StrCat("cannot create the lock file ", path, ": ", std::strerror(errno)));
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  if (errno != EWOULDBLOCK && errno != EINTR) {
+    const std::string why = std::strerror(errno);
+    ::close(fd_);
+    throw AssetDownloadError(source, absl::StrCat("cannot lock ", path, ": ", why));
+  }
   if (on_wait) on_wait();
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno != EINTR) {
       const std::string why = std::strerror(errno);
       ::close(fd_);
-      throw std::runtime_error("cannot lock " + path + ": " + why);
+      throw AssetDownloadError(source, absl::StrCat("cannot lock ", path, ": ", why));
     }
   }
 }

@@ -13,8 +13,13 @@ namespace modelhub {
 class FileLock {
  public:
   // Blocks until the lock is held, calling `on_wait` first when another holder
-  // has it. Throws std::runtime_error when the lock file cannot be created.
-  explicit FileLock(const std::string& path, const std::function<void()>& on_wait = {});
+  // has it. Throws AssetDownloadError naming `source` (what the lock guards the
+  // download of: "hg://org/name", a URL), the folder or lock file and the
+  // operation when the folder cannot be created (a regular file on the way, no
+  // permission, a full disk), the lock file cannot be opened or created, or
+  // flock fails.
+  FileLock(const std::string& path, const std::string& source,
+           const std::function<void()>& on_wait = {});
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

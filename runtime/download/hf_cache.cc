@@ -9,9 +9,11 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "runtime/core/durable_file.h"
 #include "runtime/core/environment.h"
+#include "runtime/core/errors.h"
 
 namespace modelhub {
 namespace fs = std::filesystem;
@@ -52,6 +54,7 @@ std::string NormalizeEtag(const std::string& etag) {
 
 HfCacheRepo::HfCacheRepo(std::string cache_dir, const std::string& repo_id)
     : cache_dir_(std::move(cache_dir)),
+      repo_id_(repo_id),
       folder_name_("models--" + absl::StrReplaceAll(repo_id, {{"/", "--"}})) {}
 
 std::string HfCacheRepo::dir() const { return (fs::path(cache_dir_) / folder_name_).string(); }
@@ -84,22 +87,42 @@ std::optional<std::string> HfCacheRepo::ResolveRevision(const std::string& revis
   return commit;
 }
 
+void HfCacheRepo::Check(const std::error_code& error, const std::string& operation) const {
+  if (error) {
+    throw AssetDownloadError("hg://" + repo_id_,
+                             absl::StrCat("cannot ", operation, ": ", error.message()));
+  }
+}
+
 void HfCacheRepo::WriteRef(const std::string& revision, const std::string& commit) const {
   const fs::path ref = fs::path(dir()) / "refs" / revision;
-  fs::create_directories(ref.parent_path());
-  ReplaceFileAtomically(ref.string(), commit);
+  std::error_code error;
+  fs::create_directories(ref.parent_path(), error);
+  Check(error, "create the folder " + ref.parent_path().string());
+  try {
+    ReplaceFileAtomically(ref.string(), commit);
+  } catch (const std::system_error& e) {
+    Check(e.code(), "write the ref " + ref.string());
+  }
 }
 
 void HfCacheRepo::LinkSnapshotFile(const std::string& commit, const std::string& path,
                                    const std::string& etag) const {
   const fs::path link = fs::path(snapshot_dir(commit)) / path;
-  fs::create_directories(link.parent_path());
+  std::error_code error;
+  fs::create_directories(link.parent_path(), error);
+  Check(error, "create the folder " + link.parent_path().string());
   const fs::path target = fs::path(blob_path(etag)).lexically_relative(link.parent_path());
   const std::string temp = TempName(link);
-  std::error_code error;
   fs::remove(temp, error);
-  fs::create_symlink(target, temp);
-  fs::rename(temp, link);
+  fs::create_symlink(target, temp, error);
+  Check(error, absl::StrCat("create the link ", temp, " to ", target.string()));
+  fs::rename(temp, link, error);
+  if (error) {
+    std::error_code ignored;
+    fs::remove(temp, ignored);
+  }
+  Check(error, absl::StrCat("rename ", temp, " to ", link.string()));
 }
 
 }  // namespace modelhub

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace modelhub {
@@ -43,16 +44,22 @@ class HfCacheRepo {
   // The commit `revision` names here: itself when it is a commit id, else the
   // content of refs/<revision>; nullopt when the cache does not know it.
   std::optional<std::string> ResolveRevision(const std::string& revision) const;
-  // Records that `revision` (a branch or tag) is at `commit` (atomic write;
-  // std::system_error when it fails).
+  // Records that `revision` (a branch or tag) is at `commit` (atomic write).
+  // Throws AssetDownloadError naming hg://<repo>, the ref file and the
+  // operation when the file system refuses.
   void WriteRef(const std::string& revision, const std::string& commit) const;
   // Makes snapshots/<commit>/<path> a relative symlink to blobs/<etag>
-  // (replacing what was there, atomically).
+  // (replacing what was there, atomically). Throws AssetDownloadError naming
+  // hg://<repo>, the link and the operation when the file system refuses.
   void LinkSnapshotFile(const std::string& commit, const std::string& path,
                         const std::string& etag) const;
 
  private:
+  // Throws AssetDownloadError for `operation` when `error` is set.
+  void Check(const std::error_code& error, const std::string& operation) const;
+
   std::string cache_dir_;
+  std::string repo_id_;
   std::string folder_name_;
 };
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,15 @@ void WriteManifest(const std::string& entry, const UrlManifest& manifest) {
     ReplaceFileAtomically((fs::path(entry) / "manifest.json").string(), json.dump(2) + "\n");
   } catch (const std::system_error& e) {
     throw AssetDownloadError(manifest.url, e.what());
+  }
+}
+
+// Throws AssetDownloadError naming `url`, the operation and the file-system
+// error when `error` is set.
+void CheckFileSystem(const std::error_code& error, const std::string& url,
+                     const std::string& operation) {
+  if (error) {
+    throw AssetDownloadError(url, absl::StrCat("cannot ", operation, ": ", error.message()));
   }
 }
 
@@ -127,8 +137,8 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
                                                entry, "; download it once while online"));
   }
   std::error_code error;
-  fs::create_directories(entry, error);
-  FileLock lock((fs::path(entry) / ".lock").string(), [&] { progress.Waiting(name); });
+  // FileLock creates the entry's folder, or says why it cannot.
+  FileLock lock((fs::path(entry) / ".lock").string(), url, [&] { progress.Waiting(name); });
   if (cached()) return result;  // another process finished it
 
   // The validator and size, so a partial file resumes only against the same
@@ -147,14 +157,18 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
 
   const fs::path download_dir = fs::path(entry) / "download";
   fs::create_directories(download_dir, error);
+  CheckFileSystem(error, url, "create the folder " + download_dir.string());
   const std::string tag = validator.empty() ? "any" : Sha256Of(validator).substr(0, 12);
   const std::string partial_name = absl::StrCat(name, ".", tag, ".incomplete");
-  // A partial file of another version of the URL cannot be resumed.
-  for (const fs::directory_entry& file : fs::directory_iterator(download_dir, error)) {
-    const std::string file_name = file.path().filename().string();
+  // A partial file of another version of the URL cannot be resumed. (Best
+  // effort: a file that cannot be removed or listed is left alone.)
+  std::error_code listing;
+  for (fs::directory_iterator file(download_dir, listing), end; !listing && file != end;
+       file.increment(listing)) {
+    const std::string file_name = file->path().filename().string();
     if (file_name != partial_name && file_name.size() > 11 &&
         file_name.compare(file_name.size() - 11, 11, ".incomplete") == 0) {
-      fs::remove(file.path(), error);
+      fs::remove(file->path(), error);
     }
   }
   FileDownload download;
@@ -175,10 +189,18 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
   manifest = UrlManifest{};
   manifest.url = url;
   manifest.size = fs::file_size(download.final_path, error);
-  manifest.sha256 =
-      result.download.sha256.empty() ? Sha256OfFile(download.final_path) : result.download.sha256;
+  CheckFileSystem(error, url, "read the size of " + download.final_path);
+  manifest.sha256 = result.download.sha256;
+  if (manifest.sha256.empty()) {  // downloaded by another process meanwhile
+    try {
+      manifest.sha256 = Sha256OfFile(download.final_path);
+    } catch (const std::runtime_error& e) {
+      throw AssetDownloadError(url, e.what());
+    }
+  }
   const fs::path content = fs::path(entry) / "content";
   fs::remove_all(content, error);
+  CheckFileSystem(error, url, "remove the old " + content.string());
   if (IsArchiveName(name)) {
     const std::string staging = content.string() + ".tmp." + std::to_string(::getpid());
     fs::remove_all(staging, error);
@@ -190,12 +212,17 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
       throw;
     }
     for (ExtractedFile& file : files) manifest.files.push_back({file.path, file.size, file.sha256});
-    fs::rename(staging, content);
+    fs::rename(staging, content, error);
+    CheckFileSystem(error, url, absl::StrCat("rename ", staging, " to ", content.string()));
     fs::remove(download.final_path, error);  // the unpacked files are what is kept
     manifest.unpacked = true;
   } else {
-    fs::create_directories(content);
-    fs::rename(download.final_path, content / name);
+    fs::create_directories(content, error);
+    CheckFileSystem(error, url, "create the folder " + content.string());
+    fs::rename(download.final_path, content / name, error);
+    CheckFileSystem(
+        error, url,
+        absl::StrCat("rename ", download.final_path, " to ", (content / name).string()));
     manifest.files.push_back({name, manifest.size, manifest.sha256});
   }
   WriteManifest(entry, manifest);

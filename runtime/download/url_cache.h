@@ -67,7 +67,7 @@ struct UrlFetchResult {
 // archive (by its name: see IsArchiveName) and deletes the archive, writes the
 // manifest. With a complete entry, makes no request. Throws
 // AssetDownloadError (offline with no entry, HTTP failures, hash mismatch,
-// a bad archive).
+// a bad archive, and a cache that cannot be written: the path and operation).
 UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFetchOptions& options,
                         DownloadProgress& progress);
 

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -36,7 +37,8 @@ constexpr char kPython[] = "/usr/bin/python3";
 constexpr char kScript[] = "tests/testing/fake_hub/fake_hub_server.py";
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 constexpr auto kStopTimeout = std::chrono::seconds(5);
-constexpr int kQuiesceSeconds = 10;
+// Only a hang detector: requests normally finish in milliseconds.
+constexpr int kQuiesceSeconds = 30;
 
 std::string Env(const char* name) {
   const char* value = std::getenv(name);
@@ -287,6 +289,7 @@ std::vector<FakeHub::Request> FakeHub::Requests() const {
     if (text.empty()) continue;
     const nlohmann::json line = nlohmann::json::parse(text);
     Request request;
+    request.seq = line.value("seq", int64_t{0});
     request.method = StringField(line, "method");
     request.path = StringField(line, "path");
     request.host = StringField(line, "host");
@@ -298,6 +301,9 @@ std::vector<FakeHub::Request> FakeHub::Requests() const {
     request.bytes_sent = line.value("bytes_sent", int64_t{0});
     requests.push_back(std::move(request));
   }
+  // Lines are written as responses end; arrival order is what tests reason about.
+  std::stable_sort(requests.begin(), requests.end(),
+                   [](const Request& a, const Request& b) { return a.seq < b.seq; });
   return requests;
 }
 

@@ -32,6 +32,9 @@ class FakeHub {
   // One request as the server logged it once its response was done. Absent
   // headers and "no fault" are "".
   struct Request {
+    // Arrival order: the server numbers requests 0, 1, 2, ... under a lock as
+    // they arrive, before answering them.
+    int64_t seq = 0;
     std::string method;
     std::string path;  // with the query string
     std::string host;  // the Host header
@@ -67,9 +70,13 @@ class FakeHub {
   // No faults from the next request on.
   void ClearFaults();
 
-  // The requests logged since the start or the last ClearRequests(), oldest
-  // first. Waits (at most 10 s) until the requests in flight have been logged,
-  // so a request whose response the client has seen is always included.
+  // The requests logged since the start or the last ClearRequests(), in the
+  // order they arrived (by seq), not the order their responses ended: a request
+  // sent after the response to another was received (the request a redirect
+  // leads to, on another connection and server thread) always comes after it.
+  // Concurrent requests come in the order the server took them. Waits (at most
+  // 30 s) until the requests in flight have been logged, so a request whose
+  // response the client has seen is always included.
   std::vector<Request> Requests() const;
   // Forgets the requests logged so far (after waiting as Requests() does).
   void ClearRequests();

@@ -2,12 +2,13 @@
 // the loopback fake Hub: the summary and path, per-file lines on a
 // non-terminal stderr and bars on a terminal, four processes downloading one model at once, offline
 // loads, a Mistral-shaped card (a tar and checkpoint_path), cache ls, verify
-// (catching a damaged blob) and rm.
+// (catching a damaged blob) and rm, and caches that cannot be written.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -207,6 +208,52 @@ TEST_F(DownloadCliTest, OfflineWithAnEmptyCacheNamesWhatIsMissing) {
   EXPECT_THAT(run.err, HasSubstr("offline"));
   EXPECT_THAT(run.err, HasSubstr("models--org--tiny"));
   EXPECT_TRUE(hub_->Requests().empty());
+}
+
+// A cache that cannot be written is one error line naming the URL or repo,
+// the path and why, with exit 1 (the URL case was "internal error").
+TEST_F(DownloadCliTest, ACacheUnderARegularFileIsAnErrorNamingThePath) {
+  std::ofstream(root_ / "plain_file") << "not a folder";
+  const std::string url = hub_->file_url("tiny-meta.tar");
+  setenv("MODELHUB_CACHE_DIR", (root_ / "plain_file" / "modelhub").c_str(), 1);
+  CommandResult run = Modelhub("download " + url);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.err, ::testing::StartsWith("modelhub: error: cannot download " + url +
+                                             ": cannot create the folder " +
+                                             (root_ / "plain_file" / "modelhub" / "url").string()));
+  EXPECT_THAT(run.err, ::testing::EndsWith(": Not a directory\n"));
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+
+  setenv("HF_HUB_CACHE", (root_ / "plain_file" / "hf").c_str(), 1);
+  run = Modelhub("download hg://org/tiny");
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.err, ::testing::StartsWith("modelhub: error: cannot download hg://org/tiny: "
+                                             "cannot create the folder " +
+                                             (root_ / "plain_file" / "hf").string()));
+  EXPECT_THAT(run.err, ::testing::EndsWith(": Not a directory\n"));
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+}
+
+// A full disk while a file downloads (its partial file is /dev/full): one
+// error line naming the file and "No space left on device", exit 1.
+TEST_F(DownloadCliTest, AFullDiskIsAnErrorNamingTheFile) {
+  const fs::path sums = kTmp / "sha256sum.out";
+  ASSERT_EQ(
+      std::system(
+          ("sha256sum cards/tiny/model-00001-of-00002.safetensors >" + sums.string()).c_str()),
+      0);
+  const std::string sha256 = ReadFileBytes(sums.string()).substr(0, 64);
+  const fs::path partial = root_ / "hf" / "models--org--tiny" / "blobs" / (sha256 + ".incomplete");
+  fs::create_directories(partial.parent_path());
+  fs::create_symlink("/dev/full", partial);
+  CommandResult run = Modelhub("download hg://org/tiny --quiet");
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  // config.json and the index came before, each with its "downloaded" line.
+  EXPECT_EQ(LastLine(run.err),
+            "modelhub: error: cannot download hg://org/tiny: cannot write the partial file " +
+                partial.string() + " of model-00001-of-00002.safetensors: No space left on device")
+      << run.err;
+  EXPECT_THAT(run.err, ::testing::Not(HasSubstr("internal error")));
 }
 
 TEST_F(DownloadCliTest, CacheLsVerifyAndRm) {

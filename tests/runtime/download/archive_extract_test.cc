@@ -17,6 +17,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/download/sha256.h"
 #include "tests/testing/archive_writer.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -82,16 +83,18 @@ void WriteTarWithSpecialEntry(const std::string& path, mode_t type, bool hardlin
   archive_write_free(writer);
 }
 
-// Runs ExtractArchive expecting an AssetDownloadError; returns its message.
+// Runs ExtractArchive expecting an AssetDownloadError naming the source;
+// returns its message (a test failure when there is none).
 std::string ExtractError(const std::string& archive, const std::string& destination) {
-  try {
-    ExtractArchive(archive, destination, "https://example.test/model.tar");
-  } catch (const AssetDownloadError& e) {
-    EXPECT_EQ(e.uri(), "https://example.test/model.tar");
-    return e.what();
-  }
-  ADD_FAILURE() << "no AssetDownloadError unpacking " << archive;
-  return "";
+  SCOPED_TRACE("unpacking " + archive);
+  return testing::ErrorOf<AssetDownloadError>([&] {
+    try {
+      ExtractArchive(archive, destination, "https://example.test/model.tar");
+    } catch (const AssetDownloadError& e) {
+      EXPECT_EQ(e.uri(), "https://example.test/model.tar");
+      throw;
+    }
+  });
 }
 
 TEST(IsArchiveNameTest, Extensions) {

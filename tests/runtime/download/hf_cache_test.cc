@@ -1,5 +1,6 @@
 // The Hugging Face cache layout: where the cache is (environment precedence),
-// commit ids and ETags, a repo's paths, refs, and snapshot symlinks.
+// commit ids and ETags, a repo's paths, refs, and snapshot symlinks, and
+// file-system failures as AssetDownloadError.
 
 #include "runtime/download/hf_cache.h"
 
@@ -9,7 +10,9 @@
 #include <fstream>
 #include <string>
 
+#include "runtime/core/errors.h"
 #include "tests/runtime/download/scoped_env.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -207,6 +210,47 @@ TEST(HfCacheRepoTest, LinkSnapshotFileReplacesExistingLink) {
   for (const auto& entry : fs::directory_iterator(repo.snapshot_dir(kCommit))) {
     ++entries;
     EXPECT_EQ(entry.path().filename(), "config.json");
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+// A cache that cannot be written (here: a regular file where a folder goes)
+// is modelhub's error naming the repo, the path and the operation; it was a
+// std::filesystem_error.
+TEST(HfCacheRepoTest, WriteRefFailureIsAnAssetDownloadError) {
+  const HfCacheRepo repo(FreshDir("ref_blocked"), "org/name");
+  WriteText(fs::path(repo.dir()) / "refs", "a file, not a folder");
+  const std::string message =
+      testing::ErrorOf<AssetDownloadError>([&] { repo.WriteRef("refs/pr/1", kCommit); });
+  EXPECT_EQ(message, "cannot download hg://org/name: cannot create the folder " + repo.dir() +
+                         "/refs/refs/pr: Not a directory");
+}
+
+TEST(HfCacheRepoTest, LinkSnapshotFileFailuresAreAssetDownloadErrors) {
+  const HfCacheRepo repo(FreshDir("link_blocked"), "org/name");
+  WriteText(repo.blob_path("etag"), "weights");
+  WriteText(repo.snapshot_dir(kCommit), "a file, not a folder");
+  std::string message = testing::ErrorOf<AssetDownloadError>(
+      [&] { repo.LinkSnapshotFile(kCommit, "model.safetensors", "etag"); });
+  EXPECT_EQ(message, "cannot download hg://org/name: cannot create the folder " +
+                         repo.snapshot_dir(kCommit) + ": Not a directory");
+
+  // The link's name is taken by a folder: the rename fails, no temporary
+  // link is left behind.
+  const HfCacheRepo other(FreshDir("link_onto_folder"), "org/name");
+  WriteText(other.blob_path("etag"), "weights");
+  const fs::path link = fs::path(other.snapshot_dir(kCommit)) / "model.safetensors";
+  WriteText(link / "inside", "x");
+  message = testing::ErrorOf<AssetDownloadError>(
+      [&] { other.LinkSnapshotFile(kCommit, "model.safetensors", "etag"); });
+  EXPECT_NE(message.find("cannot download hg://org/name: cannot rename " + link.string() + ".tmp."),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find(" to " + link.string() + ": "), std::string::npos) << message;
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(other.snapshot_dir(kCommit))) {
+    ++entries;
+    EXPECT_EQ(entry.path().filename(), "model.safetensors");
   }
   EXPECT_EQ(entries, 1);
 }

@@ -13,6 +13,7 @@
 
 #include "runtime/core/errors.h"
 #include "tests/runtime/download/scoped_env.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -21,16 +22,17 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The message of the AssetDownloadError ParseHgUri(uri) throws, or "" when it
-// does not throw one.
+// The message of the AssetDownloadError ParseHgUri(uri) throws (naming `uri`);
+// a test failure when it throws none.
 std::string ParseError(const std::string& uri) {
-  try {
-    ParseHgUri(uri);
-  } catch (const AssetDownloadError& e) {
-    EXPECT_EQ(e.uri(), uri);
-    return e.what();
-  }
-  return "";
+  return testing::ErrorOf<AssetDownloadError>([&] {
+    try {
+      ParseHgUri(uri);
+    } catch (const AssetDownloadError& e) {
+      EXPECT_EQ(e.uri(), uri);
+      throw;
+    }
+  });
 }
 
 TEST(ParseHgUriTest, OrgAndName) {

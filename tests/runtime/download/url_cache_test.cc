@@ -1,6 +1,7 @@
 // The URL cache without a server: file names from URLs, entry folders, the
 // cache folder's environment precedence, manifests (missing, damaged, complete
-// entries served without a request) and offline misses.
+// entries served without a request), offline misses and a cache that cannot
+// be written.
 
 #include "runtime/download/url_cache.h"
 
@@ -13,6 +14,7 @@
 
 #include "runtime/core/errors.h"
 #include "tests/runtime/download/scoped_env.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -219,6 +221,22 @@ TEST_F(FetchUrlTest, CompleteSingleFileEntryIsTheFile) {
   const UrlFetchResult result = FetchUrl(url, http_, options, progress_);
   EXPECT_TRUE(result.cached);
   EXPECT_EQ(result.path, (entry / "content" / "model.safetensors").string());
+}
+
+// A cache folder under a regular file: modelhub's error naming the URL, the
+// folder and why, before any request (it was a std::runtime_error from the
+// lock, an "internal error" in the CLI).
+TEST_F(FetchUrlTest, CacheUnderARegularFileIsAnAssetDownloadError) {
+  const fs::path dir = FreshDir("cache_under_file");
+  WriteText(dir / "file", "not a folder");
+  UrlFetchOptions options;
+  options.cache_dir = (dir / "file" / "cache").string();
+  const std::string message =
+      testing::ErrorOf<AssetDownloadError>([&] { FetchUrl(kUrl, http_, options, progress_); });
+  EXPECT_EQ(message, std::string("cannot download ") + kUrl + ": cannot create the folder " +
+                         UrlCacheEntry(options.cache_dir, kUrl) + " of the lock file " +
+                         UrlCacheEntry(options.cache_dir, kUrl) + "/.lock: Not a directory");
+  EXPECT_EQ(http_.bytes_received(), 0u);
 }
 
 TEST_F(FetchUrlTest, DamagedManifestIsAnErrorNotADownload) {

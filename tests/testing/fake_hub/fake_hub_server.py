@@ -39,9 +39,12 @@ uses left applies to the request. Kinds:
   stall         "after_bytes": n, "seconds": s   n body bytes, a pause, then the rest
 "delay_seconds" (any kind) waits before the headers. Pauses end early when the client hangs up.
 
---log FILE gets one JSON line per request once its response is done: method, path, host,
-range, if_range, authorization (header values or null), status, bytes_sent (body bytes
-written) and fault (the kind applied or null).
+--log FILE gets one JSON line per request once its response is done: seq, method, path,
+host, range, if_range, authorization (header values or null), status, bytes_sent (body bytes
+written) and fault (the kind applied or null). Lines are written when responses end, so
+concurrent requests (a redirect and the request that follows it, on another connection) may
+be written in either order; "seq" (0, 1, 2, ...) is the order in which the requests arrived,
+taken under a lock before anything is answered, and is what readers sort by.
 """
 
 import argparse
@@ -200,15 +203,20 @@ class Log:
 
 
 class InFlight:
-    """Counts requests between their start and their log line; waits for none."""
+    """Counts requests between their start and their log line; waits for none. Entering
+    numbers the request: `seq` is the number of requests that entered before it."""
 
     def __init__(self):
         self._condition = threading.Condition()
         self._count = 0
+        self._next_seq = 0
 
     def __enter__(self):
         with self._condition:
             self._count += 1
+            seq = self._next_seq
+            self._next_seq += 1
+            return seq
 
     def __exit__(self, *unused):
         with self._condition:
@@ -277,7 +285,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._status = 0
         self._bytes_sent = 0
         self._fault = None
-        with server.in_flight:
+        with server.in_flight as seq:
             try:
                 self._fault = server.faults.take(self.command, self.path)
                 if self._fault is not None and self._fault["kind"] == "status":
@@ -290,6 +298,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             finally:
                 server.log.write(
                     {
+                        "seq": seq,
                         "method": self.command,
                         "path": self.path,
                         "host": self.headers.get("Host"),
