@@ -1,11 +1,14 @@
 #include "runtime/checkpoint/checkpoint_files.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +21,32 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
+// Index files are a few hundred KiB; larger ones are refused unread.
+constexpr uintmax_t kMaxIndexSize = uintmax_t{64} << 20;
+// Names longer than this are shortened in messages.
+constexpr size_t kMaxShownName = 120;
+
+// `name`, or its start and its length when it is too long to show whole.
+std::string Shown(const std::string& name) {
+  if (name.size() <= kMaxShownName) return name;
+  return absl::StrCat(name.substr(0, kMaxShownName / 2), "... (", name.size(), " characters)");
+}
+
+// The status of `path`; file_type::not_found when it does not exist. Throws
+// CorruptModelCheckpointError naming `path` and the system's reason when it
+// cannot be examined (a name too long, no permission), blamed on `blamed`
+// with `what` saying what `path` is.
+fs::file_status StatusOf(const fs::path& path, const std::string& blamed, const std::string& what) {
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (error && status.type() != fs::file_type::not_found) {
+    throw CorruptModelCheckpointError(
+        blamed, absl::StrCat("cannot examine ", what, " (stat ", Shown(path.string()),
+                             "): ", error.message()));
+  }
+  return status;
+}
+
 // Reads a sharded checkpoint's index: the shards it names, sorted by name,
 // and the weight map with absolute paths.
 void ReadIndex(const fs::path& index, CheckpointFiles& files) {
@@ -28,10 +57,16 @@ void ReadIndex(const fs::path& index, CheckpointFiles& files) {
     shards.insert(file);
   }
   for (const std::string& shard : shards) {
-    if (!fs::is_regular_file(shard)) {
+    const std::string name =
+        absl::StrCat("shard '", Shown(fs::path(shard).filename().string()), "' named by the index");
+    const fs::file_status status = StatusOf(shard, index.string(), name);
+    if (!fs::exists(status)) {
       throw CorruptModelCheckpointError(
-          index.string(), absl::StrCat("shard '", fs::path(shard).filename().string(),
-                                       "' named by the index is missing (looked for ", shard, ")"));
+          index.string(), absl::StrCat(name, " is missing (looked for ", Shown(shard), ")"));
+    }
+    if (!fs::is_regular_file(status)) {
+      throw CorruptModelCheckpointError(index.string(),
+                                        absl::StrCat(name, " is not a regular file"));
     }
     files.tensor_files.push_back(shard);
   }
@@ -59,10 +94,29 @@ int ConsolidatedRank(const std::string& name) {
 
 std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path) {
   const fs::path index(path);
+  const fs::file_status status = StatusOf(index, path, "the index file");
+  if (!fs::exists(status)) throw AssetNotFoundError(path);
+  if (!fs::is_regular_file(status)) {
+    throw CorruptModelCheckpointError(path, "the index is not a regular file");
+  }
+  std::error_code error;
+  const uintmax_t size = fs::file_size(index, error);
+  if (!error && size > kMaxIndexSize) {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("the index file has ", size, " bytes, more than the limit of ",
+                           kMaxIndexSize));
+  }
   std::ifstream in(index, std::ios::binary);
-  if (!in) throw CorruptModelCheckpointError(index.string(), "cannot read the index file");
+  if (!in) {
+    const int reason = errno;
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("cannot open the index file for reading: ", std::strerror(reason)));
+  }
   std::ostringstream text;
   text << in.rdbuf();
+  if (in.bad()) {
+    throw CorruptModelCheckpointError(path, "cannot read the index file: an I/O error");
+  }
   Json root;
   try {
     root = Json::parse(text.str());
@@ -84,7 +138,7 @@ std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path) 
     const std::string shard = it->get<std::string>();
     if (shard.empty() || fs::path(shard).is_absolute() || shard.find("..") != std::string::npos) {
       throw CorruptModelCheckpointError(
-          index.string(), absl::StrCat("weight_map entry '", it.key(), "' names '", shard,
+          index.string(), absl::StrCat("weight_map entry '", it.key(), "' names '", Shown(shard),
                                        "', which is not a file beside the index"));
     }
     weight_map[it.key()] = shard;
@@ -160,16 +214,24 @@ CheckpointChoice ChooseCheckpointFiles(const std::string& folder,
 }
 
 CheckpointFiles FindCheckpointFiles(const std::string& path) {
-  std::error_code error;
   const fs::path given(path);
-  const fs::file_status status = fs::status(given, error);
+  const fs::file_status status = StatusOf(given, path, "the checkpoint path");
   if (!fs::exists(status)) throw AssetNotFoundError(path);
   CheckpointFiles files;
   fs::path folder = given;
   if (fs::is_directory(status)) {
     std::vector<std::string> names;
-    for (const fs::directory_entry& entry : fs::directory_iterator(given)) {
-      if (entry.is_regular_file(error)) names.push_back(entry.path().filename().string());
+    std::error_code error;
+    fs::directory_iterator entries(given, error);
+    for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
+      std::error_code ignored;  // an entry that vanished or cannot be examined is no candidate
+      if (entries->is_regular_file(ignored)) {
+        names.push_back(entries->path().filename().string());
+      }
+    }
+    if (error) {
+      throw CorruptModelCheckpointError(path,
+                                        absl::StrCat("cannot list the folder: ", error.message()));
     }
     const CheckpointChoice choice = ChooseCheckpointFiles(given.string(), names);
     if (!choice.index.empty()) {
@@ -189,8 +251,9 @@ CheckpointFiles FindCheckpointFiles(const std::string& path) {
     }
   }
   if (folder.empty()) folder = ".";
-  if (fs::is_regular_file(folder / "config.json")) {
-    files.config_json = (folder / "config.json").string();
+  const fs::path config = folder / "config.json";
+  if (fs::is_regular_file(StatusOf(config, config.string(), "the checkpoint's config.json"))) {
+    files.config_json = config.string();
   }
   return files;
 }

@@ -27,9 +27,11 @@ struct CheckpointFiles {
 
 // The weight map of the index file at `path` (model.safetensors.index.json,
 // pytorch_model.bin.index.json): tensor name -> shard file name, relative to
-// the index's folder. Throws CorruptModelCheckpointError for an unreadable
-// file, invalid JSON (naming the byte offset), no weight_map object, or an
-// entry that is not a file name beside the index.
+// the index's folder. Throws AssetNotFoundError when it does not exist, and
+// CorruptModelCheckpointError for a file that cannot be examined or read
+// (naming the system's reason) or is not a regular file, one over 64 MiB,
+// invalid JSON (naming the byte offset), no weight_map object, or an entry
+// that is not a file name beside the index.
 std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path);
 
 // The checkpoint a folder holds, chosen from the names of its files by the
@@ -60,8 +62,10 @@ CheckpointChoice ChooseCheckpointFiles(const std::string& folder,
 // a single *.pt / *.pth / *.bin file. Throws AssetNotFoundError when `path` does
 // not exist, and CorruptModelCheckpointError for an unreadable or malformed
 // index (naming the byte offset of a JSON error), a shard the index names that
-// does not exist, a gap in Meta's rank files, or a folder with no checkpoint
-// file or several candidates (listed).
+// does not exist or cannot be examined (a name too long: the system's reason),
+// a path or folder that cannot be examined or listed, a gap in Meta's rank
+// files, or a folder with no checkpoint file or several candidates (listed).
+// Never a std::filesystem error.
 CheckpointFiles FindCheckpointFiles(const std::string& path);
 
 }  // namespace modelhub

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -11,6 +12,9 @@ namespace modelhub {
 namespace {
 
 constexpr size_t kListed = 5;
+// Replicas of a tensor larger than this are compared by shape only: the ones
+// Meta replicates (norms) take kilobytes.
+constexpr uint64_t kMaxComparedReplica = uint64_t{16} << 20;
 
 // "a, b, c and 4 more" (the first few of `names`).
 std::string FirstFew(const std::vector<std::string>& names) {
@@ -44,11 +48,66 @@ std::optional<int> SplitDim(const CheckpointTensor& tensor, const std::vector<in
       for (size_t other = 0; other < shape.size(); ++other) {
         fits = fits && (other == d || piece[other] == shape[other]);
       }
-      total += piece[d];
+      fits = fits && !__builtin_add_overflow(total, piece[d], &total);
     }
     if (fits && total == shape[d]) return static_cast<int>(d);
   }
   return std::nullopt;
+}
+
+// Checks that the parts of a tensor of several rank files have one shape:
+// Meta's rank files hold equal slices of each split tensor and copies of
+// each replicated one. Throws CorruptModelCheckpointError naming the tensor
+// and both files.
+void CheckPartShapes(const CheckpointTensor& tensor) {
+  const TensorPart& first = tensor.parts.front();
+  for (size_t rank = 1; rank < tensor.parts.size(); ++rank) {
+    const TensorPart& part = tensor.parts[rank];
+    if (part.entry->shape == first.entry->shape) continue;
+    throw CorruptModelCheckpointError(
+        part.file->path(),
+        absl::StrCat("tensor '", tensor.name, "' is ", ShapeText(part.entry->shape),
+                     " in this rank ", rank, " file but ", ShapeText(first.entry->shape),
+                     " in the rank 0 file ", first.file->path(),
+                     ": Meta's rank files hold equal slices or identical copies of a tensor"));
+  }
+}
+
+// Checks that the replicas of a replicated tensor (a norm) hold the same
+// values, byte for byte; larger than kMaxComparedReplica, only their shapes
+// are compared. Throws CorruptModelCheckpointError naming the tensor, both
+// files and the first differing element.
+void CheckReplicaValues(const CheckpointTensor& tensor) {
+  const TensorPart& first = tensor.parts.front();
+  const uint64_t nbytes = first.entry->nbytes();
+  if (nbytes == 0 || nbytes > kMaxComparedReplica) return;
+  std::string expected(nbytes, '\0');
+  first.file->ReadInto(*first.entry, expected.data());
+  std::string actual(nbytes, '\0');
+  for (size_t rank = 1; rank < tensor.parts.size(); ++rank) {
+    const TensorPart& part = tensor.parts[rank];
+    part.file->ReadInto(*part.entry, actual.data());
+    if (actual == expected) continue;
+    size_t at = 0;
+    while (actual[at] == expected[at]) ++at;
+    const size_t bits = TensorDtypeBits(first.entry->dtype);
+    throw CorruptModelCheckpointError(
+        part.file->path(),
+        absl::StrCat("tensor '", tensor.name, "', replicated in every rank file, differs in ",
+                     "this rank ", rank, " file from the rank 0 file ", first.file->path(),
+                     " (first at element ", at * 8 / bits, " of ", first.entry->numel(), ")"));
+  }
+}
+
+// Checks that `tensor` can load into a parameter: LibTorch holds its dtype,
+// and it is real (parameters are). Throws UnsupportedDtypeError.
+void CheckLoadableDtype(const CheckpointTensor& tensor) {
+  const TensorPart& first = tensor.parts.front();
+  const c10::ScalarType type = TorchDtypeOf(first.file->path(), *first.entry);
+  if (c10::isComplexType(type)) {
+    throw UnsupportedDtypeError(first.file->path(), tensor.name, first.entry->dtype,
+                                "complex numbers; the model's parameters are real");
+  }
 }
 
 // The shape of `tensor` in messages: "[2, 3]", or "4 parts of [2, 3]".
@@ -101,12 +160,15 @@ CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
           absl::StrCat(tensor.name, " (a second source of ", parameter->first, ")"));
       continue;
     }
+    if (tensor.parts.size() > 1) CheckPartShapes(tensor);
     const std::optional<int> split_dim = SplitDim(tensor, parameter->second);
     if (!split_dim) {
       misshaped.push_back(absl::StrCat(tensor.name, " is ", PartsText(tensor), ", the model's ",
                                        parameter->first, " is ", ShapeText(parameter->second)));
       continue;
     }
+    CheckLoadableDtype(tensor);
+    if (*split_dim < 0 && tensor.parts.size() > 1) CheckReplicaValues(tensor);
     mapping.tensors.push_back({&tensor, parameter->first, mapped->rope, *split_dim});
     for (const TensorPart& part : mapping.tensors.back().parts()) {
       mapping.bytes += part.entry->nbytes();

@@ -51,7 +51,12 @@ using ParameterShapes = std::map<std::string, std::vector<int64_t>>;
 // parts of a rank-sharded tensor are concatenated along the one dimension
 // where their sizes add up to the parameter's (Meta: column-parallel weights
 // on dim 0, row-parallel ones on dim 1, embeddings on either), or taken as
-// replicas when each has the parameter's shape.
+// replicas when each has the parameter's shape. The parts of a tensor must
+// all have one shape, and replicas the same values (compared byte for byte up
+// to 16 MiB a tensor, shapes only beyond): otherwise a
+// CorruptModelCheckpointError names the tensor and both rank files. A mapped
+// tensor of a dtype LibTorch lacks, or a complex one, is an
+// UnsupportedDtypeError naming its file, the tensor and the dtype.
 // Throws CorruptModelCheckpointError naming `path` and listing the offending
 // names (the first few and a count) when tensors are unexpected, parameters
 // are missing, or shapes differ.

@@ -1,6 +1,7 @@
 #include "runtime/checkpoint/checkpoint_reader.h"
 
-#include <fstream>
+#include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
@@ -11,10 +12,12 @@ namespace modelhub {
 
 TensorFile OpenCheckpointFile(const std::string& path, ReadStrategy strategy,
                               const TorchLoadOptions& torch) {
-  std::string start(kTorchSaveStartBytes, '\0');
-  std::ifstream in(path, std::ios::binary);
-  in.read(start.data(), static_cast<std::streamsize>(start.size()));
-  start.resize(static_cast<size_t>(in.gcount()));
+  // Opened once to read its first bytes: a file that cannot be opened fails
+  // here, whatever its format (AssetNotFoundError, CorruptModelCheckpointError
+  // naming the system's reason).
+  const TensorFile probe = TensorFile::Open(path, ReadStrategy::kPread, "checkpoint");
+  std::string start(std::min<uint64_t>(kTorchSaveStartBytes, probe.file_size()), '\0');
+  probe.ReadBytes(0, start.size(), start.data(), "the first bytes");
   if (StartsLikeTorchSave(start)) return OpenTorchCheckpoint(path, strategy, torch);
   return OpenSafetensors(path, strategy);
 }

@@ -1,11 +1,22 @@
 #include "runtime/checkpoint/key_map.h"
 
-#include <stdexcept>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "runtime/checkpoint/key_pattern.h"
+#include "runtime/core/errors.h"
 
 namespace modelhub {
+namespace {
+
+// The error of rule `rule` of the key map `format`.
+ConfigError RuleError(const std::string& format, const KeyRule& rule, const std::string& what) {
+  return ConfigError(absl::StrCat("checkpoint key map '", format, "'"), "", SourceMark{},
+                     absl::StrCat("rule '", rule.from, "' -> '",
+                                  rule.to == nullptr ? "(dropped)" : rule.to, "': ", what));
+}
+
+}  // namespace
 
 // A trie node: children by literal segment, one child for a capture, and the
 // rule that ends here (if any). Captures are recorded by position in the walk.
@@ -37,7 +48,9 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
   for (size_t r = 0; r < num_rules; ++r) {
     ParsedKeyPattern source = ParseKeyPattern(rules[r].from);
     if (!source.error.empty()) {
-      throw std::invalid_argument(std::string(rules[r].from) + ": " + source.error);
+      throw RuleError(
+          format_, rules[r],
+          absl::StrCat(source.error, " (source pattern offset ", source.error_offset, ")"));
     }
     std::vector<std::string> capture_names;
     Node* node = root_.get();
@@ -47,7 +60,11 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
       node = child.get();
       if (segment.capture) capture_names.push_back(segment.text);
     }
-    if (node->rule) throw std::invalid_argument(std::string(rules[r].from) + ": duplicate rule");
+    if (node->rule) {
+      throw RuleError(format_, rules[r],
+                      absl::StrCat("its source pattern matches the same names as rule '",
+                                   rules[*node->rule].from, "'"));
+    }
     node->rule = r;
 
     Target target;
@@ -58,7 +75,7 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
       ParsedKeyPattern parsed = ParseKeyPattern(rules[r].to);
       std::string error =
           parsed.error.empty() ? CheckKeyTemplate(source, parsed).message : parsed.error;
-      if (!error.empty()) throw std::invalid_argument(std::string(rules[r].to) + ": " + error);
+      if (!error.empty()) throw RuleError(format_, rules[r], error);
       auto append_literal = [&target](std::string_view text) {
         if (target.pieces.empty() || target.pieces.back().capture) {
           target.pieces.push_back({false, "", 0});

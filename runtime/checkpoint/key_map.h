@@ -39,9 +39,10 @@ struct MappedKey {
 
 class KeyMap {
  public:
-  // Compiles `rules` (patterns are validated; a bad one throws std::invalid_argument,
-  // which codegen makes impossible for generated tables). `layout` is the RoPE layout
-  // of checkpoints in this format.
+  // Compiles `rules` (patterns are validated; a bad one, or two rules whose
+  // sources or targets match the same names, throws ConfigError naming the
+  // format and the rule, which codegen makes impossible for generated tables).
+  // `layout` is the RoPE layout of checkpoints in this format.
   KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules);
   ~KeyMap();
   KeyMap(KeyMap&&) noexcept;

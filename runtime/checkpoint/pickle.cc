@@ -1,7 +1,11 @@
 #include "runtime/checkpoint/pickle.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
-#include <limits>
+#include <tuple>
 #include <unordered_map>
 
 #include "absl/strings/match.h"
@@ -12,8 +16,6 @@
 namespace modelhub {
 namespace {
 
-// The highest pickle protocol this reader knows (Python 3.8+ writes 5).
-constexpr int kHighestProtocol = 5;
 // Strings longer than this are cut in DescribePickleValue.
 constexpr size_t kDescribeMaxChars = 40;
 
@@ -103,9 +105,10 @@ std::string OpcodeLabel(uint8_t code) {
   return absl::StrFormat("unknown opcode 0x%02x", code);
 }
 
-// Whether `text` is UTF-8 as Python's "surrogatepass" error handler reads it
-// (the encoded UTF-16 surrogates U+D800..U+DFFF are let through).
-bool IsUtf8(std::string_view text) {
+// Whether `text` is UTF-8; with `surrogates`, as Python's "surrogatepass"
+// error handler reads it (the encoded UTF-16 surrogates U+D800..U+DFFF are
+// let through).
+bool IsUtf8(std::string_view text, bool surrogates) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
@@ -122,6 +125,7 @@ bool IsUtf8(std::string_view text) {
     } else if (lead >= 0xe0 && lead <= 0xef) {
       length = 3;
       if (lead == 0xe0) low = 0xa0;
+      if (lead == 0xed && !surrogates) high = 0x9f;
     } else if (lead >= 0xf0 && lead <= 0xf4) {
       length = 4;
       if (lead == 0xf0) low = 0x90;
@@ -147,6 +151,35 @@ uint64_t LoadLittle(std::string_view bytes) {
     value = (value << 8) | static_cast<uint8_t>(bytes[i]);
   }
   return value;
+}
+
+// The decimal digits of the two's complement little-endian integer `bytes`
+// (at most 255 of them: LONG1), with a '-' when it is negative.
+std::string DecimalOfLong(std::string_view bytes) {
+  std::vector<uint8_t> magnitude(bytes.begin(), bytes.end());  // little-endian
+  const bool negative = !magnitude.empty() && (magnitude.back() & 0x80) != 0;
+  if (negative) {  // negate: invert, then add one
+    unsigned carry = 1;
+    for (uint8_t& byte : magnitude) {
+      const unsigned sum = static_cast<uint8_t>(~byte) + carry;
+      byte = static_cast<uint8_t>(sum);
+      carry = sum >> 8;
+    }
+  }
+  std::string digits;
+  while (!magnitude.empty()) {
+    unsigned remainder = 0;  // divide by 10, from the most significant byte
+    for (size_t i = magnitude.size(); i-- > 0;) {
+      const unsigned current = (remainder << 8) | magnitude[i];
+      magnitude[i] = static_cast<uint8_t>(current / 10);
+      remainder = current % 10;
+    }
+    digits.push_back(static_cast<char>('0' + remainder));
+    while (!magnitude.empty() && magnitude.back() == 0) magnitude.pop_back();
+  }
+  if (digits.empty()) digits = "0";
+  if (negative) digits.push_back('-');
+  return std::string(digits.rbegin(), digits.rend());
 }
 
 // PickleKindName as a std::string (Debian's absl::StrCat takes no
@@ -226,7 +259,7 @@ class Unpickler {
     }
     std::string line(data_.substr(pos_, end - pos_));
     pos_ = end + 1;
-    if (!IsUtf8(line)) Fail(absl::StrCat("the ", field, " of ", Op(), " is not UTF-8"));
+    if (!IsUtf8(line, false)) Fail(absl::StrCat("the ", field, " of ", Op(), " is not UTF-8"));
     return line;
   }
 
@@ -286,18 +319,17 @@ class Unpickler {
     return value;
   }
 
-  PickleValue* NewText(PickleValue::Kind kind, std::string_view text) {
-    if (kind == PickleValue::Kind::kStr && !IsUtf8(text)) {
-      Fail(absl::StrCat("the string of ", Op(), " is not UTF-8"));
-    }
-    PickleValue* value = NewValue(kind);
-    value->text = std::string(text);
-    return value;
+  // A str of `text`, which must be UTF-8 (letting encoded surrogates through
+  // with `surrogates`).
+  PickleValue* NewStr(std::string_view text, bool surrogates) {
+    if (!IsUtf8(text, surrogates)) Fail(absl::StrCat("the string of ", Op(), " is not UTF-8"));
+    return arena_->NewStr(std::string(text), op_offset_);
   }
 
   PickleValue* NewInt(int64_t integer) { return arena_->NewInt(integer, op_offset_); }
 
-  // A two's complement little-endian integer of `bytes` (LONG1, LONG4).
+  // The two's complement little-endian integer of `bytes` (LONG1): an int,
+  // or a big int past 64 bits.
   PickleValue* NewLong(std::string_view bytes) {
     if (bytes.empty()) return NewInt(0);
     const bool negative = (static_cast<uint8_t>(bytes.back()) & 0x80) != 0;
@@ -305,11 +337,14 @@ class Unpickler {
       // Fits only when every byte past the eighth repeats the sign.
       const uint8_t sign_byte = negative ? 0xff : 0x00;
       const bool eighth_negative = (static_cast<uint8_t>(bytes[7]) & 0x80) != 0;
-      for (size_t i = 8; i < bytes.size(); ++i) {
-        if (static_cast<uint8_t>(bytes[i]) != sign_byte || eighth_negative != negative) {
-          Fail(absl::StrCat(Op(), " holds an integer of ", bytes.size(),
-                            " bytes that does not fit in 64 bits"));
-        }
+      bool fits = eighth_negative == negative;
+      for (size_t i = 8; fits && i < bytes.size(); ++i) {
+        fits = static_cast<uint8_t>(bytes[i]) == sign_byte;
+      }
+      if (!fits) {
+        PickleValue* value = NewValue(PickleValue::Kind::kBigInt);
+        value->text = DecimalOfLong(bytes);
+        return value;
       }
       bytes = bytes.substr(0, 8);
     }
@@ -358,65 +393,42 @@ class Unpickler {
     Push(it->second);
   }
 
-  // Python 3's names for the Python 2 modules a protocol 2 pickle may name
-  // (the subset of CPython's _compat_pickle that matters here).
-  std::string FixModule(std::string module) const {
-    if (protocol_ >= 3) return module;
-    if (module == "__builtin__") return "builtins";
-    if (module == "copy_reg") return "copyreg";
-    return module;
+  // Python 3's names for the Python 2 names a GLOBAL may hold, as PyTorch
+  // maps them for every protocol (the builtins part of CPython's
+  // _compat_pickle, which is all that matters here: everything else is
+  // refused either way).
+  static std::pair<std::string, std::string> FixName(std::string module, std::string name) {
+    if (module == "__builtin__") {
+      static const std::pair<const char*, std::pair<const char*, const char*>> kNames[] = {
+          {"xrange", {"builtins", "range"}}, {"reduce", {"functools", "reduce"}},
+          {"intern", {"sys", "intern"}},     {"unichr", {"builtins", "chr"}},
+          {"unicode", {"builtins", "str"}},  {"long", {"builtins", "int"}},
+      };
+      for (const auto& [old_name, renamed] : kNames) {
+        if (name == old_name) return {renamed.first, renamed.second};
+      }
+      return {"builtins", std::move(name)};
+    }
+    if (module == "copy_reg") return {"copyreg", std::move(name)};
+    return {std::move(module), std::move(name)};
   }
 
-  // Runs the opcode in code_; true at STOP.
+  // Runs the opcode in code_; true at STOP. These are the opcodes of
+  // PyTorch's weights_only Unpickler, which reads them the same way.
   bool Step() {
     using Kind = PickleValue::Kind;
     switch (code_) {
-      case 0x80: {  // PROTO
-        protocol_ = static_cast<uint8_t>(Take(1, "the protocol")[0]);
-        if (protocol_ > kHighestProtocol) {
-          Fail(absl::StrCat("pickle protocol ", protocol_, " is newer than the newest known (",
-                            kHighestProtocol, ")"));
-        }
+      case 0x80:  // PROTO: any protocol (PyTorch only warns).
+        Take(1, "the protocol");
         return false;
-      }
-      case 0x95:  // FRAME: only a hint for buffering; its length must fit.
-        TakeLength(8);
-        return false;
-      case '.': {  // STOP
-        if (!marks_.empty()) {
-          Fail(absl::StrCat("STOP with ", marks_.size(), " MARK", marks_.size() == 1 ? "" : "s",
-                            " still open"));
-        }
-        if (stack_.empty()) Underflow(1);
-        if (stack_.size() > 1) {
-          Fail(absl::StrCat("STOP leaves ", stack_.size() - 1, " values on the stack"));
-        }
-        if (pos_ != data_.size()) {
-          Fail(absl::StrCat(data_.size() - pos_, " bytes follow the STOP opcode"));
-        }
-        result_ = stack_.back();
+      case '.':  // STOP: the top value; any under it or after STOP is ignored.
+        result_ = Top();
         return true;
-      }
       case '(':  // MARK
         if (marks_.size() >= limits_.max_marks) {
           Fail(absl::StrCat("more than ", limits_.max_marks, " MARKs are open"));
         }
         marks_.push_back(stack_.size());
-        return false;
-      case '0':  // POP: the top value, or else the last MARK (as CPython does).
-        if (stack_.size() > Floor()) {
-          stack_.pop_back();
-        } else if (!marks_.empty()) {
-          PopMark();
-        } else {
-          Underflow(1);
-        }
-        return false;
-      case '1':  // POP_MARK
-        PopMark();
-        return false;
-      case '2':  // DUP
-        Push(Top());
         return false;
 
       case 'J': {  // BININT
@@ -434,19 +446,6 @@ class Unpickler {
         return false;
       case 0x8a: {  // LONG1
         const uint64_t length = TakeLength(1);
-        Push(NewLong(Take(length, "the integer")));
-        return false;
-      }
-      case 0x8b: {  // LONG4: a signed 4-byte length.
-        const uint64_t length = TakeUnsigned(4, "length");
-        if (length > std::numeric_limits<int32_t>::max()) {
-          Fail(absl::StrCat(Op(), " has a negative length"));
-        }
-        const uint64_t left = data_.size() - pos_;
-        if (length > left) {
-          Fail(absl::StrCat(Op(), " length ", length, " passes the end of ", what_, " (", left,
-                            " bytes left)"));
-        }
         Push(NewLong(Take(length, "the integer")));
         return false;
       }
@@ -469,49 +468,16 @@ class Unpickler {
         Push(value);
         return false;
       }
-
-      case 0x8c:  // SHORT_BINUNICODE
-        Push(NewText(Kind::kStr, Take(TakeLength(1), "the string")));
+      case 'X':  // BINUNICODE: UTF-8 with "surrogatepass".
+        Push(NewStr(Take(TakeLength(4), "the string"), true));
         return false;
-      case 'X':  // BINUNICODE
-        Push(NewText(Kind::kStr, Take(TakeLength(4), "the string")));
+      case 'U':  // SHORT_BINSTRING: a Python 2 str, decoded as torch.load
+                 // does (encoding "utf-8", strict).
+        Push(NewStr(Take(TakeLength(1), "the string"), false));
         return false;
-      case 0x8d:  // BINUNICODE8
-        Push(NewText(Kind::kStr, Take(TakeLength(8), "the string")));
-        return false;
-      case 'C':  // SHORT_BINBYTES
-        Push(NewText(Kind::kBytes, Take(TakeLength(1), "the bytes")));
-        return false;
-      case 'B':  // BINBYTES
-        Push(NewText(Kind::kBytes, Take(TakeLength(4), "the bytes")));
-        return false;
-      case 0x8e:  // BINBYTES8
-        Push(NewText(Kind::kBytes, Take(TakeLength(8), "the bytes")));
-        return false;
-      // Python 2 byte strings, read as str the way torch.load decodes them
-      // (encoding "utf-8").
-      case 'U':  // SHORT_BINSTRING
-        Push(NewText(Kind::kStr, Take(TakeLength(1), "the string")));
-        return false;
-      case 'T': {  // BINSTRING: a signed 4-byte length.
-        const uint64_t length = TakeUnsigned(4, "length");
-        if (length > std::numeric_limits<int32_t>::max()) {
-          Fail(absl::StrCat(Op(), " has a negative length"));
-        }
-        const uint64_t left = data_.size() - pos_;
-        if (length > left) {
-          Fail(absl::StrCat(Op(), " length ", length, " passes the end of ", what_, " (", left,
-                            " bytes left)"));
-        }
-        Push(NewText(Kind::kStr, Take(length, "the string")));
-        return false;
-      }
 
       case ']':  // EMPTY_LIST
         Push(NewValue(Kind::kList));
-        return false;
-      case 'l':  // LIST
-        Push(NewContainer(Kind::kList, PopMark()));
         return false;
       case 'a': {  // APPEND
         PickleValue* item = Pop();
@@ -547,13 +513,6 @@ class Unpickler {
       case '}':  // EMPTY_DICT
         Push(NewValue(Kind::kDict));
         return false;
-      case 'd': {  // DICT
-        std::vector<PickleValue*> items = PopMark();
-        PickleValue* dict = NewValue(Kind::kDict);
-        AddEntries(dict, items);
-        Push(dict);
-        return false;
-      }
       case 's': {  // SETITEM
         std::vector<PickleValue*> pair = PopN(2);
         PickleValue* dict = Top();
@@ -571,26 +530,12 @@ class Unpickler {
       case 0x8f:  // EMPTY_SET
         Push(NewValue(Kind::kSet));
         return false;
-      case 0x90: {  // ADDITEMS
-        std::vector<PickleValue*> items = PopMark();
-        PickleValue* set = Top();
-        RequireKind(set, Kind::kSet, "its target");
-        arena_->ChargeItems(items.size());
-        set->items.insert(set->items.end(), items.begin(), items.end());
-        return false;
-      }
-      case 0x91:  // FROZENSET
-        Push(NewContainer(Kind::kFrozenSet, PopMark()));
-        return false;
 
       case 'q':  // BINPUT
         Memoize(TakeUnsigned(1, "the memo index"));
         return false;
       case 'r':  // LONG_BINPUT
         Memoize(TakeUnsigned(4, "the memo index"));
-        return false;
-      case 0x94:  // MEMOIZE
-        Memoize(memo_.size());
         return false;
       case 'h':  // BINGET
         Recall(TakeUnsigned(1, "the memo index"));
@@ -600,17 +545,10 @@ class Unpickler {
         return false;
 
       case 'c': {  // GLOBAL
-        std::string module = FixModule(TakeLine("module name"));
+        std::string module = TakeLine("module name");
         std::string name = TakeLine("name");
+        std::tie(module, name) = FixName(std::move(module), std::move(name));
         Push(CheckHookResult(hooks_.ResolveGlobal(*arena_, module, name, op_offset_)));
-        return false;
-      }
-      case 0x93: {  // STACK_GLOBAL
-        PickleValue* name = Pop();
-        PickleValue* module = Pop();
-        RequireKind(module, Kind::kStr, "the module name");
-        RequireKind(name, Kind::kStr, "the name");
-        Push(CheckHookResult(hooks_.ResolveGlobal(*arena_, module->text, name->text, op_offset_)));
         return false;
       }
       case 'R': {  // REDUCE
@@ -641,8 +579,10 @@ class Unpickler {
 
       default:
         Fail(absl::StrCat(absl::StartsWith(Op(), "unknown") ? "" : "opcode ", Op(),
-                          " is not supported (modelhub reads only the opcodes of data "
-                          "pickles, protocols 2 to 5)"));
+                          " is not supported: torch.load(weights_only=True) refuses it too "
+                          "(\"Unsupported operand ",
+                          static_cast<int>(code_),
+                          "\"); it reads only the opcodes torch.save writes"));
     }
   }
 
@@ -656,14 +596,52 @@ class Unpickler {
   uint64_t pos_ = 0;
   uint64_t op_offset_ = 0;
   uint8_t code_ = 0;
-  int protocol_ = 0;  // until a PROTO opcode says otherwise
   std::vector<PickleValue*> stack_;
   std::vector<size_t> marks_;  // stack sizes at each open MARK
   std::unordered_map<uint64_t, PickleValue*> memo_;
   PickleValue* result_ = nullptr;
 };
 
+// The short name of the class of `value`: the last part of its python_class
+// ("OrderedDict"), else its kind's name.
+std::string TypeName(const PickleValue& value) {
+  if (value.python_class.empty()) return KindName(value.kind);
+  return value.python_class.substr(value.python_class.rfind('.') + 1);
+}
+
 }  // namespace
+
+std::string FormatPickleFloat(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
+  // The shortest round-trip digits, then laid out as Python's repr does:
+  // positional for exponents -4 to 15 (with ".0" when integral), else
+  // scientific with a signed exponent of at least two digits.
+  char buffer[64];
+  const std::to_chars_result result =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  const std::string text(buffer, result.ptr);  // "-1.2345e-05"
+  const size_t e = text.find('e');
+  const bool negative = text[0] == '-';
+  std::string digits = text.substr(negative ? 1 : 0, e - (negative ? 1 : 0));
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int exponent = std::stoi(text.substr(e + 1));
+  std::string out = negative ? "-" : "";
+  if (exponent >= -4 && exponent < 16) {
+    if (exponent < 0) {
+      out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+    } else if (digits.size() <= static_cast<size_t>(exponent) + 1) {
+      out += digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+    } else {
+      out += digits.substr(0, static_cast<size_t>(exponent) + 1) + "." +
+             digits.substr(static_cast<size_t>(exponent) + 1);
+    }
+    return out;
+  }
+  out += digits.substr(0, 1);
+  if (digits.size() > 1) out += "." + digits.substr(1);
+  return absl::StrFormat("%se%c%02d", out, exponent < 0 ? '-' : '+', std::abs(exponent));
+}
 
 std::string_view PickleKindName(PickleValue::Kind kind) {
   switch (kind) {
@@ -672,6 +650,7 @@ std::string_view PickleKindName(PickleValue::Kind kind) {
     case PickleValue::Kind::kBool:
       return "bool";
     case PickleValue::Kind::kInt:
+    case PickleValue::Kind::kBigInt:
       return "int";
     case PickleValue::Kind::kFloat:
       return "float";
@@ -687,8 +666,6 @@ std::string_view PickleKindName(PickleValue::Kind kind) {
       return "dict";
     case PickleValue::Kind::kSet:
       return "set";
-    case PickleValue::Kind::kFrozenSet:
-      return "frozenset";
     case PickleValue::Kind::kObject:
       return "object";
   }
@@ -704,8 +681,10 @@ std::string DescribePickleValue(const PickleValue& value) {
       return value.boolean ? "bool true" : "bool false";
     case Kind::kInt:
       return absl::StrCat("int ", value.integer);
+    case Kind::kBigInt:
+      return absl::StrCat("int ", value.text);
     case Kind::kFloat:
-      return absl::StrCat("float ", value.real);
+      return absl::StrCat("float ", FormatPickleFloat(value.real));
     case Kind::kStr: {
       // Cut at a character boundary; control characters become '?'.
       size_t end = value.text.size();
@@ -723,14 +702,13 @@ std::string DescribePickleValue(const PickleValue& value) {
                           cut ? absl::StrCat(value.text.size(), " bytes)") : "");
     }
     case Kind::kBytes:
-      return absl::StrCat("bytes of ", value.text.size());
+      return absl::StrCat(TypeName(value), " of ", value.text.size());
     case Kind::kDict:
-      return absl::StrCat("dict of ", value.entries.size());
+      return absl::StrCat(TypeName(value), " of ", value.entries.size());
     case Kind::kList:
     case Kind::kTuple:
     case Kind::kSet:
-    case Kind::kFrozenSet:
-      return absl::StrCat(std::string(PickleKindName(value.kind)), " of ", value.items.size());
+      return absl::StrCat(TypeName(value), " of ", value.items.size());
     case Kind::kObject:
       return value.text;
   }

@@ -1,21 +1,25 @@
 #ifndef MODELHUB_RUNTIME_CHECKPOINT_PICKLE_H_
 #define MODELHUB_RUNTIME_CHECKPOINT_PICKLE_H_
 
-// A restricted reader of Python pickles (protocols 2 to 5) that never executes
-// anything. It knows nothing about torch: it turns the plain opcodes into a
-// tree of values (None, bool, int, float, str, bytes, list, tuple, dict, set,
-// frozenset) and hands every opcode that would import or call Python code
-// (GLOBAL, STACK_GLOBAL, REDUCE, NEWOBJ, BUILD, BINPERSID) to a PickleHooks
-// object, which returns a value standing for the result or refuses. Opcodes
-// of the text protocols 0 and 1, and those that can only serve arbitrary code
-// (INST, OBJ, EXT*, NEWOBJ_EX, out-of-band buffers), are refused.
+// A restricted reader of Python pickles that never executes anything and
+// reads exactly the opcodes torch.load(weights_only=True) reads (PyTorch's
+// torch/_weights_only_unpickler.py): those torch.save's protocol 2 writes.
+// It knows nothing about torch: it turns the plain opcodes into a tree of
+// values (None, bool, int, float, str, list, tuple, dict, set) and hands
+// every opcode that would import or call Python code (GLOBAL, REDUCE, NEWOBJ,
+// BUILD, BINPERSID) to a PickleHooks object, which returns a value standing
+// for the result or refuses. Every other opcode (those of protocols 0 and 1
+// and of protocols 3 to 5: FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE,
+// the BYTES opcodes, LONG4, ADDITEMS, FROZENSET, POP, DUP, LIST, DICT, ...)
+// is refused, as PyTorch refuses it ("Unsupported operand").
 //
 // Values may be shared through the memo and may even form cycles (a list that
 // contains itself), so they live in an arena that owns them all and point at
 // each other with plain pointers. Reading never recurses; code that walks the
 // tree must bound its depth or track what it has seen. Limits on the number of
-// values, container slots, stack entries and marks keep a hostile pickle from
-// exhausting memory.
+// values (the memo included), container slots, stack entries and marks keep a
+// hostile pickle from exhausting memory; an int has at most 255 bytes (LONG1,
+// the only long form PyTorch reads).
 
 #include <any>
 #include <cstddef>
@@ -38,6 +42,9 @@ struct PickleValue {
     kNone,
     kBool,
     kInt,
+    // An int that does not fit in 64 bits: `text` holds it in decimal
+    // ("-1180591620717411303424"); `integer` stays 0.
+    kBigInt,
     kFloat,
     kStr,
     kBytes,
@@ -45,7 +52,6 @@ struct PickleValue {
     kTuple,
     kDict,
     kSet,
-    kFrozenSet,
     // A value made by a PickleHooks object: `text` names its type (for
     // messages), `object` holds whatever the hooks keep about it.
     kObject,
@@ -54,25 +60,38 @@ struct PickleValue {
   Kind kind = Kind::kNone;
   // The byte of the pickle where the opcode that made this value starts.
   uint64_t offset = 0;
-  bool boolean = false;             // kBool
-  int64_t integer = 0;              // kInt
-  double real = 0;                  // kFloat
-  std::string text;                 // kStr (UTF-8), kBytes, kObject (type)
-  std::vector<PickleValue*> items;  // kList, kTuple, kSet, kFrozenSet
+  bool boolean = false;  // kBool
+  int64_t integer = 0;   // kInt
+  double real = 0;       // kFloat
+  // kStr (UTF-8), kBytes, kBigInt (decimal), kObject (its type, for messages)
+  std::string text;
+  std::vector<PickleValue*> items;                             // kList, kTuple, kSet
   std::vector<std::pair<PickleValue*, PickleValue*>> entries;  // kDict, in insertion order
   std::any object;                                             // kObject
+  // For a dict or bytes that PickleHooks made as an instance of a subclass or
+  // sibling of the builtin type ("collections.OrderedDict",
+  // "collections.Counter", "builtins.bytearray"): its class. Empty for the
+  // builtin types.
+  std::string python_class;
 
   bool is(Kind k) const { return kind == k; }
 };
 
-// The name Python gives values of `kind` ("int", "dict", "NoneType" is "None").
+// The name Python gives values of `kind` ("int", "dict", "NoneType" is "None";
+// kBigInt is "int").
 std::string_view PickleKindName(PickleValue::Kind kind);
 
 // A one-line description of `value` that never looks more than one level
-// deep: "None", "bool true", "int 1000", "float 0.5", "str 'abc'" (long
-// strings cut), "bytes of 12", "list of 2", "tuple of 3", "dict of 3",
-// "set of 4", "frozenset of 1", and for objects their type (`text`).
+// deep: "None", "bool true", "int 1000" (big ints in full), "float 0.5"
+// (FormatPickleFloat), "str 'abc'" (long strings cut), "bytes of 12", "list
+// of 2", "tuple of 3", "dict of 3", "set of 4" (the last part of python_class
+// instead of the kind where it is set: "OrderedDict of 3", "bytearray of 2"),
+// and for objects their type (`text`).
 std::string DescribePickleValue(const PickleValue& value);
+
+// `value` as Python's repr spells it: the shortest digits that read back as
+// the same double ("0.001", "1.0", "1e-05", "1.5e+16", "inf", "nan").
+std::string FormatPickleFloat(double value);
 
 // The value under the str key `key` in the dict `dict` (the last one when the
 // key was set twice), or null when it has none or `dict` is not a dict.
@@ -90,7 +109,8 @@ class PickleRefusal : public std::runtime_error {
 // exhaust memory. The defaults are far above what any checkpoint needs (a
 // state dict costs about 20 values per tensor).
 struct PickleLimits {
-  // Values made, hooks' values included (about 150 bytes each).
+  // Values made, hooks' values included (about 180 bytes each); also bounds
+  // the entries of the memo.
   uint64_t max_values = uint64_t{1} << 23;
   // Slots of lists, tuples, sets and dicts, summed over all of them.
   uint64_t max_container_items = uint64_t{1} << 26;
@@ -138,8 +158,9 @@ class PickleHooks {
  public:
   virtual ~PickleHooks() = default;
 
-  // GLOBAL or STACK_GLOBAL `module`.`name` (Python 2 names of protocol 2
-  // pickles, `__builtin__` and `copy_reg`, arrive as Python 3's).
+  // GLOBAL `module`.`name`. Python 2 names arrive as Python 3's, as PyTorch
+  // maps them (`__builtin__.unicode` as `builtins.str`, `copy_reg` as
+  // `copyreg`, ...).
   virtual PickleValue* ResolveGlobal(PickleArena& arena, const std::string& module,
                                      const std::string& name, uint64_t offset);
   // REDUCE: `callable(*args)`; `args` is a tuple.
@@ -173,14 +194,18 @@ class PickleDocument {
   PickleValue* root_;
 };
 
-// Reads the pickle `data` (all of it: one pickle, ending with STOP and nothing
-// after it), asking `hooks` about globals, calls and persistent ids. Throws
-// CorruptModelCheckpointError(path, "<what> byte N: ...") naming the opcode
-// and where it starts for anything refused or malformed: an opcode outside
-// the supported set, truncated data, a length past the end, stack underflow,
-// a missing MARK, an unset memo index, an int that does not fit in 64 bits, a
-// str that is not UTF-8, a container opcode applied to the wrong kind of
-// value, a limit of `limits` reached, and whatever `hooks` refuse.
+// Reads the pickle `data` up to its STOP opcode, asking `hooks` about globals,
+// calls and persistent ids, as torch.load(weights_only=True) reads it: STOP
+// returns the value on top of the stack (values under it, open MARKs and
+// bytes after STOP are ignored), PROTO may name any protocol, SHORT_BINSTRING
+// is decoded as strict UTF-8 and BINUNICODE lets encoded surrogates through.
+// Protocol 2 names (`__builtin__`, `copy_reg`) reach the hooks as Python 3's.
+// Throws CorruptModelCheckpointError(path, "<what> byte N: ...") naming the
+// opcode and where it starts for anything refused or malformed: an opcode
+// outside PyTorch's set (naming it, "Unsupported operand N" as PyTorch says),
+// truncated data, stack underflow, a missing MARK, an unset memo index, a str
+// that is not UTF-8, a container opcode applied to the wrong kind of value,
+// a limit of `limits` reached, and whatever `hooks` refuse.
 PickleDocument Unpickle(std::string_view data, PickleHooks& hooks, const std::string& path,
                         std::string_view what = "data.pkl", const PickleLimits& limits = {});
 

@@ -14,7 +14,6 @@
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <system_error>
 #include <tuple>
 #include <unordered_set>
@@ -30,6 +29,8 @@ namespace {
 constexpr uint64_t kHeaderStart = 8;
 // The reference crate's limit on the header length N.
 constexpr uint64_t kMaxHeaderSize = 100'000'000;
+// The bytes JSON counts as whitespace (RFC 8259), as serde_json skips them.
+constexpr char kJsonWhitespace[] = " \t\n\r";
 // Bytes written by one write(2) in WriteSafetensors.
 constexpr size_t kWriteChunk = size_t{64} << 20;
 
@@ -111,7 +112,7 @@ class HeaderHandler {
     }
     if (context_.back() == Context::kEntry && field_ == "dtype") {
       std::optional<TensorDtype> dtype = ParseTensorDtype(value);
-      if (!dtype) {
+      if (!dtype || !IsSafetensorsDtype(*dtype)) {
         Fail(absl::StrCat(TensorLabel(), " has an unknown dtype ", Quoted(value),
                           " at file offset ", at));
       }
@@ -323,20 +324,26 @@ class HeaderHandler {
       }
     }
     const std::string dtype(TensorDtypeName(entry_.dtype));
-    const size_t element_size = TensorDtypeSize(entry_.dtype);
-    // The reference crate multiplies in shape order with checked arithmetic.
+    // The reference crate multiplies in shape order, then by the element's
+    // bits, with checked arithmetic.
     uint64_t numel = 1;
     bool overflow = false;
     for (int64_t dim : entry_.shape) {
       overflow = overflow || __builtin_mul_overflow(numel, static_cast<uint64_t>(dim), &numel);
     }
-    uint64_t nbytes = 0;
-    overflow = overflow || __builtin_mul_overflow(numel, element_size, &nbytes) ||
+    uint64_t nbits = 0;
+    overflow = overflow || __builtin_mul_overflow(numel, TensorDtypeBits(entry_.dtype), &nbits) ||
                numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
     if (overflow) {
       Fail(absl::StrCat(TensorLabel(), ": the byte size of ", dtype, " shape [",
                         ShapeText(entry_.shape), "] overflows 64 bits"));
     }
+    if (nbits % 8 != 0) {
+      Fail(absl::StrCat(TensorLabel(), ": ", dtype, " shape [", ShapeText(entry_.shape), "] holds ",
+                        numel, " elements of ", TensorDtypeBits(entry_.dtype), " bits, ", nbits,
+                        " bits in all: not a whole number of bytes"));
+    }
+    const uint64_t nbytes = nbits / 8;
     const uint64_t data_limit = std::numeric_limits<uint64_t>::max() - data_start_;
     if (entry_.end < entry_.begin || entry_.end > data_limit) {
       Fail(absl::StrCat(TensorLabel(), ": data_offsets [", entry_.begin, ", ", entry_.end,
@@ -393,7 +400,8 @@ class TempFile {
       fd_ = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd_ >= 0) return;
       const int error = errno;
-      if (error != EEXIST || attempt >= 100) Throw(error, "cannot create temporary file " + name_);
+      if (error != EEXIST || attempt >= 100)
+        Throw(error, "cannot create the temporary file " + name_);
     }
   }
   TempFile(const TempFile&) = delete;
@@ -439,8 +447,8 @@ class TempFile {
 
  private:
   [[noreturn]] void Throw(int error, const std::string& what) const {
-    throw std::system_error(error, std::generic_category(),
-                            absl::StrCat("writing safetensors file ", target_, ": ", what));
+    throw CheckpointSaveError(target_,
+                              absl::StrCat(what, ": ", std::generic_category().message(error)));
   }
 
   std::string target_;
@@ -483,12 +491,21 @@ TensorFile OpenSafetensors(const std::string& path, ReadStrategy strategy) {
 
   std::string header(n, '\0');
   file.ReadBytes(8, n, header.data(), "the header");
-  if (n == 0 || header[0] != '{') {
+  // JSON whitespace may pad the header on either side: the reference crate
+  // reads it with serde_json, and writers may pad it to align the data.
+  const size_t start = header.find_first_not_of(kJsonWhitespace);
+  if (start == std::string::npos) {
     throw CorruptModelCheckpointError(
-        path, n == 0 ? std::string("the header at file offset 8 is empty; it must be a JSON object")
-                     : absl::StrCat("the header at file offset 8 does not start with '{' (found "
-                                    "byte ",
-                                    static_cast<int>(static_cast<unsigned char>(header[0])), ")"));
+        path, absl::StrCat("the header at file offset 8 is ",
+                           n == 0 ? "empty" : absl::StrCat(n, " bytes of whitespace"),
+                           "; it must be a JSON object"));
+  }
+  if (header[start] != '{') {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("the header at file offset ", kHeaderStart + start,
+                           " does not start with '{' (found byte ",
+                           static_cast<int>(static_cast<unsigned char>(header[start])),
+                           "); it must be a JSON object"));
   }
 
   const char* fetched = header.data();
@@ -561,13 +578,14 @@ void WriteSafetensors(const std::string& path,
   // Check everything and build the header before creating any file. Entries
   // are serialized one by one: an ordered_json object would look up each key
   // linearly.
-  const auto dump = [](const auto& value) {
+  const auto refuse = [&path](const std::string& why) { throw CheckpointSaveError(path, why); };
+  const auto dump = [&refuse](const auto& value) {
     try {
       return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
     } catch (const nlohmann::json::type_error& error) {
-      throw std::invalid_argument(
-          absl::StrCat("a tensor name or metadata string is not UTF-8: ", error.what()));
+      refuse(absl::StrCat("a tensor name or metadata string is not UTF-8: ", error.what()));
     }
+    return std::string();
   };
   std::string text = "{";
   if (!metadata.empty()) {
@@ -576,20 +594,18 @@ void WriteSafetensors(const std::string& path,
   std::unordered_set<std::string_view> names;
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
-    if (name == "__metadata__") {
-      throw std::invalid_argument("a safetensors tensor cannot be named \"__metadata__\"");
+    if (name == "__metadata__") refuse("a safetensors tensor cannot be named \"__metadata__\"");
+    if (!names.insert(name).second) refuse(absl::StrCat("duplicate tensor name ", Quoted(name)));
+    if (!tensor.defined()) refuse(absl::StrCat("tensor ", Quoted(name), " is undefined"));
+    const std::optional<TensorDtype> dtype = FromScalarType(tensor.scalar_type());
+    if (!dtype || !IsSafetensorsDtype(*dtype)) {
+      refuse(absl::StrCat("tensor ", Quoted(name), " is of LibTorch's ",
+                          c10::toString(tensor.scalar_type()),
+                          ", for which safetensors has no dtype"));
     }
-    if (!names.insert(name).second) {
-      throw std::invalid_argument(
-          absl::StrCat("duplicate tensor name ", Quoted(name), " writing ", path));
-    }
-    if (!tensor.defined()) {
-      throw std::invalid_argument(absl::StrCat("tensor ", Quoted(name), " is undefined"));
-    }
-    const TensorDtype dtype = FromScalarType(tensor.scalar_type());
-    const uint64_t nbytes = static_cast<uint64_t>(tensor.numel()) * TensorDtypeSize(dtype);
+    const uint64_t nbytes = static_cast<uint64_t>(tensor.numel()) * TensorDtypeSize(*dtype);
     nlohmann::ordered_json entry = nlohmann::ordered_json::object();
-    entry["dtype"] = std::string(TensorDtypeName(dtype));
+    entry["dtype"] = std::string(TensorDtypeName(*dtype));
     entry["shape"] = tensor.sizes().vec();
     entry["data_offsets"] = {offset, offset + nbytes};
     absl::StrAppend(&text, text.size() > 1 ? "," : "", dump(nlohmann::json(name)), ":",
@@ -599,8 +615,8 @@ void WriteSafetensors(const std::string& path,
   text += '}';
   text.append((8 - text.size() % 8) % 8, ' ');
   if (text.size() > kMaxHeaderSize) {
-    throw std::invalid_argument(absl::StrCat("the safetensors header would take ", text.size(),
-                                             " bytes, over the limit of ", kMaxHeaderSize));
+    refuse(absl::StrCat("the safetensors header would take ", text.size(),
+                        " bytes, over the limit of ", kMaxHeaderSize));
   }
   std::string prefix;
   PutU64(&prefix, text.size());

@@ -21,10 +21,13 @@ namespace modelhub {
 
 // Opens and validates the safetensors file at `path`: reads and checks the
 // header only; tensor bytes are read on demand through the returned file.
-// Throws AssetNotFoundError if it does not exist, CorruptModelCheckpointError
-// if it breaks any rule of the format (naming the tensor and file offset), and
-// std::system_error for other I/O failures. The file's metadata is the
-// header's "__metadata__".
+// The rules are the reference crate's (safetensors/src/tensor.rs): its 22
+// dtypes, sub-byte ones (F4, F6_*) taking numel * bits / 8 bytes, which must
+// be whole; JSON whitespace around the header's object (writers may pad it
+// on either side). Throws AssetNotFoundError if it does not exist, and
+// CorruptModelCheckpointError if it breaks any rule of the format (naming
+// the tensor and file offset) or cannot be opened or read (naming the
+// system's reason). The file's metadata is the header's "__metadata__".
 TensorFile OpenSafetensors(const std::string& path, ReadStrategy strategy = ReadStrategy::kPread);
 
 // Writes `tensors` as a safetensors file at `path`. Tensors may be on any
@@ -34,9 +37,11 @@ TensorFile OpenSafetensors(const std::string& path, ReadStrategy strategy = Read
 // so that tensor data starts at a multiple of 8. The file is written to a
 // temporary file in the same directory, fsync'ed, then renamed over `path`, so
 // a failure never leaves a partial file under `path` (the temporary file is
-// removed). Throws std::invalid_argument for duplicate names, the name
-// "__metadata__", names that are not UTF-8 or dtypes safetensors lacks (before
-// anything is written), and std::system_error naming the path on I/O errors.
+// removed). Throws CheckpointSaveError naming `path` for duplicate names, the
+// name "__metadata__", undefined tensors, names that are not UTF-8 or dtypes
+// safetensors lacks (before anything is written), and for I/O errors (naming
+// the operation and the system's reason); TorchError when a tensor cannot be
+// copied to the CPU.
 void WriteSafetensors(const std::string& path,
                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -28,22 +29,43 @@ std::string TensorLabel(const TensorEntry& entry) {
   return absl::StrCat("tensor '", entry.name, "'");
 }
 
-// A LibTorch integer type as wide as `dtype`'s elements, to move any dtype's
-// elements (LibTorch 1.13 lacks float8 and wide unsigned types).
-c10::ScalarType SameSizeType(TensorDtype dtype) {
-  switch (TensorDtypeSize(dtype)) {
+// A LibTorch type whose elements are as wide as `dtype`'s (whole bytes), to
+// move any dtype's elements (LibTorch 1.13 lacks float8, wide unsigned types
+// and complex numbers as integers).
+c10::ScalarType SameSizeType(size_t element_size) {
+  switch (element_size) {
     case 1:
       return c10::ScalarType::Byte;
     case 2:
       return c10::ScalarType::Short;
     case 4:
       return c10::ScalarType::Int;
-    default:
+    case 8:
       return c10::ScalarType::Long;
+    default:
+      return c10::ScalarType::ComplexDouble;  // 16 bytes: C128
   }
 }
 
 }  // namespace
+
+UnsupportedDtypeError::UnsupportedDtypeError(std::string path, std::string tensor,
+                                             TensorDtype dtype, const std::string& why)
+    : Error(absl::StrCat(path, ": tensor '", tensor, "' has unsupported dtype ",
+                         std::string(TensorDtypeName(dtype)), " (", why, ")")),
+      path_(std::move(path)),
+      tensor_(std::move(tensor)),
+      dtype_(dtype) {}
+
+c10::ScalarType TorchDtypeOf(const std::string& path, const TensorEntry& entry) {
+  const std::optional<c10::ScalarType> type = ToScalarType(entry.dtype);
+  if (!type) {
+    throw UnsupportedDtypeError(path, entry.name, entry.dtype,
+                                "LibTorch 1.13 has no such type; modelhub can list the tensor "
+                                "but not load it");
+  }
+  return *type;
+}
 
 int64_t TensorEntry::numel() const {
   int64_t count = 1;
@@ -52,7 +74,7 @@ int64_t TensorEntry::numel() const {
 }
 
 uint64_t TensorEntry::nbytes() const {
-  return static_cast<uint64_t>(numel()) * TensorDtypeSize(dtype);
+  return static_cast<uint64_t>(numel()) * TensorDtypeBits(dtype) / 8;
 }
 
 TensorFile TensorFile::Open(const std::string& path, ReadStrategy strategy, std::string format) {
@@ -64,13 +86,14 @@ TensorFile TensorFile::Open(const std::string& path, ReadStrategy strategy, std:
   if (file.fd_ < 0) {
     const int error = errno;
     if (error == ENOENT || error == ENOTDIR) throw AssetNotFoundError(path);
-    throw std::system_error(error, std::generic_category(),
-                            absl::StrCat("cannot open ", file.format_, " file ", path));
+    throw CorruptModelCheckpointError(path, absl::StrCat("cannot open the ", file.format_,
+                                                         " file for reading: ", ErrnoText(error)));
   }
   struct stat st;
   if (::fstat(file.fd_, &st) != 0) {
     const int error = errno;
-    throw std::system_error(error, std::generic_category(), "cannot stat " + path);
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("cannot stat the ", file.format_, " file: ", ErrnoText(error)));
   }
   if (!S_ISREG(st.st_mode)) throw CorruptModelCheckpointError(path, "not a regular file");
   file.file_size_ = static_cast<uint64_t>(st.st_size);
@@ -90,7 +113,9 @@ void TensorFile::SetEntries(std::vector<TensorEntry> entries,
     void* map = ::mmap(nullptr, file_size_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (map == MAP_FAILED) {
       const int error = errno;
-      throw std::system_error(error, std::generic_category(), "cannot mmap " + path_);
+      throw CorruptModelCheckpointError(
+          path_, absl::StrCat("cannot map the ", file_size_,
+                              "-byte file into memory (mmap): ", ErrnoText(error)));
     }
     map_ = map;
     map_size_ = file_size_;
@@ -207,24 +232,34 @@ void TensorFile::ReadInto(const TensorEntry& entry, void* dst) const {
     return;
   }
   // Strided: read the span holding every element, then gather the elements.
-  const c10::ScalarType type = SameSizeType(entry.dtype);
-  const int64_t element = static_cast<int64_t>(TensorDtypeSize(entry.dtype));
+  const size_t element_size = TensorDtypeSize(entry.dtype);
+  if (element_size == 0) {
+    throw CorruptModelCheckpointError(
+        path_, absl::StrCat(what, " of sub-byte dtype ", std::string(TensorDtypeName(entry.dtype)),
+                            " is strided; only contiguous ones can be read"));
+  }
+  const c10::ScalarType type = SameSizeType(element_size);
+  const int64_t element = static_cast<int64_t>(element_size);
   const int64_t span = static_cast<int64_t>(entry.end - entry.begin);
-  at::Tensor bytes = at::empty({(span + element - 1) / element}, at::TensorOptions().dtype(type));
-  CopyContiguous(entry.begin, static_cast<uint64_t>(span), bytes.data_ptr(), what);
-  at::from_blob(dst, entry.shape, at::TensorOptions().dtype(type))
-      .copy_(bytes.as_strided(entry.shape, entry.strides));
+  try {
+    at::Tensor bytes = at::empty({(span + element - 1) / element}, at::TensorOptions().dtype(type));
+    CopyContiguous(entry.begin, static_cast<uint64_t>(span), bytes.data_ptr(), what);
+    at::from_blob(dst, entry.shape, at::TensorOptions().dtype(type))
+        .copy_(bytes.as_strided(entry.shape, entry.strides));
+  } catch (const c10::Error& error) {
+    throw TorchError(absl::StrCat("reading ", what, " of ", path_), error.what_without_backtrace());
+  }
 }
 
 at::Tensor TensorFile::Read(const TensorEntry& entry) const {
-  const std::optional<c10::ScalarType> type = ToScalarType(entry.dtype);
-  if (!type) {
-    throw CorruptModelCheckpointError(
-        path_,
-        absl::StrCat(TensorLabel(entry), " has dtype ", std::string(TensorDtypeName(entry.dtype)),
-                     ", which LibTorch 1.13 cannot represent"));
+  const c10::ScalarType type = TorchDtypeOf(path_, entry);
+  at::Tensor tensor;
+  try {
+    tensor = at::empty(entry.shape, at::TensorOptions().dtype(type));
+  } catch (const c10::Error& error) {
+    throw TorchError(absl::StrCat("allocating ", TensorLabel(entry), " of ", path_),
+                     error.what_without_backtrace());
   }
-  at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(*type));
   ReadInto(entry, tensor.data_ptr());
   return tensor;
 }

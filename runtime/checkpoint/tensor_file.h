@@ -17,8 +17,27 @@
 #include <vector>
 
 #include "runtime/checkpoint/tensor_dtype.h"
+#include "runtime/core/errors.h"
 
 namespace modelhub {
+
+// A checkpoint tensor has a dtype the checkpoint format knows but modelhub
+// cannot load (LibTorch 1.13 has no such type, or the model's parameters are
+// real and the tensor is complex): the file is valid, the tensor unusable.
+// The message names the file, the tensor and the dtype.
+class UnsupportedDtypeError : public Error {
+ public:
+  UnsupportedDtypeError(std::string path, std::string tensor, TensorDtype dtype,
+                        const std::string& why);
+  const std::string& path() const { return path_; }
+  const std::string& tensor() const { return tensor_; }
+  TensorDtype dtype() const { return dtype_; }
+
+ private:
+  std::string path_;
+  std::string tensor_;
+  TensorDtype dtype_;
+};
 
 // One tensor of a file. Its elements live in the file from byte `begin`:
 // row-major and contiguous when `strides` is empty, else element i of
@@ -34,7 +53,8 @@ struct TensorEntry {
 
   // The number of elements: the product of `shape` (1 for a 0-d tensor).
   int64_t numel() const;
-  // The bytes of the tensor once contiguous: numel() * element size.
+  // The bytes of the tensor once contiguous: numel() * element bits / 8
+  // (readers accept sub-byte dtypes only when that is a whole number).
   uint64_t nbytes() const;
   // True when the elements are stored row-major and contiguous.
   bool contiguous() const { return strides.empty(); }
@@ -55,9 +75,10 @@ class TensorFile {
  public:
   // Opens `path` with no entries yet, for a format's reader to fill with
   // SetEntries; `format` names the format in messages ("safetensors",
-  // "torch"). Throws AssetNotFoundError if it does not exist,
-  // CorruptModelCheckpointError if it is not a regular file, and
-  // std::system_error for other I/O failures.
+  // "torch"). Throws AssetNotFoundError if it does not exist (ENOENT,
+  // ENOTDIR), and CorruptModelCheckpointError naming the path, the operation
+  // and the system's reason for a file that is not a regular file or cannot
+  // be opened (permissions, a name too long, a symlink loop, ...).
   static TensorFile Open(const std::string& path, ReadStrategy strategy, std::string format);
 
   TensorFile(TensorFile&& other) noexcept;
@@ -69,7 +90,8 @@ class TensorFile {
   // Installs the file's tensors, which the format's reader has validated to
   // lie inside the file (ranges may overlap: tensors may share storage), and
   // its metadata. Entries are kept sorted by `begin` (the order that reads
-  // sequentially). Maps the file under ReadStrategy::kMmap.
+  // sequentially). Maps the file under ReadStrategy::kMmap (a failure is a
+  // CorruptModelCheckpointError naming the path and the system's reason).
   void SetEntries(std::vector<TensorEntry> entries, std::map<std::string, std::string> metadata);
 
   // The path the file was opened at.
@@ -96,12 +118,13 @@ class TensorFile {
   // contiguous, into `dst`, which must hold entry.nbytes() bytes and may have
   // any alignment. Throws CorruptModelCheckpointError naming the tensor, file
   // offset and errno text on a short read, end of file or I/O error (the file
-  // may have been truncated after it was opened).
+  // may have been truncated after it was opened), and for strided entries of
+  // sub-byte dtypes (no reader makes them).
   void ReadInto(const TensorEntry& entry, void* dst) const;
 
   // A new contiguous CPU tensor holding `entry`. Throws
-  // CorruptModelCheckpointError, naming the tensor and dtype, for dtypes
-  // LibTorch 1.13 lacks, and as ReadInto does.
+  // UnsupportedDtypeError, naming the file, tensor and dtype, for dtypes
+  // LibTorch 1.13 lacks (see TorchDtypeOf), and as ReadInto does.
   at::Tensor Read(const TensorEntry& entry) const;
 
  private:
@@ -122,6 +145,11 @@ class TensorFile {
   void* map_ = nullptr;  // the whole file under ReadStrategy::kMmap
   size_t map_size_ = 0;
 };
+
+// The LibTorch dtype of `entry`, a tensor of the file at `path`. Throws
+// UnsupportedDtypeError naming the file, tensor and dtype where LibTorch 1.13
+// has none (F4, F6_*, F8_*, U16, U32, U64).
+c10::ScalarType TorchDtypeOf(const std::string& path, const TensorEntry& entry);
 
 }  // namespace modelhub
 

@@ -20,6 +20,7 @@ constexpr uint32_t kCentralHeaderSignature = 0x02014b50;
 constexpr uint32_t kEndSignature = 0x06054b50;
 constexpr uint32_t kEnd64Signature = 0x06064b50;
 constexpr uint32_t kEnd64LocatorSignature = 0x07064b50;
+constexpr uint32_t kDataDescriptorSignature = 0x08074b50;
 constexpr uint64_t kLocalHeaderSize = 30;
 constexpr uint64_t kCentralHeaderSize = 46;
 constexpr uint64_t kEndSize = 22;
@@ -32,6 +33,14 @@ constexpr uint64_t kMaxComment = 0xffff;
 constexpr uint16_t kZip64ExtraId = 0x0001;
 // General purpose flags: bit 0 encrypted, bit 6 strong encryption.
 constexpr uint16_t kEncryptedFlags = 0x0001 | 0x0040;
+// General purpose flag bit 3: CRC-32 and sizes follow the data in a data
+// descriptor (the local header may hold zeros), as torch.save's miniz writes.
+constexpr uint16_t kDataDescriptorFlag = 0x0008;
+// A data descriptor: signature, CRC-32, then both sizes in 4 bytes each, or 8
+// with ZIP64.
+constexpr uint64_t kMaxDataDescriptorSize = 4 + 4 + 8 + 8;
+// Ends the messages of a local header that contradicts the central directory.
+constexpr char kDisagree[] = ": the local header and the central directory disagree";
 // A central directory larger than this is refused (a million records take
 // about 100 MiB).
 constexpr uint64_t kMaxCentralDirectory = uint64_t{1} << 30;
@@ -87,7 +96,9 @@ class Reader {
   std::vector<ZipRecord> Run() {
     FindEnd();
     std::vector<ZipRecord> records = ReadCentralDirectory();
-    for (size_t i = 0; i < records.size(); ++i) ReadLocalHeader(records[i], labels_[i]);
+    std::vector<uint64_t> ends(records.size());
+    for (size_t i = 0; i < records.size(); ++i) ends[i] = ReadLocalHeader(records[i], i);
+    CheckNoOverlap(records, ends);
     return records;
   }
 
@@ -290,9 +301,13 @@ class Reader {
     return records;
   }
 
-  // Reads the local header of `record` and sets its data offset.
-  // `label` names it in messages.
-  void ReadLocalHeader(ZipRecord& record, const std::string& label) {
+  // Reads the local header of record `index` (`record`), checks that it
+  // agrees with the central directory (name, method, CRC-32 and sizes, its
+  // extra field well formed, and the data descriptor after the data, if any),
+  // and sets the record's data offset. Returns where the record ends: past
+  // its data and data descriptor.
+  uint64_t ReadLocalHeader(ZipRecord& record, size_t index) {
+    const std::string& label = labels_[index];
     const uint64_t header = record.header_offset;
     const uint64_t name_length = record.name.size();
     if (header > file_size_ || file_size_ - header < kLocalHeaderSize + name_length) {
@@ -304,7 +319,8 @@ class Reader {
     if (Le32(bytes, 0) != kLocalHeaderSignature) {
       Fail(absl::StrCat(label, ": no local header at byte ", header));
     }
-    if ((Le16(bytes, 6) & kEncryptedFlags) != 0) {
+    const uint16_t flags = Le16(bytes, 6);
+    if ((flags & kEncryptedFlags) != 0) {
       Fail(absl::StrCat(label, " is encrypted (local header at byte ", header, ")"));
     }
     const uint16_t local_name_length = Le16(bytes, 26);
@@ -317,11 +333,132 @@ class Reader {
                         Printable(local_name), local_name_length > name_length ? "...'" : "'",
                         " instead"));
     }
-    record.offset = header + kLocalHeaderSize + local_name_length + local_extra_length;
+    const std::string local = absl::StrCat(label, ": its local header at byte ", header);
+    if (const uint16_t method = Le16(bytes, 8); method != 0) {
+      Fail(absl::StrCat(local, " says compression method ", method, " (", MethodName(method),
+                        "), the central directory says stored (0)", kDisagree));
+    }
+    const uint64_t extra_at = header + kLocalHeaderSize + name_length;
+    if (extra_at > file_size_ || file_size_ - extra_at < local_extra_length) {
+      Fail(absl::StrCat(local, " has a ", local_extra_length, "-byte extra field at byte ",
+                        extra_at, " that passes the end of the file (", file_size_, " bytes)"));
+    }
+    const std::string extra =
+        ReadAt(extra_at, local_extra_length, absl::StrCat("the local extra field of ", label));
+    uint64_t crc = Le32(bytes, 14);
+    uint64_t compressed = Le32(bytes, 18);
+    uint64_t size = Le32(bytes, 22);
+    ReadLocalExtra(extra, extra_at, local, &size, &compressed);
+
+    record.offset = extra_at + local_extra_length;
     if (record.offset > file_size_ || record.size > file_size_ - record.offset) {
       Fail(absl::StrCat(label, " claims ", record.size, " bytes of data at byte ", record.offset,
                         ", past the end of the file (", file_size_,
                         " bytes): the file is truncated or the record is a zip bomb"));
+    }
+    const bool descriptor = (flags & kDataDescriptorFlag) != 0;
+    const bool local_zeros = crc == 0 && compressed == 0 && size == 0;
+    if (!(descriptor && local_zeros) &&
+        (crc != record.crc32 || compressed != record.size || size != record.size)) {
+      Fail(absl::StrFormat(
+          "%s says CRC-32 %08x, %d compressed and %d uncompressed bytes, but the central "
+          "directory says CRC-32 %08x and %d bytes%s",
+          local, crc, compressed, size, record.crc32, record.size, kDisagree));
+    }
+    const uint64_t data_end = record.offset + record.size;
+    return descriptor ? data_end + CheckDataDescriptor(record, label, data_end) : data_end;
+  }
+
+  // Checks that the local extra field at byte `at` (`extra`) is a sequence of
+  // well-formed blocks, and takes the sizes of its ZIP64 block where the
+  // local header's are all ones. `local` names the local header.
+  void ReadLocalExtra(const std::string& extra, uint64_t at, const std::string& local,
+                      uint64_t* size, uint64_t* compressed) const {
+    uint64_t e = 0;
+    while (extra.size() - e >= 4) {
+      const uint16_t id = Le16(extra, e);
+      const uint16_t length = Le16(extra, e + 2);
+      if (extra.size() - e - 4 < length) {
+        Fail(absl::StrFormat(
+            "%s has a %d-byte extra field whose block at byte %d (id 0x%04x) claims %d bytes, "
+            "past the end of the extra field at byte %d%s",
+            local, extra.size(), at + e, id, length, at + extra.size(), kDisagree));
+      }
+      if (id == kZip64ExtraId) {
+        uint64_t f = e + 4;
+        const uint64_t f_end = f + length;
+        for (uint64_t* field : {size, compressed}) {
+          if (*field != 0xffffffff) continue;
+          if (f_end - f < 8) {
+            Fail(absl::StrCat(local, ": its ZIP64 extra field at byte ", at + e,
+                              " lacks the sizes the local header defers to it"));
+          }
+          *field = Le64(extra, f);
+          f += 8;
+        }
+      }
+      e += 4 + length;
+    }
+    // Fewer than 4 bytes cannot be a block; zeros are tolerated as padding.
+    for (; e < extra.size(); ++e) {
+      if (extra[e] != '\0') {
+        Fail(absl::StrCat(local, " has a ", extra.size(), "-byte extra field whose last ",
+                          extra.size() - e, " byte(s), at byte ", at + e, ", are no block",
+                          kDisagree));
+      }
+    }
+  }
+
+  // Checks the data descriptor of `record` at byte `at` (just past its data)
+  // against the central directory, and returns its size. A descriptor that
+  // does not match means the data is not where the local header puts it.
+  uint64_t CheckDataDescriptor(const ZipRecord& record, const std::string& label,
+                               uint64_t at) const {
+    const uint64_t available = std::min(kMaxDataDescriptorSize, file_size_ - at);
+    const std::string bytes = ReadAt(at, available, absl::StrCat("the data descriptor of ", label));
+    // The signature is optional in APPNOTE.TXT, but torch.save's miniz (and
+    // Python's zipfile) always write it; requiring it catches data read 4
+    // bytes late, whose descriptor would otherwise match without it. Sizes
+    // take 4 bytes each, or 8 (ZIP64).
+    if (bytes.size() >= 4 && Le32(bytes, 0) == kDataDescriptorSignature) {
+      for (const uint64_t width : {uint64_t{4}, uint64_t{8}}) {
+        const uint64_t end = 8 + 2 * width;
+        if (bytes.size() >= end && Le32(bytes, 4) == record.crc32 &&
+            Le(bytes, 8, width) == record.size && Le(bytes, 8 + width, width) == record.size) {
+          return end;
+        }
+      }
+    }
+    Fail(absl::StrFormat(
+        "%s: no data descriptor at byte %d, past its %d bytes of data at byte %d, matches the "
+        "central directory (CRC-32 %08x, %d bytes)%s",
+        label, at, record.size, record.offset, record.crc32, record.size, kDisagree));
+  }
+
+  // Checks that no record's data (and data descriptor), ending at `ends`,
+  // runs into the next local header or into the central directory.
+  void CheckNoOverlap(const std::vector<ZipRecord>& records,
+                      const std::vector<uint64_t>& ends) const {
+    std::vector<size_t> order(records.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return records[a].header_offset < records[b].header_offset;
+    });
+    for (size_t k = 0; k < order.size(); ++k) {
+      const size_t i = order[k];
+      const bool last = k + 1 == order.size();
+      const uint64_t next = last ? central_offset_ : records[order[k + 1]].header_offset;
+      if (ends[i] <= next) continue;
+      if (records[i].header_offset >= central_offset_) {
+        Fail(absl::StrCat(labels_[i], ": its local header at byte ", records[i].header_offset,
+                          " is not before the central directory at byte ", central_offset_));
+      }
+      Fail(absl::StrCat(labels_[i], ": its data at byte ", records[i].offset, " runs to byte ",
+                        ends[i], ", into ",
+                        last ? "the central directory"
+                             : absl::StrCat("the local header of zip record '",
+                                            Printable(records[order[k + 1]].name), "'"),
+                        " at byte ", next, kDisagree));
     }
   }
 

@@ -49,7 +49,11 @@ class ZipArchive {
   // bytes (truncated, or not a zip), spans several disks, has a central
   // directory or record (header or data) that passes the end of the file (a
   // record claiming terabytes), a compressed or encrypted record, a local
-  // header whose name differs from the central directory's, or a name twice.
+  // header that disagrees with the central directory (name, method, CRC-32 or
+  // sizes; an extra field that is no sequence of blocks; a data descriptor
+  // after the data that does not match: signs that its extra-field length
+  // puts the data at the wrong place), a record whose data runs into the next
+  // local header or the central directory, or a name twice.
   // `read` is kept for ReadRecord: it must stay valid while this lives.
   static ZipArchive Read(const std::string& path, uint64_t file_size, ZipReadFunction read);
 

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
 #include "runtime/checkpoint/key_pattern.h"
+#include "runtime/core/errors.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
+
+using ::modelhub::testing::ErrorOf;
 
 const KeyRule kRules[] = {
     {"model.embed_tokens.weight", "decoder_frontend.embed.weight", RopeProjection::kNone},
@@ -68,14 +70,20 @@ TEST(KeyMapTest, UnmapInvertsEveryRuleThatIsNotDropped) {
   }
 }
 
-TEST(KeyMapTest, BadRulesAreRejected) {
+TEST(KeyMapTest, BadRulesAreConfigErrorsNamingTheRule) {
   const KeyRule bad_pattern[] = {{"a.{b", "c", RopeProjection::kNone}};
-  EXPECT_THROW(KeyMap("x", RopeLayout::kRotateHalf, bad_pattern, 1), std::invalid_argument);
+  EXPECT_EQ(ErrorOf<ConfigError>([&] { KeyMap("x", RopeLayout::kRotateHalf, bad_pattern, 1); }),
+            "checkpoint key map 'x': rule 'a.{b' -> 'c': a capture must fill a whole segment, as "
+            "in '{layer}' (source pattern offset 2)");
   const KeyRule unknown_capture[] = {{"a.{b}", "c.{d}", RopeProjection::kNone}};
-  EXPECT_THROW(KeyMap("x", RopeLayout::kRotateHalf, unknown_capture, 1), std::invalid_argument);
+  EXPECT_EQ(ErrorOf<ConfigError>([&] { KeyMap("x", RopeLayout::kRotateHalf, unknown_capture, 1); }),
+            "checkpoint key map 'x': rule 'a.{b}' -> 'c.{d}': capture '{d}' is not captured by the "
+            "source pattern");
   const KeyRule twice[] = {{"a.{b}", "c.{b}", RopeProjection::kNone},
                            {"a.{c}", "d.{c}", RopeProjection::kNone}};
-  EXPECT_THROW(KeyMap("x", RopeLayout::kRotateHalf, twice, 2), std::invalid_argument);
+  EXPECT_EQ(ErrorOf<ConfigError>([&] { KeyMap("x", RopeLayout::kRotateHalf, twice, 2); }),
+            "checkpoint key map 'x': rule 'a.{c}' -> 'd.{c}': its source pattern matches the same "
+            "names as rule 'a.{b}'");
 }
 
 TEST(KeyPatternTest, ReportsTheOffsetOfEachProblem) {

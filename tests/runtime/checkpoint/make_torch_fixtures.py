@@ -37,7 +37,43 @@ DTYPE_NAMES = {
     torch.int8: "I8",
     torch.uint8: "U8",
     torch.bool: "BOOL",
+    torch.complex64: "C64",
+    torch.complex128: "C128",
 }
+
+
+def describe(value):
+    """modelhub's description of a value beside the weights (DescribePickleValue
+    and the torch reader's), computed from what torch.load returned."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return f"bool {'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"int {value}"
+    if isinstance(value, float):
+        return f"float {value!r}"
+    if isinstance(value, complex):
+        return f"complex {value!r}"
+    if isinstance(value, str):
+        return f"str '{value}'"
+    if isinstance(value, torch.Size):
+        return f"torch.Size [{', '.join(str(d) for d in value)}]"
+    if isinstance(value, torch.device):
+        return f"torch.device '{value}'"
+    if isinstance(value, torch.dtype):
+        return str(value)
+    if isinstance(value, torch.Tensor):
+        return f"tensor {DTYPE_NAMES[value.dtype]} [{', '.join(str(d) for d in value.shape)}]"
+    return f"{type(value).__name__} of {len(value)}"
+
+
+def write_metadata(path, metadata):
+    """NAME.metadata: one tab-separated line per metadata entry, key and
+    description."""
+    with open(path, "w") as out:
+        for key, value in metadata.items():
+            out.write(f"{key}\t{value}\n")
 
 
 def tensor_bytes(tensor):
@@ -284,6 +320,104 @@ def main():
         f.write(real[:len(real) // 2])
     with open(path("zip_bomb.pt"), "wb") as f:
         f.write(edit_record_size(real, prefix + "data/0", 0xfffffff0))
+
+    # --- Files torch.load(weights_only=True) of current PyTorch reads: values
+    # beside the weights, other top levels, complex tensors. Their .expected
+    # and .metadata come from what torch.load returns here.
+
+    # A training checkpoint: the model, and every kind of value PyTorch's
+    # allowlist reads beside it.
+    weights = collections.OrderedDict(w=torch.arange(6, dtype=torch.float32).reshape(2, 3))
+    weights["version"] = 2  # a non-tensor inside the state dict
+    training = {
+        "model": weights,
+        "epoch": 3,
+        "lr": 0.001,
+        "betas": (0.9, 0.999),
+        "z": complex(1.5, -2.0),
+        "blob": b"\x00\xff",
+        "tags": {"a"},
+        "counts": collections.Counter(a=2),
+        "device": torch.device("cuda", 0),
+        "cpu": torch.device("cpu"),
+        "shape": torch.Size([2, 3]),
+        "seed": 2**70,
+        "negative": -2**70,
+        "dtype": torch.float16,
+        "buffer": bytearray(b"xy"),
+        "optimizer": {"state": {0: {"exp_avg": torch.zeros(2, 3)}}, "param_groups": [{"lr": 0.001}]},
+        "none": None,
+        "flag": True,
+        "bias": torch.ones(3),
+    }
+    torch.save(training, path("metadata.pt"))
+    loaded = torch.load(path("metadata.pt"))
+    write_expected(path("metadata.expected"), {"w": loaded["model"]["w"]})
+    described = {"wrapper": "model", "model.version": describe(loaded["model"]["version"])}
+    described.update((key, describe(value)) for key, value in loaded.items() if key != "model")
+    write_metadata(path("metadata.metadata"), described)
+    # Its data.pkl alone, for tests that change it byte by byte.
+    with zipfile.ZipFile(path("metadata.pt")) as archive:
+        with open(path("metadata.pkl"), "wb") as pickle_file:
+            pickle_file.write(archive.read("metadata/data.pkl"))
+
+    # A top-level list, and a bare tensor.
+    items = [torch.arange(3, dtype=torch.int64), torch.full((2,), 0.5, dtype=torch.float64), 5]
+    torch.save(items, path("top_list.pt"))
+    loaded = torch.load(path("top_list.pt"))
+    write_expected(path("top_list.expected"), {"0": loaded[0], "1": loaded[1]})
+    write_metadata(path("top_list.metadata"), {"2": describe(loaded[2])})
+    torch.save(torch.arange(4, dtype=torch.int16), path("bare_tensor.pt"))
+    write_expected(path("bare_tensor.expected"), {"": torch.load(path("bare_tensor.pt"))})
+
+    # Complex tensors (and a view of one).
+    c64 = torch.complex(torch.arange(4.0), -torch.arange(4.0))
+    torch.save({"c": c64, "view": c64[1:3]}, path("complex64.pt"))
+    write_expected(path("complex64.expected"), torch.load(path("complex64.pt")))
+    c128 = torch.tensor([1 + 2j, -3.5j], dtype=torch.complex128)
+    torch.save({"c": c128}, path("complex128.pt"))
+    write_expected(path("complex128.expected"), torch.load(path("complex128.pt")))
+
+    # --- Files PyTorch's weights_only reader refuses (and why).
+
+    # pickle_protocol=4: FRAME ("Unsupported operand 149").
+    torch.save(collections.OrderedDict(w=torch.ones(2)), path("protocol4.pt"), pickle_protocol=4)
+    # frozenset and b"" pickle through globals PyTorch does not allow.
+    torch.save({"w": torch.ones(2), "frozen": frozenset([1])}, path("frozenset.pt"))
+    torch.save({"w": torch.ones(2), "empty": b""}, path("empty_bytes.pt"))
+    # sys is a blocked module.
+    zip_checkpoint(path("sys_exit.pt"), {
+        "data.pkl": opcodes(b"\x80\x02", "csys\nexit\n", b"K\x01\x85R."),
+        "version": b"3\n",
+    })
+    # One str of 1000 bytes encoded as bytes 10 times: the calls would make
+    # 10 times the text data.pkl holds.
+    zip_checkpoint(path("bytes_bomb.pt"), {
+        "data.pkl": opcodes(b"\x80\x02", "c_codecs\nencode\nq\x00", binunicode("a" * 1000),
+                            b"q\x01", binunicode("latin1"), b"q\x02(",
+                            b"h\x00h\x01h\x02\x86R" * 10, b"t."),
+        "version": b"3\n",
+    })
+    # BUILD sets attributes on a plain dict, which PyTorch refuses.
+    zip_checkpoint(path("build_dict.pt"), {
+        "data.pkl": opcodes(b"\x80\x02}}", binunicode("a"), b"K\x01sb."),
+        "version": b"3\n",
+    })
+    # A complex32 tensor as torch 2.x saves it (_rebuild_tensor_v3 over an
+    # UntypedStorage; torch 1.13's uint8 stands in and is renamed), and a
+    # quantized tensor (_rebuild_qtensor): PyTorch reads them, modelhub cannot
+    # hold them.
+    complex32 = forged_pickle({"c": Rebuild(
+        torch._utils._rebuild_tensor_v2,
+        (Storage(torch.UntypedStorage, "0", 8), 0, (2,), (1,), False,
+         collections.OrderedDict(), torch.uint8))})
+    complex32 = complex32.replace(b"torch._utils\n_rebuild_tensor_v2\n",
+                                  b"torch._utils\n_rebuild_tensor_v3\n")
+    complex32 = complex32.replace(b"torch\nuint8\n", b"torch\ncomplex32\n")
+    zip_checkpoint(path("complex32.pt"), {"data.pkl": complex32, "data/0": bytes(8),
+                                          "version": b"3\n"})
+    quantized = torch.quantize_per_tensor(torch.ones(2), 0.5, 0, torch.qint8)
+    torch.save({"q": quantized}, path("quantized.pt"))
 
     zip_checkpoint(path("big_endian.pt"), {
         "data.pkl": forged_pickle({}), "version": b"3\n", "byteorder": b"big"})

@@ -4,18 +4,25 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runtime/checkpoint/tensor_dtype.h"
 #include "runtime/checkpoint/tensor_file.h"
 #include "runtime/core/errors.h"
+#include "tests/testing/error_of.h"
+#include "tests/testing/stored_zip.h"
 
 namespace modelhub {
 namespace {
@@ -74,15 +81,27 @@ void ExpectTensors(const TensorFile& file, const std::string& expected_name) {
   }
 }
 
-std::string ErrorOf(const std::string& name, const TorchLoadOptions& options = {}) {
-  try {
-    OpenTorchCheckpoint(Fixture(name), ReadStrategy::kPread, options);
-  } catch (const CorruptModelCheckpointError& error) {
-    EXPECT_EQ(error.path(), Fixture(name));
-    return error.what();
+// The NAME.metadata file: key, tab, description per line.
+std::map<std::string, std::string> ReadMetadata(const std::string& name) {
+  std::ifstream in(Fixture(name));
+  EXPECT_TRUE(in.good()) << name;
+  std::map<std::string, std::string> metadata;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields = absl::StrSplit(line, absl::MaxSplits('\t', 1));
+    EXPECT_EQ(fields.size(), 2u) << line;
+    if (fields.size() == 2) metadata.emplace(fields[0], fields[1]);
   }
-  ADD_FAILURE() << name << ": no error";
-  return "";
+  return metadata;
+}
+
+// The message of the CorruptModelCheckpointError opening fixture `name`
+// throws (the test fails if it throws none), which names the fixture.
+std::string ErrorOf(const std::string& name, const TorchLoadOptions& options = {}) {
+  const std::string message = testing::ErrorOf<CorruptModelCheckpointError>(
+      [&] { OpenTorchCheckpoint(Fixture(name), ReadStrategy::kPread, options); });
+  EXPECT_THAT(message, HasSubstr(Fixture(name) + ": corrupt model checkpoint: "));
+  return message;
 }
 
 TEST(TorchCheckpointTest, ReadsAStateDictWithBothStrategies) {
@@ -212,9 +231,121 @@ TEST(TorchCheckpointTest, RefusesOtherFormatsAndVersions) {
                         "newest torch 2.x writes (10)"));
 }
 
-TEST(TorchCheckpointTest, RefusesNonTensorsInTheStateDict) {
-  EXPECT_THAT(ErrorOf("not_tensor.pt"),
-              HasSubstr("state dict entry 'step' is int 5 (data.pkl byte"));
+TEST(TorchCheckpointTest, KeepsNonTensorsOfTheStateDictAsMetadata) {
+  TensorFile file = OpenTorchCheckpoint(Fixture("not_tensor.pt"), ReadStrategy::kPread);
+  EXPECT_EQ(file.entries().size(), 1u);
+  EXPECT_NE(file.Find("w"), nullptr);
+  EXPECT_EQ(file.metadata(), (std::map<std::string, std::string>{{"step", "int 5"}}));
+}
+
+// Replays of files that torch.load(weights_only=True) of current PyTorch
+// reads: the same tensors (names, dtypes, shapes, bytes) and every other
+// value, described from what torch.load returned (make_torch_fixtures.py).
+TEST(TorchCheckpointTest, ReadsEveryValuePyTorchsAllowlistReads) {
+  // Floats, complex numbers, bytes, bytearray, sets, Counter, torch.device,
+  // torch.Size, dtypes, ints beyond 64 bits, an optimizer's tensors.
+  TensorFile file = OpenTorchCheckpoint(Fixture("metadata.pt"), ReadStrategy::kPread);
+  ExpectTensors(file, "metadata.expected");
+  EXPECT_EQ(file.metadata(), ReadMetadata("metadata.metadata"));
+  EXPECT_EQ(file.metadata().at("seed"), "int 1180591620717411303424");
+  EXPECT_EQ(file.metadata().at("z"), "complex (1.5-2j)");
+  EXPECT_EQ(file.metadata().at("lr"), "float 0.001");
+}
+
+TEST(TorchCheckpointTest, NamesTheTensorsOfAListOrABareTensor) {
+  // A top-level list names its tensors by index; a bare tensor has the
+  // empty name.
+  TensorFile list = OpenTorchCheckpoint(Fixture("top_list.pt"), ReadStrategy::kPread);
+  ExpectTensors(list, "top_list.expected");
+  EXPECT_EQ(list.metadata(), ReadMetadata("top_list.metadata"));
+  TensorFile bare = OpenTorchCheckpoint(Fixture("bare_tensor.pt"), ReadStrategy::kMmap);
+  ExpectTensors(bare, "bare_tensor.expected");
+  ASSERT_NE(bare.Find(""), nullptr);
+  EXPECT_TRUE(bare.metadata().empty());
+}
+
+TEST(TorchCheckpointTest, ReadsComplexTensors) {
+  TensorFile c64 = OpenTorchCheckpoint(Fixture("complex64.pt"), ReadStrategy::kPread);
+  ExpectTensors(c64, "complex64.expected");
+  at::Tensor view = c64.Read(*c64.Find("view"));
+  EXPECT_EQ(view.scalar_type(), at::kComplexFloat);
+  EXPECT_EQ(view[1].item<c10::complex<float>>(), c10::complex<float>(2, -2));
+  TensorFile c128 = OpenTorchCheckpoint(Fixture("complex128.pt"), ReadStrategy::kMmap);
+  ExpectTensors(c128, "complex128.expected");
+}
+
+// PyTorch reads tensors of dtypes modelhub cannot hold; they are refused.
+TEST(TorchCheckpointTest, RefusesDtypesModelhubCannotHold) {
+  EXPECT_THAT(ErrorOf("complex32.pt"),
+              HasSubstr("data.pkl byte 186: the tensor over storage '0' has the unsupported dtype "
+                        "torch.complex32"));
+  EXPECT_THAT(ErrorOf("quantized.pt"),
+              HasSubstr("REDUCE calls torch._utils._rebuild_qtensor, which makes quantized "
+                        "tensors: unsupported dtype"));
+}
+
+// Replays of files PyTorch's weights_only reader refuses, for the same
+// reason, naming the global or opcode and its byte in data.pkl.
+TEST(TorchCheckpointTest, RefusesWhatPyTorchRefuses) {
+  EXPECT_THAT(ErrorOf("protocol4.pt"),
+              HasSubstr("data.pkl byte 2: opcode FRAME (0x95) is not supported: "
+                        "torch.load(weights_only=True) refuses it too (\"Unsupported operand "
+                        "149\")"));
+  EXPECT_THAT(ErrorOf("frozenset.pt"),
+              HasSubstr("global 'builtins.frozenset' is not allowed (modelhub reads weights "
+                        "only, like torch.load(weights_only=True))"));
+  EXPECT_THAT(ErrorOf("empty_bytes.pt"), HasSubstr("global 'builtins.bytes' is not allowed"));
+  EXPECT_THAT(ErrorOf("sys_exit.pt"),
+              HasSubstr("data.pkl byte 2: global 'sys.exit' is not allowed"));
+  EXPECT_THAT(ErrorOf("build_dict.pt"),
+              HasSubstr("data.pkl byte 13: BUILD of dict of 0 is not allowed: "
+                        "torch.load(weights_only=True) builds only tensors, parameters, "
+                        "OrderedDicts and allowlisted types"));
+}
+
+TEST(TorchCheckpointTest, BoundsTheTextCallsMake) {
+  // The third of ten _codecs.encode calls on one memoized str of 1000 bytes
+  // passes twice the size of data.pkl.
+  EXPECT_THAT(ErrorOf("bytes_bomb.pt"),
+              HasSubstr("data.pkl byte 1064: the pickle's calls make more bytes of text than "
+                        "twice its size"));
+}
+
+TEST(TorchCheckpointTest, EveryByteChangeOfATrainingPickleIsReadOrRefused) {
+  // metadata.pt's data.pkl (every kind of value, tensors, storages), each of
+  // its bytes flipped three ways, in a zip with room for its storages: the
+  // file is read, or refused naming a byte of data.pkl; nothing else escapes.
+  std::ifstream in(Fixture("metadata.pkl"), std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+  ASSERT_GT(original.size(), 500u);
+  std::vector<std::pair<std::string, std::string>> records = {{"archive/data.pkl", ""},
+                                                              {"archive/version", "3\n"}};
+  for (int key = 0; key < 4; ++key) {
+    records.emplace_back(absl::StrCat("archive/data/", key), std::string(256, '\x01'));
+  }
+  const std::string path = ::testing::TempDir() + "/mutated.pt";
+  int read = 0;
+  int refused = 0;
+  for (size_t at = 0; at < original.size(); ++at) {
+    for (const int flip : {0x01, 0x80, 0xff}) {
+      records[0].second = original;
+      records[0].second[at] = static_cast<char>(records[0].second[at] ^ flip);
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << testing::StoredZip(records);
+      try {
+        OpenTorchCheckpoint(path, ReadStrategy::kPread);
+        ++read;
+      } catch (const CorruptModelCheckpointError& error) {
+        ++refused;
+        EXPECT_THAT(error.what(), HasSubstr(": corrupt model checkpoint: data.pkl byte "))
+            << "byte " << at << " ^ " << flip;
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << "byte " << at << " ^ " << flip << ": " << error.what();
+      }
+    }
+  }
+  EXPECT_GT(read, 100);
+  EXPECT_GT(refused, 100);
 }
 
 TEST(TorchCheckpointTest, MissingFile) {

@@ -6,11 +6,15 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
@@ -56,6 +60,22 @@ struct Entry {
     zip64 = true;
     return *this;
   }
+  Entry& Descriptor() {
+    descriptor = true;
+    return *this;
+  }
+  Entry& LocalExtraLengthOff(int value) {
+    local_extra_length_off = value;
+    return *this;
+  }
+  Entry& LocalSize(uint64_t value) {
+    local_size = value;
+    return *this;
+  }
+  Entry& LocalMethod(uint16_t value) {
+    local_method = value;
+    return *this;
+  }
 
   std::string name;
   std::string data;
@@ -65,6 +85,12 @@ struct Entry {
   uint64_t claimed_size = UINT64_MAX;  // UINT64_MAX: data.size()
   uint16_t local_extra = 0;            // padding bytes in the local extra field (torch's "FB")
   bool zip64 = false;                  // sizes and offset in a ZIP64 extra field
+  // Flag bit 3: zeros in the local header, CRC-32 and sizes in a data
+  // descriptor after the data (as torch.save's miniz writes).
+  bool descriptor = false;
+  int local_extra_length_off = 0;    // added to the local extra field's length
+  uint64_t local_size = UINT64_MAX;  // UINT64_MAX: the central directory's
+  int local_method = -1;             // -1: the central directory's
 };
 
 struct ZipOptions {
@@ -89,16 +115,21 @@ std::string BuildZip(const std::vector<Entry>& entries, const ZipOptions& option
     const uint64_t header = out.size();
     const uint64_t size = entry.claimed_size == UINT64_MAX ? entry.data.size() : entry.claimed_size;
     const std::string& local_name = entry.local_name.empty() ? entry.name : entry.local_name;
+    const uint16_t flags = entry.flags | (entry.descriptor ? 0x0008 : 0);
+    const uint64_t local_size = entry.descriptor                 ? 0
+                                : entry.local_size == UINT64_MAX ? size
+                                                                 : entry.local_size;
     PutLe(out, 0x04034b50, 4);
     PutLe(out, 20, 2);
-    PutLe(out, entry.flags, 2);
-    PutLe(out, entry.method, 2);
+    PutLe(out, flags, 2);
+    PutLe(out, entry.local_method < 0 ? entry.method : entry.local_method, 2);
     PutLe(out, 0, 4);  // time, date
-    PutLe(out, Crc(entry.data), 4);
-    PutLe(out, size, 4);
-    PutLe(out, size, 4);
+    PutLe(out, entry.descriptor ? 0 : Crc(entry.data), 4);
+    PutLe(out, local_size, 4);
+    PutLe(out, local_size, 4);
     PutLe(out, local_name.size(), 2);
-    PutLe(out, entry.local_extra == 0 ? 0 : entry.local_extra + 4, 2);
+    PutLe(out, (entry.local_extra == 0 ? 0 : entry.local_extra + 4) + entry.local_extra_length_off,
+          2);
     out += local_name;
     if (entry.local_extra != 0) {
       out += "FB";
@@ -106,6 +137,12 @@ std::string BuildZip(const std::vector<Entry>& entries, const ZipOptions& option
       out += std::string(entry.local_extra, 'Z');
     }
     out += entry.data;
+    if (entry.descriptor) {
+      PutLe(out, 0x08074b50, 4);
+      PutLe(out, Crc(entry.data), 4);
+      PutLe(out, size, 4);
+      PutLe(out, size, 4);
+    }
 
     std::string extra;
     if (entry.zip64) {
@@ -118,7 +155,7 @@ std::string BuildZip(const std::vector<Entry>& entries, const ZipOptions& option
     PutLe(central, 0x02014b50, 4);
     PutLe(central, 45, 2);
     PutLe(central, 45, 2);
-    PutLe(central, entry.flags, 2);
+    PutLe(central, flags, 2);
     PutLe(central, entry.method, 2);
     PutLe(central, 0, 4);
     PutLe(central, Crc(entry.data), 4);
@@ -308,6 +345,105 @@ TEST(ZipArchiveTest, EveryTruncationIsRefused) {
                ZipOptions().Zip64End());
   for (size_t size = 0; size < zip.size(); ++size) {
     EXPECT_THROW(ReadZip(zip.substr(0, size)), CorruptModelCheckpointError) << size;
+  }
+}
+
+TEST(ZipArchiveTest, ReadsRecordsWithDataDescriptors) {
+  // As torch.save's miniz writes: flag bit 3, zeros in the local header, the
+  // CRC-32 and sizes after the data.
+  const std::string zip =
+      BuildZip({Entry("archive/data.pkl", "pickle").Descriptor().LocalExtra(10),
+                Entry("archive/data/0", std::string(16, '\0')).Descriptor().LocalExtra(20)});
+  ZipArchive archive = ReadZip(zip);
+  ASSERT_EQ(archive.records().size(), 2u);
+  EXPECT_EQ(archive.records()[0].offset, 30u + 16u + 14u);
+  EXPECT_EQ(archive.ReadRecord(archive.records()[0], 100), "pickle");
+  // The first record's data and 16-byte descriptor end at 60 + 6 + 16.
+  EXPECT_EQ(archive.records()[1].header_offset, 82u);
+  EXPECT_EQ(archive.records()[1].offset, 82u + 30u + 14u + 24u);
+}
+
+// A local header whose extra field length is 4 bytes off puts the data 4
+// bytes off: refused, where the reader would otherwise load shifted values.
+TEST(ZipArchiveTest, RefusesLocalExtraFieldLengthsOffByFour) {
+  // Longer: the data's first 4 bytes become a block header; zeros make a
+  // well-formed empty block, so the data descriptor tells.
+  const std::string zeros = std::string(4, '\0') + "0123456789ab";
+  EXPECT_EQ(
+      ErrorOf(BuildZip(
+          {Entry("archive/data/0", zeros).Descriptor().LocalExtra(20).LocalExtraLengthOff(4)})),
+      absl::StrFormat("test.pt: corrupt model checkpoint: zip record 'archive/data/0' "
+                      "(central directory header at byte 100): no data descriptor at byte "
+                      "88, past its 16 bytes of data at byte 72, matches the central "
+                      "directory (CRC-32 %08x, 16 bytes): the local header and the central "
+                      "directory disagree",
+                      Crc(zeros)));
+  EXPECT_EQ(ErrorOf(BuildZip({Entry("archive/data/0", "xxxx0123456789ab")
+                                  .Descriptor()
+                                  .LocalExtra(20)
+                                  .LocalExtraLengthOff(4)})),
+            "test.pt: corrupt model checkpoint: zip record 'archive/data/0' (central directory "
+            "header at byte 100): its local header at byte 0 has a 28-byte extra field whose "
+            "block at byte 68 (id 0x7878) claims 30840 bytes, past the end of the extra field at "
+            "byte 72: the local header and the central directory disagree");
+  // Shorter: the padding block passes the end of the extra field.
+  EXPECT_EQ(
+      ErrorOf(BuildZip(
+          {Entry("archive/data/0", zeros).Descriptor().LocalExtra(20).LocalExtraLengthOff(-4)})),
+      "test.pt: corrupt model checkpoint: zip record 'archive/data/0' (central directory "
+      "header at byte 100): its local header at byte 0 has a 20-byte extra field whose "
+      "block at byte 44 (id 0x4246) claims 20 bytes, past the end of the extra field at "
+      "byte 64: the local header and the central directory disagree");
+  // Without data descriptors (Python's zipfile), the data runs into the next
+  // record or the central directory.
+  EXPECT_EQ(ErrorOf(BuildZip({Entry("archive/data/0", zeros).LocalExtraLengthOff(4),
+                              Entry("archive/version", "3\n")})),
+            "test.pt: corrupt model checkpoint: zip record 'archive/data/0' (central directory "
+            "header at byte 107): its data at byte 48 runs to byte 64, into the local header of "
+            "zip record 'archive/version' at byte 60: the local header and the central directory "
+            "disagree");
+  EXPECT_THAT(ErrorOf(BuildZip({Entry("archive/data/0", zeros).LocalExtraLengthOff(4)})),
+              HasSubstr("its data at byte 48 runs to byte 64, into the central directory at "
+                        "byte 60"));
+}
+
+TEST(ZipArchiveTest, RefusesLocalSizesAndMethodsThatDisagree) {
+  EXPECT_EQ(ErrorOf(BuildZip({Entry("archive/data/0", "abc").LocalSize(7)})),
+            absl::StrFormat("test.pt: corrupt model checkpoint: zip record 'archive/data/0' "
+                            "(central directory header at byte 47): its local header at byte 0 "
+                            "says CRC-32 %08x, 7 compressed and 7 uncompressed bytes, but the "
+                            "central directory says CRC-32 %08x and 3 bytes: the local header "
+                            "and the central directory disagree",
+                            Crc("abc"), Crc("abc")));
+  EXPECT_THAT(ErrorOf(BuildZip({Entry("archive/data/0", "abc").LocalMethod(8)})),
+              HasSubstr("its local header at byte 0 says compression method 8 (deflate), the "
+                        "central directory says stored (0)"));
+}
+
+// torch.save's own file, its record's local extra field length edited by 4
+// either way: refused naming the record and byte offsets, never read shifted.
+TEST(ZipArchiveTest, RefusesTorchSaveFilesWithShiftedRecords) {
+  std::ifstream in("tests/runtime/checkpoint/torch_fixtures/state_dict.pt", std::ios::binary);
+  const std::string real{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_GT(real.size(), 1000u);
+  EXPECT_EQ(ReadZip(real).records().size(), ReadZip(real).records().size());
+  const size_t name = real.find("state_dict/data/0");
+  ASSERT_NE(name, std::string::npos);
+  const size_t header = name - 30;
+  ASSERT_EQ(real.compare(header, 4, "PK\x03\x04"), 0);
+  const uint16_t extra = static_cast<uint8_t>(real[header + 28]) |
+                         static_cast<uint16_t>(static_cast<uint8_t>(real[header + 29]) << 8);
+  for (int off : {-4, 4}) {
+    SCOPED_TRACE(off);
+    std::string edited = real;
+    const uint16_t length = static_cast<uint16_t>(extra + off);
+    edited[header + 28] = static_cast<char>(length & 0xff);
+    edited[header + 29] = static_cast<char>(length >> 8);
+    const std::string message = ErrorOf(edited);
+    EXPECT_THAT(message, HasSubstr("zip record 'state_dict/data/0' (central directory header at "
+                                   "byte "));
+    EXPECT_THAT(message, HasSubstr(absl::StrCat("at byte ")));
+    EXPECT_THAT(message, HasSubstr(": the local header and the central directory disagree"));
   }
 }
 
