@@ -56,6 +56,14 @@ std::string PercentDecode(std::string_view text) {
   return output;
 }
 
+// `path` normalized and without a trailing slash ("a/./b/" -> "a/b"), as
+// Python's Path(), which fairseq2 reads paths with, gives it.
+std::string NormalPath(const fs::path& path) {
+  std::string text = path.lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
 }  // namespace
 
 AssetCard::AssetCard(std::string name, SourceMark mark, std::string source,
@@ -145,11 +153,11 @@ std::string AssetCard::ResolvePath(std::string_view name) const {
       Fail(*field,
            absl::StrCat("must name a local absolute path as file:///path, got \"", text, "\""));
     }
-    return fs::path(PercentDecode(rest)).lexically_normal().string();
+    return NormalPath(PercentDecode(rest));
   }
   const fs::path path(text);
-  if (path.is_absolute()) return path.lexically_normal().string();
-  return (fs::path(field->dir) / path).lexically_normal().string();
+  if (path.is_absolute()) return NormalPath(path);
+  return NormalPath(fs::path(field->dir) / path);
 }
 
 std::map<std::string, std::string> AssetCard::checkpoint_sha256() const {
@@ -206,7 +214,7 @@ std::optional<std::string> AssetCard::checkpoint_path() const {
       ++depth;
     }
   }
-  std::string normal = path.lexically_normal().string();
+  std::string normal = NormalPath(path);
   return normal.empty() ? "." : normal;
 }
 

@@ -91,14 +91,15 @@ class AssetCard {
   // - a URI with a scheme other than file (hg://org/repo, https://...) is
   //   returned as it is (see IsRemoteUri);
   // - file:///abs/path gives /abs/path (%XX decoded);
-  // - an absolute path is returned normalized;
+  // - an absolute path is returned normalized, without a trailing slash (as
+  //   fairseq2's Path() reads it; so are the paths below);
   // - a relative path is taken relative to the directory of the file that
   //   defines the field (a base's or an overlay's file, not necessarily this
   //   card's) and returned absolute and normalized.
   std::string ResolvePath(std::string_view name) const;
 
   // The `checkpoint_path` field: a path inside the downloaded checkpoint archive
-  // or folder, normalized ("a/./b" -> "a/b", "" -> "."); nullopt when absent.
+  // or folder, normalized ("a/./b/" -> "a/b", "" -> "."); nullopt when absent.
   // AssetCardError when it is not a string, is absolute, or climbs out with "..".
   std::optional<std::string> checkpoint_path() const;
 

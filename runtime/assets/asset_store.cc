@@ -1,9 +1,16 @@
 #include "runtime/assets/asset_store.h"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <system_error>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -37,33 +44,138 @@ std::string KeyText(const YAML::Node& key) {
   return key.IsScalar() ? key.Scalar() : YAML::Dump(key);
 }
 
-// Throws for a map anywhere in `node` that gives a key twice, as fairseq2's YAML
-// loader (ruamel.yaml) does.
-void CheckDuplicateKeys(const YAML::Node& node, const std::string& file, const std::string& card) {
-  if (node.IsSequence()) {
-    for (const YAML::Node& item : node) CheckDuplicateKeys(item, file, card);
-    return;
-  }
-  if (!node.IsMap()) return;
-  std::vector<std::pair<std::string, YAML::Node>> seen;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const std::string key = KeyText(it->first);
-    for (const auto& [other, other_node] : seen) {
-      if (other == key) {
-        throw AssetCardError(card,
-                             absl::StrCat(MarkIn(file, it->first.Mark()).ToString(), ": key '", key,
-                                          "' is given twice in one map (first at line ",
-                                          MarkIn(file, other_node.Mark()).line, ")"));
-      }
-    }
-    seen.emplace_back(key, it->first);
-    CheckDuplicateKeys(it->second, file, card);
-  }
-}
-
 bool Exists(const std::string& path) {
   std::error_code error;
   return !path.empty() && fs::exists(path, error);
+}
+
+// Checks every node of the documents of one file before anything else reads
+// them (see AssetStore), counting the work against one budget for the file.
+class DocumentChecker {
+ public:
+  DocumentChecker(const std::string& file, uint64_t bytes)
+      : file_(file), budget_(kMaxCardExpansion(bytes)) {}
+
+  // Throws AssetCardError(file) for a map key that is not a scalar or is given
+  // twice, an unsupported tag, an alias to a node that contains it, nesting
+  // deeper than kMaxCardNesting, or a file expanding beyond its budget.
+  // Iterative: the depth of the document never reaches the stack.
+  void Check(const YAML::Node& document) {
+    path_.clear();
+    field_.reset();
+    Enter(document);
+    while (!path_.empty()) {
+      Level& top = path_.back();
+      if (top.next == top.end) {
+        path_.pop_back();
+        continue;
+      }
+      const YAML::const_iterator it = top.next++;
+      if (top.node.IsMap()) {
+        const YAML::Node key = it->first;
+        const YAML::Node value = it->second;
+        if (path_.size() == 1) field_.emplace(key);  // not `=`, which rebinds
+        Enter(key);
+        Enter(value);
+      } else {
+        const YAML::Node item = *it;
+        Enter(item);
+      }
+    }
+  }
+
+ private:
+  struct Level {
+    YAML::Node node;
+    int pos;  // node.Mark().pos
+    YAML::const_iterator next;
+    YAML::const_iterator end;
+  };
+
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& message) const {
+    throw AssetCardError(file_, absl::StrCat(MarkIn(file_, at.Mark()).ToString(), ": ", message));
+  }
+
+  void Enter(const YAML::Node& node) {
+    const uint64_t cost = 1 + (node.IsScalar() ? node.Scalar().size() : 0);
+    if (cost > budget_) {
+      Fail(field_ ? *field_ : node,
+           absl::StrCat(field_ ? absl::StrCat("field '", KeyText(*field_), "'") : "the document",
+                        " expands to too many YAML nodes: the file may expand to ",
+                        kMaxCardExpansion(0),
+                        " + 2 x its size in nodes and bytes of text, counting what an alias "
+                        "(*name) repeats at every use"));
+    }
+    budget_ -= cost;
+    if (std::string why = CheckYamlTag(node); !why.empty()) Fail(node, why);
+    if (!node.IsMap() && !node.IsSequence()) return;
+    if (path_.size() >= kMaxCardNesting) {
+      Fail(node, absl::StrCat("maps and lists nest more than ", kMaxCardNesting,
+                              " levels deep, the most a card may"));
+    }
+    // Nodes start after their parents, but for the first key of a block map:
+    // a node starting no later than its parent may be an alias to an ancestor,
+    // which starts where it does.
+    const int pos = node.Mark().pos;
+    if (!path_.empty() && pos <= path_.back().pos) {
+      for (const Level& level : path_) {
+        if (level.pos == pos && level.node.is(node)) {
+          Fail(node,
+               "an alias refers to a map or list that contains it: cards must be "
+               "finite trees");
+        }
+      }
+    }
+    if (node.IsMap()) CheckKeys(node);
+    path_.push_back(Level{node, pos, node.begin(), node.end()});
+  }
+
+  // Map keys are scalars, each given once, as ruamel.yaml requires.
+  void CheckKeys(const YAML::Node& map) const {
+    std::unordered_map<std::string, YAML::Mark> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->first.IsMap() || it->first.IsSequence()) {
+        Fail(it->first, absl::StrCat("a map key must be a string or another scalar, got ",
+                                     DescribeYamlValue(it->first)));
+      }
+      auto [other, inserted] = seen.emplace(KeyText(it->first), it->first.Mark());
+      if (!inserted) {
+        Fail(it->first,
+             absl::StrCat("key '", other->first, "' is given twice in one map (first at line ",
+                          MarkIn(file_, other->second).line, ")"));
+      }
+    }
+  }
+
+  const std::string& file_;
+  uint64_t budget_;
+  std::vector<Level> path_;
+  std::optional<YAML::Node> field_;  // the top-level key being checked, for errors
+};
+
+// The bytes of card file `file`: AssetNotFoundError when it does not exist,
+// AssetCardError when it cannot be read or holds more than kMaxCardFileBytes.
+std::string ReadCardFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    const int error = errno;
+    if (!Exists(file)) throw AssetNotFoundError(file);
+    throw AssetCardError(file, absl::StrCat(file, ": cannot read the card file: ",
+                                            std::generic_category().message(error)));
+  }
+  std::string text(kMaxCardFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) {
+    throw AssetCardError(file, absl::StrCat(file, ": cannot read the card file: ",
+                                            std::generic_category().message(errno)));
+  }
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxCardFileBytes) {
+    throw AssetCardError(
+        file, absl::StrCat(file, ":1:1: the card file is larger than ", kMaxCardFileBytes,
+                           " bytes (1 MiB), the most a card file may hold"));
+  }
+  return text;
 }
 
 }  // namespace
@@ -96,15 +208,20 @@ void AssetStore::LoadSource(const AssetSource& source) {
 }
 
 void AssetStore::LoadFile(const std::string& file, const std::string& label) {
+  const std::string text = ReadCardFile(file);
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAllFromFile(file);
-  } catch (const YAML::BadFile&) {
-    throw AssetNotFoundError(file);
+    documents = YAML::LoadAll(text);
+  } catch (const YAML::DeepRecursion& e) {
+    throw AssetCardError(
+        file, absl::StrCat(MarkIn(file, e.mark).ToString(), ": maps and lists nest more than ",
+                           kMaxCardNesting, " levels deep, the most a card may"));
   } catch (const YAML::Exception& e) {
     throw AssetCardError(
         file, absl::StrCat(MarkIn(file, e.mark).ToString(), ": not valid YAML: ", e.msg));
   }
+  DocumentChecker checker(file, text.size());
+  for (const YAML::Node& document : documents) checker.Check(document);
   const std::string dir = fs::absolute(file).parent_path().lexically_normal().string();
 
   for (size_t index = 0; index < documents.size(); ++index) {
@@ -116,7 +233,6 @@ void AssetStore::LoadFile(const std::string& file, const std::string& label) {
       throw AssetCardError(file, absl::StrCat(where, " must be a map of card fields, got ",
                                               DescribeYamlValue(node)));
     }
-    CheckDuplicateKeys(node, file, file);
 
     const YAML::Node name_node = node["name"];
     if (!name_node.IsDefined() || KindOfYaml(name_node) == YamlValueKind::kNull ||
@@ -220,70 +336,112 @@ AssetStore AssetStore::Default(const std::string& builtin_dir,
   return AssetStore(DefaultSources(builtin_dir, extra_paths));
 }
 
-std::shared_ptr<const AssetCard> AssetStore::Resolve(const std::string& name,
-                                                     const std::vector<std::string>& envs,
-                                                     const std::string& leaf,
-                                                     std::vector<std::string>* chain,
-                                                     const AssetCardField* referrer) const {
-  const std::string cache_key = absl::StrCat(name, "@", absl::StrJoin(envs, ","));
-  if (auto hit = cache_.find(cache_key); hit != cache_.end()) return hit->second;
-
-  auto found = documents_.find(absl::StrCat(name, "@"));
-  if (found == documents_.end()) {
-    if (referrer == nullptr) return nullptr;
-    throw AssetCardError(leaf, absl::StrCat(referrer->mark.ToString(), ": base card '", name,
-                                            "' of card '", referrer->card, "' does not exist"));
-  }
-  if (std::find(chain->begin(), chain->end(), name) != chain->end()) {
-    throw AssetCardError(leaf,
-                         absl::StrCat(referrer->mark.ToString(), ": the base chain of card '", leaf,
-                                      "' loops: ", absl::StrJoin(*chain, " -> "), " -> ", name));
-  }
-  const Document& document = found->second;
-
+std::vector<AssetCardField> AssetStore::FieldsOf(const Document& document,
+                                                 const std::vector<std::string>& envs) const {
   // The overlay of the first environment that has one replaces top-level fields
   // in place and adds the others at the end (Python's dict.update). Built anew:
   // assigning a field would rebind the document's own YAML node.
   const Document* overlay = nullptr;
   for (const std::string& env : envs) {
-    auto found_overlay = documents_.find(absl::StrCat(name, "@", env));
-    if (found_overlay != documents_.end()) {
-      overlay = &found_overlay->second;
+    auto found = documents_.find(absl::StrCat(document.name, "@", env));
+    if (found != documents_.end()) {
+      overlay = &found->second;
       break;
     }
   }
-  auto find_in = [](const std::vector<AssetCardField>& fields, const std::string& name) {
-    return std::find_if(fields.begin(), fields.end(),
-                        [&](const AssetCardField& f) { return f.name == name; });
-  };
+  if (overlay == nullptr) return document.fields;
+  std::unordered_map<std::string_view, const AssetCardField*> replacements;
+  for (const AssetCardField& field : overlay->fields) replacements.emplace(field.name, &field);
   std::vector<AssetCardField> fields;
+  std::unordered_set<std::string_view> names;
   for (const AssetCardField& field : document.fields) {
-    const AssetCardField* replacement = nullptr;
-    if (overlay != nullptr) {
-      auto found_field = find_in(overlay->fields, field.name);
-      if (found_field != overlay->fields.end()) replacement = &*found_field;
-    }
-    fields.push_back(replacement != nullptr ? *replacement : field);
+    auto found = replacements.find(field.name);
+    fields.push_back(found != replacements.end() ? *found->second : field);
+    names.insert(field.name);
   }
-  if (overlay != nullptr) {
-    for (const AssetCardField& field : overlay->fields) {
-      if (find_in(document.fields, field.name) == document.fields.end()) fields.push_back(field);
-    }
+  for (const AssetCardField& field : overlay->fields) {
+    if (names.count(field.name) == 0) fields.push_back(field);
   }
+  return fields;
+}
 
+std::shared_ptr<const AssetCard> AssetStore::Resolve(const std::string& leaf,
+                                                     const std::vector<std::string>& envs) const {
+  const std::string env_key = absl::StrJoin(envs, ",");
+  auto cached = [&](const std::string& name) -> std::shared_ptr<const AssetCard> {
+    auto hit = cache_.find(absl::StrCat(name, "@", env_key));
+    return hit == cache_.end() ? nullptr : hit->second;
+  };
+  if (std::shared_ptr<const AssetCard> hit = cached(leaf)) return hit;
+  if (documents_.count(absl::StrCat(leaf, "@")) == 0) return nullptr;
+
+  // Down the base chain to the root or the first card resolved before, then
+  // up again building the cards. A loop, a missing base or an overlong chain
+  // is refused at the `base` field that leads to it.
+  struct Link {
+    std::string name;
+    const Document* document;
+    std::vector<AssetCardField> fields;
+  };
+  std::vector<Link> chain;  // leaf first
+  std::unordered_set<std::string> seen;
   std::shared_ptr<const AssetCard> base;
-  auto base_field = std::find_if(fields.begin(), fields.end(),
-                                 [](const AssetCardField& f) { return f.name == "base"; });
-  if (base_field != fields.end() && IsYamlString(base_field->value)) {
-    chain->push_back(name);
-    base = Resolve(Strip(base_field->value.Scalar()), envs, leaf, chain, &*base_field);
-    chain->pop_back();
+  std::string name = leaf;
+  SourceMark referrer_mark;  // the `base` field naming `name`, when not the leaf
+  std::string referrer_card;
+  auto fail = [&](const std::string& message) {
+    throw AssetCardError(leaf, absl::StrCat(referrer_mark.ToString(), ": ", message));
+  };
+  auto too_long = [&] {
+    fail(absl::StrCat("the base chain of card '", leaf, "' holds more than ", kMaxBaseChain,
+                      " cards below it, the most a card may have (card '", referrer_card,
+                      "' names base '", name, "')"));
+  };
+  while (true) {
+    if ((base = cached(name))) {
+      // The card kMaxBaseChain links below the leaf may have no base, and the
+      // error names its `base` field whichever cards were resolved before.
+      const AssetCard* card = base.get();
+      for (size_t index = chain.size(); card != nullptr && index < kMaxBaseChain; ++index) {
+        card = card->base();
+      }
+      if (card != nullptr && card->base() != nullptr) {
+        const AssetCardField* field = card->own_field("base");
+        referrer_mark = field->mark;
+        referrer_card = field->card;
+        name = card->base()->name();
+        too_long();
+      }
+      break;
+    }
+    auto found = documents_.find(absl::StrCat(name, "@"));
+    if (found == documents_.end()) {
+      fail(absl::StrCat("base card '", name, "' of card '", referrer_card, "' does not exist"));
+    }
+    if (!seen.insert(name).second) {
+      std::vector<std::string> names;
+      for (const Link& link : chain) names.push_back(link.name);
+      fail(absl::StrCat("the base chain of card '", leaf, "' loops: ", absl::StrJoin(names, " -> "),
+                        " -> ", name));
+    }
+    if (chain.size() > kMaxBaseChain) too_long();
+    chain.push_back(Link{name, &found->second, FieldsOf(found->second, envs)});
+    const std::vector<AssetCardField>& fields = chain.back().fields;
+    auto base_field = std::find_if(fields.begin(), fields.end(),
+                                   [](const AssetCardField& f) { return f.name == "base"; });
+    if (base_field == fields.end() || !IsYamlString(base_field->value)) break;
+    referrer_mark = base_field->mark;
+    referrer_card = base_field->card;
+    name = Strip(base_field->value.Scalar());
   }
-
-  auto card = std::make_shared<const AssetCard>(name, document.mark, document.source,
-                                                std::move(fields), std::move(base));
-  cache_.emplace(cache_key, card);
-  return card;
+  for (auto link = chain.rbegin(); link != chain.rend(); ++link) {
+    auto card =
+        std::make_shared<const AssetCard>(link->name, link->document->mark, link->document->source,
+                                          std::move(link->fields), std::move(base));
+    cache_.emplace(absl::StrCat(link->name, "@", env_key), card);
+    base = std::move(card);
+  }
+  return base;
 }
 
 std::shared_ptr<const AssetCard> AssetStore::maybe_retrieve_card(std::string_view name) const {
@@ -299,8 +457,7 @@ std::shared_ptr<const AssetCard> AssetStore::maybe_retrieve_card(std::string_vie
   const std::string card = Strip(name.substr(0, at));
   if (card.empty()) return nullptr;
   std::lock_guard<std::mutex> lock(*mutex_);
-  std::vector<std::string> chain;
-  return Resolve(card, envs, card, &chain, nullptr);
+  return Resolve(card, envs);
 }
 
 std::shared_ptr<const AssetCard> AssetStore::retrieve_card(std::string_view name) const {
@@ -311,7 +468,7 @@ std::shared_ptr<const AssetCard> AssetStore::retrieve_card(std::string_view name
 
 const AssetCard& AssetStore::card(std::string_view name) const {
   std::shared_ptr<const AssetCard> card = maybe_retrieve_card(name);
-  if (card == nullptr) throw ModelNotKnownError(std::string(name));
+  if (card == nullptr) throw ModelNotKnownError(std::string(name), unknown_name_hint_);
   return *card;  // the cache keeps it alive
 }
 

@@ -12,19 +12,45 @@
 // and the cards of `x`'s base chain get their own overlays the same way. An
 // overlay without its card is not a card. A name may be given once over all
 // sources (overlays included): a second definition is an error naming both.
+//
+// Card files come from strangers, so reading them is bounded (each limit is an
+// AssetCardError naming the file and line): see the kMax... constants below.
+// Every document is checked before any of its values is used, so that the
+// recursive walks of cards, config merges and typed configs stay within
+// kMaxCardNesting levels and kMaxCardExpansion(size) nodes.
 
+#include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/assets/asset_card.h"
 #include "runtime/core/source_mark.h"
 
 namespace modelhub {
+
+// A card file may hold at most this many bytes (1 MiB; fairseq2's largest card
+// file holds 20 KB); a longer one is refused before it is parsed. yaml-cpp
+// spends about 500 bytes and a few microseconds on each node it builds, so a
+// file of 1 MiB takes at most about 250 MB and 2 s to parse.
+inline constexpr uint64_t kMaxCardFileBytes = uint64_t{1} << 20;
+// Maps and lists may nest at most this deep (a document's top-level map is
+// level 1). yaml-cpp's parser itself stops at a depth of about 500 to 2,000.
+inline constexpr size_t kMaxCardNesting = 100;
+// The size the documents of a file of `bytes` bytes may expand to, counting
+// one for every node and one for every byte of scalar text each time they are
+// visited: a node an alias (`*x`) refers to counts again at every use, so a
+// "billion laughs" file of a few hundred bytes is refused while any file
+// without aliases (at most about 1.5 per byte) is not.
+constexpr uint64_t kMaxCardExpansion(uint64_t bytes) { return 100'000 + 2 * bytes; }
+// A card's base chain may hold at most this many cards below it.
+inline constexpr size_t kMaxBaseChain = 100;
 
 // One place cards are read from.
 struct AssetSource {
@@ -41,8 +67,12 @@ class AssetStore {
   // and what was expected) for YAML that does not parse, a map key given twice,
   // a document that is not a map, a missing, empty or malformed `name` (not a
   // string; more than one '@'; nothing before '@'), a `base` that is not a
-  // string or names an overlay, and a name defined twice. Bases are checked on
-  // lookup, as fairseq2 does, so one broken card leaves the others usable.
+  // string or names an overlay, and a name defined twice. As fairseq2's YAML
+  // loader (ruamel.yaml, safe): map keys must be scalars, tags other than the
+  // YAML 1.2 core ones (`!!python/object:...`) are refused (see CheckYamlTag),
+  // and an alias may not refer to a node that contains it. Beyond that, the
+  // limits above. Bases are checked on lookup, as fairseq2 does, so one broken
+  // card leaves the others usable.
   explicit AssetStore(std::vector<AssetSource> sources);
   // The same; makes AssetStore({{"user", "/some/dir"}}) unambiguous.
   explicit AssetStore(std::initializer_list<AssetSource> sources)
@@ -65,13 +95,18 @@ class AssetStore {
   // The card `name`, resolved and cached. `name` applies the `name@user`
   // overlays; `name@env` applies the `@env` overlays instead, and `name@` none.
   // nullptr when no card has that name. Throws AssetCardError when the card's
-  // base chain names a card that does not exist or loops.
+  // base chain names a card that does not exist, loops or holds more than
+  // kMaxBaseChain cards below the card. Linear in the length of the chain.
   std::shared_ptr<const AssetCard> maybe_retrieve_card(std::string_view name) const;
   // The same, but an unknown name throws AssetNotFoundError(name) (fairseq2's).
   std::shared_ptr<const AssetCard> retrieve_card(std::string_view name) const;
-  // The same, but an unknown name throws ModelNotKnownError(name), for model
-  // lookups. The card lives as long as the store.
+  // The same, but an unknown name throws ModelNotKnownError(name), with the
+  // hint set by set_unknown_name_hint, for model lookups. The card lives as
+  // long as the store.
   const AssetCard& card(std::string_view name) const;
+  // What card() adds to its ModelNotKnownError, such as why a source a user may
+  // expect is missing (a program that found no built-in cards). Empty: nothing.
+  void set_unknown_name_hint(std::string hint) { unknown_name_hint_ = std::move(hint); }
 
   // The names of all cards, sorted, overlays left out.
   std::vector<std::string> card_names() const;
@@ -96,15 +131,17 @@ class AssetStore {
   void LoadSource(const AssetSource& source);
   void LoadFile(const std::string& file, const std::string& label);
   void Add(Document document);
-  // Resolves card `name` with the overlays of `envs`. `leaf` is the card first
-  // asked for, `chain` the cards being resolved below it, `referrer` the `base`
-  // field that names `name` (nullptr for the leaf). Requires mutex_ held.
+  // Card `name` with the overlays of `envs`, resolved with its base chain and
+  // cached; nullptr when there is no such card. Requires mutex_ held.
   std::shared_ptr<const AssetCard> Resolve(const std::string& name,
-                                           const std::vector<std::string>& envs,
-                                           const std::string& leaf, std::vector<std::string>* chain,
-                                           const AssetCardField* referrer) const;
+                                           const std::vector<std::string>& envs) const;
+  // The fields of card `document` with the overlay of the first of `envs` that
+  // has one applied.
+  std::vector<AssetCardField> FieldsOf(const Document& document,
+                                       const std::vector<std::string>& envs) const;
 
   std::vector<AssetSource> sources_;
+  std::string unknown_name_hint_;
   // Keyed by "name@" for cards and "name@env" for overlays, as fairseq2.
   std::map<std::string, Document, std::less<>> documents_;
   std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();

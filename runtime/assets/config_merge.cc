@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -42,23 +43,21 @@ class OrderedMap {
  public:
   // Sets `key` to `value`: in place when the key is present, at the end otherwise.
   void Set(const YAML::Node& key, const YAML::Node& value) {
-    const std::string text = KeyText(key);
-    for (Entry& entry : entries_) {
-      if (entry.text == text) {
-        // emplace, not `=`: Node::operator= would rebind the old node instead.
-        entry.value.emplace(value);
-        return;
-      }
+    std::string text = KeyText(key);
+    auto found = index_.find(text);
+    if (found != index_.end()) {
+      // emplace, not `=`: Node::operator= would rebind the old node instead.
+      entries_[found->second].value.emplace(value);
+      return;
     }
-    entries_.push_back(Entry{text, key, value});
+    index_.emplace(std::move(text), entries_.size());
+    entries_.push_back(Entry{key, value});
   }
 
   // The value of `key`, or nullptr.
   const YAML::Node* Find(const std::string& key) const {
-    for (const Entry& entry : entries_) {
-      if (entry.text == key) return &*entry.value;
-    }
-    return nullptr;
+    auto found = index_.find(key);
+    return found == index_.end() ? nullptr : &*entries_[found->second].value;
   }
 
   YAML::Node ToNode() const {
@@ -69,11 +68,11 @@ class OrderedMap {
 
  private:
   struct Entry {
-    std::string text;
     YAML::Node key;
     std::optional<YAML::Node> value;
   };
   std::vector<Entry> entries_;
+  std::unordered_map<std::string, size_t> index_;  // key text -> entry
 };
 
 // The value of the directive key `key` ("_del_", "_set_") in `map`, or nullopt

@@ -1,60 +1,166 @@
 #include "runtime/assets/yaml_values.h"
 
-#include <regex>
+#include <string_view>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace modelhub {
 namespace {
 
 // ruamel.yaml's implicit resolvers for YAML 1.2 (resolver.py), which fairseq2's
-// YAML loader uses.
-const std::regex& BoolPattern() {
-  static const std::regex pattern("^(?:true|True|TRUE|false|False|FALSE)$");
-  return pattern;
+// YAML loader uses, written out by hand: std::regex recurses once per character
+// and overflows the stack on long scalars.
+
+// Reads the text of one scalar from the front.
+class Cursor {
+ public:
+  explicit Cursor(std::string_view text) : text_(text) {}
+
+  bool AtEnd() const { return pos_ == text_.size(); }
+  // Consumes `c` when it comes next.
+  bool Take(char c) {
+    if (AtEnd() || text_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+  // Consumes one of `chars` when it comes next.
+  bool TakeAny(std::string_view chars) {
+    if (AtEnd() || chars.find(text_[pos_]) == std::string_view::npos) return false;
+    ++pos_;
+    return true;
+  }
+  // Consumes `word` when it comes next.
+  bool TakeWord(std::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+  // Consumes the longest run of `chars`; returns its length.
+  size_t TakeRun(std::string_view chars) {
+    const size_t start = pos_;
+    while (TakeAny(chars)) {
+    }
+    return pos_ - start;
+  }
+  // Consumes [0-9]{min,max}; false (and nothing consumed) when fewer come.
+  bool TakeDigits(size_t min, size_t max) {
+    size_t count = 0;
+    while (count < max && pos_ + count < text_.size() &&
+           absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_ + count]))) {
+      ++count;
+    }
+    if (count < min) return false;
+    pos_ += count;
+    return true;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+constexpr std::string_view kDigits = "0123456789";
+constexpr std::string_view kSigns = "-+";
+
+bool IsBoolText(std::string_view text) {
+  for (std::string_view word : {"true", "True", "TRUE", "false", "False", "FALSE"}) {
+    if (text == word) return true;
+  }
+  return false;
 }
 
-const std::regex& IntPattern() {
-  static const std::regex pattern(
-      "^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$");
-  return pattern;
+bool IsNullText(std::string_view text) {
+  return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
 
-const std::regex& FloatPattern() {
-  static const std::regex pattern(
-      "^(?:[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
-      "|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
-      "|[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?"
-      "|[-+]?\\.(?:inf|Inf|INF)"
-      "|\\.(?:nan|NaN|NAN))$");
-  return pattern;
+// [-+]?0b[0-1_]+ | [-+]?0o?[0-7_]+ | [-+]?[0-9_]+ | [-+]?0x[0-9a-fA-F_]+
+bool IsIntText(std::string_view text) {
+  auto whole = [&](std::string_view prefix, std::string_view digits) {
+    Cursor cursor(text);
+    cursor.TakeAny(kSigns);
+    return cursor.TakeWord(prefix) && cursor.TakeRun(digits) > 0 && cursor.AtEnd();
+  };
+  return whole("0b", "01_") || whole("0o", "01234567_") || whole("", "0123456789_") ||
+         whole("0x", "0123456789abcdefABCDEF_");
 }
 
-const std::regex& TimestampPattern() {
-  static const std::regex pattern(
-      "^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-      "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
-      "(?:[Tt]|[ \\t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\\.[0-9]*)?"
-      "(?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$");
-  return pattern;
+// [-+]?[0-9][0-9_]*\.[0-9_]*([eE][-+]?[0-9]+)? | [-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+// | [-+]?\.[0-9_]+([eE][-+][0-9]+)? | [-+]?\.(inf|Inf|INF) | \.(nan|NaN|NAN)
+bool IsFloatText(std::string_view text) {
+  for (std::string_view nan : {".nan", ".NaN", ".NAN"}) {
+    if (text == nan) return true;
+  }
+  Cursor cursor(text);
+  cursor.TakeAny(kSigns);
+  for (std::string_view inf : {".inf", ".Inf", ".INF"}) {
+    Cursor copy = cursor;
+    if (copy.TakeWord(inf) && copy.AtEnd()) return true;
+  }
+  if (cursor.Take('.')) {  // .5, .5e+3: the exponent needs its sign
+    if (cursor.TakeRun("0123456789_") == 0) return false;
+    if (cursor.TakeAny("eE") && !(cursor.TakeAny(kSigns) && cursor.TakeRun(kDigits) > 0)) {
+      return false;
+    }
+    return cursor.AtEnd();
+  }
+  if (!cursor.TakeAny(kDigits)) return false;
+  cursor.TakeRun("0123456789_");
+  const bool point = cursor.Take('.');
+  if (point) cursor.TakeRun("0123456789_");
+  if (cursor.TakeAny("eE")) {
+    cursor.TakeAny(kSigns);
+    if (cursor.TakeRun(kDigits) == 0) return false;
+  } else if (!point) {
+    return false;  // an integer
+  }
+  return cursor.AtEnd();
 }
 
-const std::regex& NullPattern() {
-  static const std::regex pattern("^(?:~|null|Null|NULL|)$");
-  return pattern;
+// [0-9]{4}-[0-9]{2}-[0-9]{2}
+// | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?
+//   ([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?
+bool IsTimestampText(std::string_view text) {
+  {
+    Cursor cursor(text);
+    if (cursor.TakeDigits(4, 4) && cursor.Take('-') && cursor.TakeDigits(2, 2) &&
+        cursor.Take('-') && cursor.TakeDigits(2, 2) && cursor.AtEnd()) {
+      return true;
+    }
+  }
+  Cursor cursor(text);
+  if (!(cursor.TakeDigits(4, 4) && cursor.Take('-') && cursor.TakeDigits(1, 2) &&
+        cursor.Take('-') && cursor.TakeDigits(1, 2))) {
+    return false;
+  }
+  if (!cursor.TakeAny("Tt") && cursor.TakeRun(" \t") == 0) return false;
+  if (!(cursor.TakeDigits(1, 2) && cursor.Take(':') && cursor.TakeDigits(2, 2) &&
+        cursor.Take(':') && cursor.TakeDigits(2, 2))) {
+    return false;
+  }
+  if (cursor.Take('.')) cursor.TakeRun(kDigits);
+  if (cursor.AtEnd()) return true;
+  cursor.TakeRun(" \t");
+  if (cursor.Take('Z')) return cursor.AtEnd();
+  if (!(cursor.TakeAny(kSigns) && cursor.TakeDigits(1, 2))) return false;
+  if (cursor.Take(':') && !cursor.TakeDigits(2, 2)) return false;
+  return cursor.AtEnd();
 }
+
+// The longest scalar DescribeYamlValue shows whole.
+constexpr size_t kLongestShown = 80;
 
 constexpr char kCoreTagPrefix[] = "tag:yaml.org,2002:";
 
 // ruamel.yaml tries a resolver only on scalars starting with one of its first
 // characters; for the int pattern that excludes "_1".
-YamlValueKind KindOfPlainScalar(const std::string& text) {
-  if (std::regex_match(text, NullPattern())) return YamlValueKind::kNull;
-  if (std::regex_match(text, BoolPattern())) return YamlValueKind::kBool;
+YamlValueKind KindOfPlainScalar(std::string_view text) {
+  if (IsNullText(text)) return YamlValueKind::kNull;
+  if (IsBoolText(text)) return YamlValueKind::kBool;
   const bool numeric_start = !text.empty() && text[0] != '_' && text[0] != '.';
-  if (numeric_start && std::regex_match(text, IntPattern())) return YamlValueKind::kInt;
-  if (std::regex_match(text, FloatPattern())) return YamlValueKind::kFloat;
-  if (std::regex_match(text, TimestampPattern())) return YamlValueKind::kTimestamp;
+  if (numeric_start && IsIntText(text)) return YamlValueKind::kInt;
+  if (IsFloatText(text)) return YamlValueKind::kFloat;
+  if (IsTimestampText(text)) return YamlValueKind::kTimestamp;
   return YamlValueKind::kString;
 }
 
@@ -98,6 +204,10 @@ std::optional<bool> YamlBoolean(const YAML::Node& node) {
 }
 
 std::string DescribeYamlValue(const YAML::Node& node) {
+  std::string text = node.IsScalar() ? node.Scalar() : "";
+  if (text.size() > kLongestShown) {
+    text = absl::StrCat(text.substr(0, kLongestShown - 16), "... (", text.size(), " bytes)");
+  }
   switch (KindOfYaml(node)) {
     case YamlValueKind::kNull:
       return "null";
@@ -106,17 +216,46 @@ std::string DescribeYamlValue(const YAML::Node& node) {
     case YamlValueKind::kList:
       return "a list";
     case YamlValueKind::kBool:
-      return absl::StrCat("the boolean ", node.Scalar());
+      return absl::StrCat("the boolean ", text);
     case YamlValueKind::kInt:
-      return absl::StrCat("the integer ", node.Scalar());
+      return absl::StrCat("the integer ", text);
     case YamlValueKind::kFloat:
-      return absl::StrCat("the float ", node.Scalar());
+      return absl::StrCat("the float ", text);
     case YamlValueKind::kTimestamp:
-      return absl::StrCat("the timestamp ", node.Scalar());
+      return absl::StrCat("the timestamp ", text);
     case YamlValueKind::kString:
       break;
   }
-  return absl::StrCat("the string \"", node.Scalar(), "\"");
+  return absl::StrCat("the string \"", text, "\"");
+}
+
+std::string CheckYamlTag(const YAML::Node& node) {
+  const std::string& tag = node.Tag();
+  if (tag.empty() || tag == "?" || tag == "!") return "";
+  const std::string prefix = kCoreTagPrefix;
+  const bool core = tag.compare(0, prefix.size(), prefix) == 0;
+  const std::string shown = core ? absl::StrCat("!!", tag.substr(prefix.size())) : tag;
+  const std::string name = core ? tag.substr(prefix.size()) : "";
+  const std::string refused = absl::StrCat("the tag ", shown, " is not supported");
+  if (name == "seq" || name == "map") {
+    if (node.IsSequence() == (name == "seq") && node.IsMap() == (name == "map")) return "";
+    return absl::StrCat(refused, " on ", DescribeYamlValue(node));
+  }
+  if (name == "str" || name == "null" || name == "bool" || name == "int" || name == "float" ||
+      name == "timestamp") {
+    if (node.IsNull())
+      return name == "null" || name == "str" ? "" : absl::StrCat(refused, " on null");
+    if (!node.IsScalar()) return absl::StrCat(refused, " on ", DescribeYamlValue(node));
+    if (name == "str") return "";
+    const YamlValueKind kind = KindOfPlainScalar(node.Scalar());
+    const bool number = name == "float" && kind == YamlValueKind::kInt;  // !!float 1 is 1.0
+    if (kind != KindOfTaggedScalar(tag) && !number) {
+      return absl::StrCat("the text \"", node.Scalar(), "\" is not a valid ", shown);
+    }
+    return "";
+  }
+  return absl::StrCat(refused, " (cards may use only the YAML 1.2 core tags !!str, !!int, ",
+                      "!!float, !!bool, !!null, !!timestamp, !!seq and !!map)");
 }
 
 YAML::Node CopyYaml(const YAML::Node& node) {

@@ -33,8 +33,17 @@ std::optional<bool> YamlBoolean(const YAML::Node& node);
 
 // `node` for error messages, after its kind: "a map", "a list", "null",
 // "the boolean true", "the integer 12", "the float 1.5", "the timestamp
-// 2024-01-01", "the string \"x\"".
+// 2024-01-01", "the string \"x\"". Text longer than 80 bytes is cut short:
+// "the string \"xxx... (1000000 bytes)\"".
 std::string DescribeYamlValue(const YAML::Node& node);
+
+// "" when fairseq2's YAML loader (ruamel.yaml's safe loader) reads the tag of
+// `node`, else why not: a tag outside the YAML 1.2 core schema (!!str, !!int,
+// !!float, !!bool, !!null, !!timestamp, !!seq, !!map) such as
+// `!!python/object:os.system` or a local `!thing`; a core tag on the wrong kind
+// of node (`!!int [1]`); or a scalar its tag does not read (`!!int abc`).
+// Untagged, quoted and `!`-tagged nodes are always fine.
+std::string CheckYamlTag(const YAML::Node& node);
 
 // A deep copy of `node`: every map, list, key and scalar is a new node (tags and
 // styles kept), so changing the copy never changes `node`, and aliases (`*x`)

@@ -1,5 +1,6 @@
 #include "runtime/config/yaml_fields.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/assets/yaml_values.h"
 #include "runtime/core/closest_names.h"
 #include "runtime/core/errors.h"
 
@@ -18,6 +20,13 @@ namespace {
 
 // yaml-cpp tags quoted scalars "!" and plain ones "?"; a quoted "12" is a string.
 bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() != "!"; }
+
+// YAML 1.1's booleans beyond 1.2's: readers other than modelhub may take them.
+bool IsYaml11Boolean(const std::string& text) {
+  const std::string lower = absl::AsciiStrToLower(text);
+  return lower == "yes" || lower == "no" || lower == "on" || lower == "off" || lower == "y" ||
+         lower == "n";
+}
 
 }  // namespace
 
@@ -36,7 +45,115 @@ std::string DescribeYaml(const YAML::Node& node) {
   return absl::StrCat("'", node.Scalar(), "'");
 }
 
-std::optional<int64_t> ParseYamlInt(const YAML::Node& node) {
+namespace {
+
+// `text` without the underscores YAML 1.2 and Python allow between digits.
+std::string WithoutUnderscores(std::string_view text) {
+  std::string output;
+  for (char c : text) {
+    if (c != '_') output += c;
+  }
+  return output;
+}
+
+// `text` as Python's int() or float() reads it: surrounding whitespace is
+// dropped, and an underscore may stand only between two digits. "" when that
+// leaves nothing or an underscore stands elsewhere.
+std::string PythonNumberText(std::string_view text) {
+  std::string stripped(text);
+  absl::StripAsciiWhitespace(&stripped);
+  for (size_t i = 0; i < stripped.size(); ++i) {
+    if (stripped[i] != '_') continue;
+    const bool between = i > 0 && i + 1 < stripped.size() &&
+                         absl::ascii_isdigit(static_cast<unsigned char>(stripped[i - 1])) &&
+                         absl::ascii_isdigit(static_cast<unsigned char>(stripped[i + 1]));
+    if (!between) return "";
+  }
+  return WithoutUnderscores(stripped);
+}
+
+// A whole decimal integer ("+12", "-3"), nullopt when not one or out of range.
+std::optional<int64_t> DecimalInt(const std::string& text, int base = 10) {
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  bool negative = false;
+  if (begin != end && (*begin == '+' || *begin == '-')) negative = *begin++ == '-';
+  if (base != 10) begin += 2;  // the 0x, 0o or 0b prefix
+  uint64_t magnitude = 0;
+  auto [stop, error] = std::from_chars(begin, end, magnitude, base);
+  if (error != std::errc() || stop != end || begin == end) return std::nullopt;
+  const uint64_t limit = uint64_t{INT64_MAX} + (negative ? 1 : 0);
+  if (magnitude > limit) return std::nullopt;
+  return negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+}
+
+// A finite double from all of `text` (strtod's syntax), nullopt otherwise.
+std::optional<double> FiniteDouble(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// Python's float() accepts "inf", "nan" and hex-free strtod syntax; strtod also
+// reads hexadecimal floats ("0x1p3"), which Python does not.
+bool HasHexPrefix(const std::string& text) {
+  const size_t start = !text.empty() && (text[0] == '+' || text[0] == '-') ? 1 : 0;
+  return text.size() > start + 1 && text[start] == '0' && (text[start + 1] | 0x20) == 'x';
+}
+
+// A YAML 1.2 integer as ruamel.yaml constructs it: 0b, 0o and 0x prefixes,
+// underscores anywhere.
+std::optional<int64_t> Yaml12Int(const std::string& scalar) {
+  const std::string text = WithoutUnderscores(scalar);
+  const size_t start = !text.empty() && (text[0] == '+' || text[0] == '-') ? 1 : 0;
+  if (text.size() > start + 1 && text[start] == '0') {
+    switch (text[start + 1]) {
+      case 'b':
+        return DecimalInt(text, 2);
+      case 'o':
+        return DecimalInt(text, 8);
+      case 'x':
+        return DecimalInt(text, 16);
+      default:
+        break;
+    }
+  }
+  return DecimalInt(text);
+}
+
+// A YAML 1.2 float as ruamel.yaml constructs it (underscores anywhere).
+std::optional<double> Yaml12Float(const std::string& scalar) {
+  return FiniteDouble(WithoutUnderscores(scalar));
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseYamlInt(const YAML::Node& node, ScalarRule rule) {
+  if (rule == ScalarRule::kFairseq2) {
+    switch (KindOfYaml(node)) {
+      case YamlValueKind::kInt:
+        return Yaml12Int(node.Scalar());
+      case YamlValueKind::kFloat: {  // int(2.0); int(2.5) would truncate
+        std::optional<double> value = Yaml12Float(node.Scalar());
+        if (!value || std::trunc(*value) != *value || std::fabs(*value) >= 0x1p63) {
+          return std::nullopt;
+        }
+        return static_cast<int64_t>(*value);
+      }
+      case YamlValueKind::kString: {
+        const std::string text = PythonNumberText(node.Scalar());
+        if (text.empty()) return std::nullopt;
+        return DecimalInt(text);
+      }
+      default:
+        return std::nullopt;
+    }
+  }
   if (!IsPlainScalar(node)) return std::nullopt;
   const std::string& s = node.Scalar();
   const char* begin = s.data();
@@ -47,30 +164,45 @@ std::optional<int64_t> ParseYamlInt(const YAML::Node& node) {
   return value;
 }
 
-std::optional<double> ParseYamlFloat(const YAML::Node& node) {
-  if (!IsPlainScalar(node)) return std::nullopt;
-  const std::string& s = node.Scalar();
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
-  errno = 0;
-  char* end = nullptr;
-  double value = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(value)) {
-    return std::nullopt;
+std::optional<double> ParseYamlFloat(const YAML::Node& node, ScalarRule rule) {
+  if (rule == ScalarRule::kFairseq2) {
+    switch (KindOfYaml(node)) {
+      case YamlValueKind::kInt: {
+        std::optional<int64_t> value = Yaml12Int(node.Scalar());
+        if (value) return static_cast<double>(*value);
+        return Yaml12Float(node.Scalar());  // beyond int64_t, as Python's float(int)
+      }
+      case YamlValueKind::kFloat:
+        return Yaml12Float(node.Scalar());
+      case YamlValueKind::kString: {
+        const std::string text = PythonNumberText(node.Scalar());
+        if (text.empty() || HasHexPrefix(text)) return std::nullopt;
+        return FiniteDouble(text);
+      }
+      default:
+        return std::nullopt;
+    }
   }
-  return value;
+  if (!IsPlainScalar(node)) return std::nullopt;
+  return FiniteDouble(node.Scalar());
 }
 
-std::optional<bool> ParseYamlBool(const YAML::Node& node) {
-  if (!IsPlainScalar(node)) return std::nullopt;
-  // YAML 1.1 booleans, which fairseq2's cards (read by PyYAML) may use.
-  std::string s = absl::AsciiStrToLower(node.Scalar());
-  if (s == "true" || s == "yes" || s == "on") return true;
-  if (s == "false" || s == "no" || s == "off") return false;
-  return std::nullopt;
+std::optional<bool> ParseYamlBool(const YAML::Node& node, ScalarRule /*rule*/) {
+  // YAML 1.2's booleans under both rules, as fairseq2 reads its cards.
+  return YamlBoolean(node);
+}
+
+std::optional<std::string> ParseYamlString(const YAML::Node& node, ScalarRule rule) {
+  if (rule == ScalarRule::kFairseq2) {
+    if (!IsYamlString(node)) return std::nullopt;
+  } else if (!node.IsScalar() || IsYamlNull(node)) {
+    return std::nullopt;
+  }
+  return node.Scalar();
 }
 
 YamlContext YamlContext::Nested(std::string_view key) const {
-  return YamlContext{config, file, FieldPath(key)};
+  return YamlContext{config, file, FieldPath(key), rule};
 }
 
 std::string YamlContext::FieldPath(std::string_view key) const {
@@ -92,11 +224,9 @@ YamlFieldReader::YamlFieldReader(const YAML::Node& node, const YamlContext& cont
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.Scalar();
-    for (const auto& [seen, unused] : entries_) {
-      if (seen == key) {
-        throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(it->first),
-                          "field given twice");
-      }
+    if (!index_.emplace(key, entries_.size()).second) {
+      throw ConfigError(context_.config, context_.FieldPath(key), context_.MarkOf(it->first),
+                        "field given twice");
     }
     entries_.emplace_back(key, it->second);
     keys_.push_back(it->first);
@@ -106,13 +236,10 @@ YamlFieldReader::YamlFieldReader(const YAML::Node& node, const YamlContext& cont
 
 const YAML::Node* YamlFieldReader::Take(std::string_view key) {
   known_.emplace_back(key);
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (entries_[i].first == key) {
-      taken_[i] = true;
-      return &entries_[i].second;
-    }
-  }
-  return nullptr;
+  auto found = index_.find(std::string(key));
+  if (found == index_.end()) return nullptr;
+  taken_[found->second] = true;
+  return &entries_[found->second].second;
 }
 
 void YamlFieldReader::Fail(std::string_view key, const YAML::Node& node,
@@ -124,9 +251,10 @@ template <typename T>
 void YamlFieldReader::ReadScalar(std::string_view key, Parser<T> parse, const char* expected,
                                  T* out) {
   if (const YAML::Node* node = Take(key)) {
-    std::optional<T> value = parse(*node);
-    if (!value)
+    std::optional<T> value = parse(*node, context_.rule);
+    if (!value) {
       Fail(key, *node, absl::StrCat("expected ", expected, ", got ", DescribeYaml(*node)));
+    }
     *out = *value;
   }
 }
@@ -139,7 +267,7 @@ void YamlFieldReader::ReadOptional(std::string_view key, Parser<T> parse, const 
       out->reset();
       return;
     }
-    std::optional<T> value = parse(*node);
+    std::optional<T> value = parse(*node, context_.rule);
     if (!value) {
       Fail(key, *node, absl::StrCat("expected ", expected, " or null, got ", DescribeYaml(*node)));
     }
@@ -160,12 +288,20 @@ void YamlFieldReader::Read(std::string_view key, bool* out) {
 }
 
 void YamlFieldReader::Read(std::string_view key, std::string* out) {
-  if (const YAML::Node* node = Take(key)) {
-    if (!node->IsScalar() || IsYamlNull(*node)) {
-      Fail(key, *node, absl::StrCat("expected a string, got ", DescribeYaml(*node)));
-    }
-    *out = node->Scalar();
+  ReadScalar(key, &ParseYamlString, "a string", out);
+}
+
+void YamlFieldReader::Read(std::string_view key, std::string* out,
+                           std::initializer_list<std::string_view> choices) {
+  const YAML::Node* node = Take(key);
+  if (node == nullptr) return;
+  const std::string expected = absl::StrCat(
+      "one of ", absl::StrJoin(std::vector<std::string>(choices.begin(), choices.end()), ", "));
+  std::optional<std::string> value = ParseYamlString(*node, context_.rule);
+  if (!value || std::find(choices.begin(), choices.end(), *value) == choices.end()) {
+    Fail(key, *node, absl::StrCat("expected ", expected, ", got ", DescribeYaml(*node)));
   }
+  *out = *value;
 }
 
 void YamlFieldReader::Read(std::string_view key, std::optional<int64_t>* out) {
@@ -183,7 +319,7 @@ void YamlFieldReader::ReadDoubles(std::string_view key, size_t count, double* ou
       Fail(key, *node, absl::StrCat(expected, ", got ", DescribeYaml(*node)));
     }
     for (size_t i = 0; i < count; ++i) {
-      std::optional<double> value = ParseYamlFloat((*node)[i]);
+      std::optional<double> value = ParseYamlFloat((*node)[i], context_.rule);
       if (!value) {
         Fail(key, (*node)[i],
              absl::StrCat(expected, ", item ", i, " is ", DescribeYaml((*node)[i])));
@@ -243,8 +379,11 @@ void WriteYamlField(YAML::Node& map, const char* key, bool value) {
 
 void WriteYamlField(YAML::Node& map, const char* key, const std::string& value) {
   YAML::Node scalar(value);
-  // Keep strings such as "true", "12" or "" strings when the YAML is read back.
-  if (IsYamlNull(scalar) || ParseYamlBool(scalar) || ParseYamlFloat(scalar)) scalar.SetTag("!");
+  // Keep strings such as "true", "12", "1e6" or "" strings when the YAML is read
+  // back, under YAML 1.1 rules (yes, on) too.
+  if (!IsYamlString(scalar) || ParseYamlFloat(scalar) || IsYaml11Boolean(value)) {
+    scalar.SetTag("!");
+  }
   map[key] = scalar;
 }
 

@@ -8,9 +8,11 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/config/config_traits.h"
@@ -18,11 +20,31 @@
 
 namespace modelhub {
 
+// How YamlFieldReader turns scalars into field values.
+enum class ScalarRule {
+  // As written: a quoted scalar is a string, never a number (config.json values,
+  // specs, code).
+  kAsWritten,
+  // As fairseq2's StandardValueConverter.structure() reads the merged config
+  // overrides of asset cards (the YAML read as YAML 1.2, as ruamel.yaml does):
+  // - an int field takes a YAML 1.2 integer (12, 0x1F, 1_000), a float with no
+  //   fraction (2.0), or a string Python's int() reads ("2", " 2 ", "1_000");
+  // - a float field takes an integer, a float, or a string Python's float()
+  //   reads ("3.0", "4", "1e-6");
+  // - a string field takes only a string: plain `yes` or `2b`, or quoted text,
+  //   but not 12 or true.
+  // Deliberately stricter than fairseq2: booleans are not numbers (Python's
+  // int(True) is 1), an int field refuses 2.5 (int(2.5) truncates to 2), and
+  // infinities and NaN are refused as everywhere in modelhub.
+  kFairseq2,
+};
+
 // Where a YAML map being read into a config came from, for error messages.
 struct YamlContext {
   std::string config;  // what is being read, e.g. "QwenConfig" or "card 'x' model_config"
   std::string file;    // file the YAML came from, "" when not from a file
   std::string path;    // dotted path of the map inside the config, "" at top level
+  ScalarRule rule = ScalarRule::kAsWritten;  // how scalars are read, nested maps included
 
   // The context of the nested map under `key`.
   YamlContext Nested(std::string_view key) const;
@@ -44,6 +66,9 @@ class YamlFieldReader {
   void Read(std::string_view key, double* out);
   void Read(std::string_view key, bool* out);
   void Read(std::string_view key, std::string* out);
+  // A string field that takes only one of `choices` (fairseq2's Literal[...]).
+  void Read(std::string_view key, std::string* out,
+            std::initializer_list<std::string_view> choices);
   void Read(std::string_view key, std::optional<int64_t>* out);
   void Read(std::string_view key, std::optional<double>* out);
   template <size_t N>
@@ -64,7 +89,7 @@ class YamlFieldReader {
 
  private:
   template <typename T>
-  using Parser = std::optional<T> (*)(const YAML::Node&);
+  using Parser = std::optional<T> (*)(const YAML::Node&, ScalarRule);
   template <typename T>
   void ReadScalar(std::string_view key, Parser<T> parse, const char* expected, T* out);
   template <typename T>
@@ -77,18 +102,27 @@ class YamlFieldReader {
 
   YamlContext context_;
   std::vector<std::pair<std::string, YAML::Node>> entries_;
+  std::unordered_map<std::string, size_t> index_;  // key -> entry
   std::vector<YAML::Node> keys_;
   std::vector<bool> taken_;
   std::vector<std::string> known_;
 };
 
-// Strict scalar parsing shared by config reading and codegen. Quoted scalars
-// are strings, never numbers or booleans; booleans accept YAML 1.1's yes/no/on/off
-// because fairseq2's cards (read by PyYAML) may use them.
+// Strict scalar parsing shared by config reading and codegen. With
+// ScalarRule::kAsWritten (the default) quoted scalars are strings, never numbers
+// or booleans; kFairseq2 reads numbers as described there. Booleans are YAML
+// 1.2's under either rule, as fairseq2's cards (read by ruamel.yaml) have them:
+// true/True/TRUE/false/False/FALSE, unquoted; `yes`, `on` and "true" are not.
 bool IsYamlNull(const YAML::Node& node);
-std::optional<int64_t> ParseYamlInt(const YAML::Node& node);
-std::optional<double> ParseYamlFloat(const YAML::Node& node);
-std::optional<bool> ParseYamlBool(const YAML::Node& node);
+std::optional<int64_t> ParseYamlInt(const YAML::Node& node,
+                                    ScalarRule rule = ScalarRule::kAsWritten);
+std::optional<double> ParseYamlFloat(const YAML::Node& node,
+                                     ScalarRule rule = ScalarRule::kAsWritten);
+std::optional<bool> ParseYamlBool(const YAML::Node& node, ScalarRule rule = ScalarRule::kAsWritten);
+// The text of a string field, nullopt when `node` is not one: any scalar but
+// null with kAsWritten; with kFairseq2 only a YAML 1.2 string.
+std::optional<std::string> ParseYamlString(const YAML::Node& node,
+                                           ScalarRule rule = ScalarRule::kAsWritten);
 // A short description of a node for messages: 'x', the string "x", a list, null.
 std::string DescribeYaml(const YAML::Node& node);
 

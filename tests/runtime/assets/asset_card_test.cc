@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/assets/asset_store.h"
+#include "runtime/config/yaml_fields.h"
 #include "runtime/core/errors.h"
 #include "tests/runtime/assets/card_files.h"
 
@@ -137,14 +138,25 @@ TEST(AssetCardPathTest, UrisPathsAndCheckpointPaths) {
                                      "---\n"                                    // 29
                                      "name: listed\n"                           // 30
                                      "checkpoint: [a]\n"                        // 31
-                                     "checkpoint_path: [a]\n");                 // 32
+                                     "checkpoint_path: [a]\n"                   // 32
+                                     "---\n"                                    // 33
+                                     "name: folder\n"                           // 34
+                                     "checkpoint: models/m//\n"                 // 35
+                                     "---\n"                                    // 36
+                                     "name: folder_uri\n"                       // 37
+                                     "checkpoint: file:///opt/m/\n"             // 38
+                                     "checkpoint_path: sub/\n");                // 39
   AssetStore store({{"test", file}});
   EXPECT_EQ(store.card("remote_hg").ResolvePath("checkpoint"), "hg://qwen/qwen2.5-7b");
   EXPECT_EQ(store.card("remote_hg").checkpoint_path(), std::nullopt);
   EXPECT_EQ(store.card("file_uri").ResolvePath("checkpoint"), "/opt/x y/m.pt");
   EXPECT_EQ(store.card("localhost_uri").ResolvePath("checkpoint"), "/opt/m.pt");
   EXPECT_EQ(store.card("absolute").ResolvePath("checkpoint"), "/opt/m.pt");
-  EXPECT_EQ(store.card("absolute").checkpoint_path(), "a/b/");
+  // fairseq2 reads paths with Python's Path(), which drops a trailing slash.
+  EXPECT_EQ(store.card("absolute").checkpoint_path(), "a/b");
+  EXPECT_EQ(store.card("folder").ResolvePath("checkpoint"), dir.Path("models/m"));
+  EXPECT_EQ(store.card("folder_uri").ResolvePath("checkpoint"), "/opt/m");
+  EXPECT_EQ(store.card("folder_uri").checkpoint_path(), "sub");
   EXPECT_EQ(store.card("empty").checkpoint_path(), ".");
 
   ExpectMentions(ErrorOf<AssetCardError>([&] { store.card("host_uri").ResolvePath("checkpoint"); }),
@@ -238,6 +250,40 @@ TEST(ModelConfigOverridesTest, RootFirstAndOnlyTheFirstFieldNameFound) {
   EXPECT_EQ(store.card("m_root").field("model_config")["dim"].Scalar(), "1");
   EXPECT_EQ(store.card("m_leaf").field("model_config")["layers"].Scalar(), "2");
   EXPECT_FALSE(store.card("m_leaf").field("model_config")["dim"].IsDefined());
+}
+
+// A card's overrides as fairseq2 structures them into a config: numbers in
+// quotes, also after ${env:...}, read into numeric fields (ScalarRule::kFairseq2);
+// `yes` is a string, not a boolean.
+TEST(ModelConfigOverridesTest, MergedOverridesReadAsFairseq2StructuresThem) {
+  CardDir dir;
+  const std::string file = dir.Write("quoted.yaml",
+                                     "name: quoted\n"
+                                     "model_config:\n"
+                                     "  num_layers: \"${env:MODELHUB_TEST_UNSET_N:3}\"\n"
+                                     "  rope_theta: \"3.0\"\n"
+                                     "  frequency_factors: [\"3.0\", \"4\"]\n"
+                                     "  tied: yes\n");
+  AssetStore store({{"test", file}});
+  const YAML::Node merged = ApplyConfigOverrides(
+      YAML::Load("{num_layers: 1, rope_theta: 1.0, frequency_factors: [1.0, 1.0], tied: false}"),
+      store.card("quoted").model_config_overrides());
+  const YamlContext context{"card 'quoted' model_config", file, "", ScalarRule::kFairseq2};
+  int64_t num_layers = 0;
+  double rope_theta = 0;
+  std::array<double, 2> factors{};
+  YamlFieldReader reader(merged, context);
+  reader.Read("num_layers", &num_layers);
+  reader.Read("rope_theta", &rope_theta);
+  reader.Read("frequency_factors", &factors);
+  EXPECT_EQ(num_layers, 3);
+  EXPECT_EQ(rope_theta, 3.0);
+  EXPECT_EQ(factors, (std::array<double, 2>{3.0, 4.0}));
+  bool tied = false;
+  // Merged nodes are copies without positions; the model loader points at the
+  // card's line (FindOverrideMark).
+  EXPECT_EQ(testing::ErrorOf<ConfigError>([&] { reader.Read("tied", &tied); }),
+            "card 'quoted' model_config field 'tied': expected true or false, got 'yes'");
 }
 
 TEST(AssetCardFixtureTest, FairseqCards) {

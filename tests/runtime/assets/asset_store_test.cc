@@ -8,6 +8,7 @@
 #include <map>
 
 #include "runtime/assets/config_merge.h"
+#include "runtime/assets/yaml_values.h"
 #include "runtime/core/errors.h"
 #include "tests/runtime/assets/card_files.h"
 
@@ -206,6 +207,11 @@ TEST_F(OverlayTest, AnOverlayAloneIsNotACard) {
             "asset 'lonely@user' is not found");
   EXPECT_EQ(ErrorOf<ModelNotKnownError>([&] { store_.card("nothing"); }),
             "no model is named 'nothing' (see 'modelhub list')");
+  // A hint says why a source a user may expect is missing.
+  AssetStore hinted({{"built-in", dir_.Path("cards")}, {"user", dir_.Path("user")}});
+  hinted.set_unknown_name_hint("no built-in cards");
+  EXPECT_EQ(ErrorOf<ModelNotKnownError>([&] { hinted.card("nothing"); }),
+            "no model is named 'nothing' (see 'modelhub list'); no built-in cards");
   EXPECT_EQ(store_.maybe_retrieve_card("@user"), nullptr);
   EXPECT_EQ(Names(store_.find_cards("model_family", "toy")),
             (std::vector<std::string>{"child", "fam"}));
@@ -302,6 +308,176 @@ TEST(AssetStoreErrorTest, BadDocumentsNameFileLineAndExpectation) {
   ExpectMentions(message, {file + ":4:3", "key 'k' is given twice"});
   message = LoadError(dir, "name: c\nx: [a,\n", &file);
   ExpectMentions(message, {file + ":", "not valid YAML"});
+}
+
+// Hostile card files: each is one AssetCardError naming the file and line, in
+// time and memory linear in the file, and leaves good files loadable.
+TEST(AssetStoreLimitsTest, RecursiveAliasesAreRefused) {
+  CardDir dir;
+  std::string file;
+  std::string message;
+  message = LoadError(dir, "x: &x [*x]\n", &file);
+  ExpectMentions(message, {file + ":1:", "an alias refers to a map or list that contains it"});
+  message = LoadError(dir, "x: &x {a: *x}\n", &file);
+  ExpectMentions(message, {file + ":1:", "an alias refers to a map or list that contains it"});
+  message = LoadError(dir, "name: m\nmodel_config: &c {<<: *c}\n", &file);
+  ExpectMentions(message, {file + ":2:", "an alias refers to a map or list that contains it"});
+  message = LoadError(dir, "name: m\nx:\n  - &l\n    - [*l]\n", &file);
+  ExpectMentions(message, {file + ":3:", "an alias refers to a map or list that contains it"});
+  // Aliases to nodes that do not contain them are fine, also as keys.
+  AssetStore store({{"test", dir.Write("good.yaml",
+                                       "name: m\nk: &k key\nx: &x {a: [1, 2]}\ny: [*x, *x]\n"
+                                       "z: {*k : 1}\n")}});
+  const AssetCard& card = store.card("m");
+  EXPECT_EQ(card.field("y")[1]["a"][1].Scalar(), "2");
+  EXPECT_EQ(card.field("z")["key"].Scalar(), "1");
+}
+
+// "Billion laughs": 9 levels of 9 aliases would expand to 9^10 nodes.
+TEST(AssetStoreLimitsTest, AliasExpansionIsBounded) {
+  CardDir dir;
+  std::string text = "name: lol\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const std::string alias = "*a" + std::to_string(level - 1);
+    text += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [" + alias;
+    for (int i = 1; i < 9; ++i) text += ", " + alias;
+    text += "]\n";
+  }
+  ASSERT_LT(text.size(), 600u);
+  std::string file;
+  std::string message;
+  // a3 holds 9^4 scalars and a4 9^5: the budget of 100,000 + 2 x size runs
+  // out in field a4, on line 6.
+  message = LoadError(dir, text, &file);
+  ExpectMentions(message,
+                 {"asset card '" + file + "'", file + ":6:1", "field 'a4' expands to too many",
+                  "100000 + 2 x its size", "counting what an alias (*name) repeats"});
+  // Four levels (9^4 scalars) load.
+  text = text.substr(0, text.find("a4:"));
+  AssetStore store({{"test", dir.Write("fewer.yaml", text)}});
+  EXPECT_EQ(store.card("lol").field("a3")[8][8][8][8].Scalar(), "lol");
+}
+
+TEST(AssetStoreLimitsTest, NestingDepthIsBounded) {
+  CardDir dir;
+  std::string file;
+  std::string message;
+  auto nested = [](size_t depth) {
+    return "name: d\nx: " + std::string(depth, '[') + std::string(depth, ']') + "\n";
+  };
+  // Level 1 is the document's map: 99 lists below it are the most.
+  AssetStore store({{"test", dir.Write("ok.yaml", nested(kMaxCardNesting - 1))}});
+  EXPECT_TRUE(store.card("d").field("x").IsSequence());
+  message = LoadError(dir, nested(kMaxCardNesting), &file);
+  ExpectMentions(message, {file + ":2:103", "maps and lists nest more than 100 levels deep"});
+  // yaml-cpp's parser stops far deeper nesting itself; it is one error too.
+  message = LoadError(dir, nested(100000), &file);
+  ExpectMentions(message, {file + ":", "maps and lists nest more than 100 levels deep"});
+  message = LoadError(dir, "name: d\nx: " + std::string(100000, '{') + "\n", &file);
+  ExpectMentions(message, {file + ":", "maps and lists nest more than 100 levels deep"});
+  std::string block = "name: d\nx:\n";
+  for (size_t level = 1; level <= kMaxCardNesting; ++level) {
+    block += std::string(level, ' ') + "- \n";
+  }
+  message = LoadError(dir, block, &file);
+  ExpectMentions(message, {file + ":102:101", "maps and lists nest more than 100 levels deep"});
+  std::string one_line = "name: d\nx:\n";
+  for (int level = 0; level < 100000; ++level) one_line += "- ";
+  message = LoadError(dir, one_line + "end\n", &file);
+  ExpectMentions(message, {file + ":", "maps and lists nest more than 100 levels deep"});
+}
+
+TEST(AssetStoreLimitsTest, FilesLargerThan1MiBAreRefusedBeforeParsing) {
+  CardDir dir;
+  std::string text = "name: big\n# ";
+  text += std::string(kMaxCardFileBytes - text.size() - 1, 'x') + "\n";
+  ASSERT_EQ(text.size(), kMaxCardFileBytes);
+  AssetStore store({{"test", dir.Write("limit.yaml", text)}});
+  EXPECT_EQ(store.card_names(), std::vector<std::string>{"big"});
+  std::string file;
+  std::string message;
+  text.insert(0, "#\n");  // one line more: 2 bytes over
+  message = LoadError(dir, text, &file);
+  ExpectMentions(message, {"asset card '" + file + "'", file + ":1:1",
+                           "the card file is larger than 1048576 bytes (1 MiB)"});
+}
+
+TEST(AssetStoreLimitsTest, LongScalarsAreReadWithoutRecursion) {
+  // std::regex recursed once per character of a scalar typed as YAML 1.2.
+  CardDir dir;
+  std::string file;
+  const std::string digits(1000000, '1');
+  const std::string message = LoadError(dir, "name: " + digits + "\n", &file);
+  ExpectMentions(message, {file + ":1:7", "'name' must be a string, got the integer 1111"});
+  EXPECT_EQ(message.find(std::string(100, '1')), std::string::npos);  // shortened
+  const std::string half = digits.substr(0, 500000);
+  AssetStore store({{"test", dir.Write("long.yaml", "name: l\nx: " + half + ".5e3\ny: " +
+                                                        std::string(500000, 'y') + "\n")}});
+  EXPECT_EQ(store.card("l").field("x").Scalar().size(), half.size() + 4);
+}
+
+TEST(AssetStoreLimitsTest, TagsBeyondYaml12CoreAreRefusedAsRuamelSafeLoaderDoes) {
+  CardDir dir;
+  std::string file;
+  std::string message;
+  ExpectMentions(
+      LoadError(dir, "name: t\nx: !!python/object:os.system {}\n", &file),
+      {file + ":2:4", "the tag !!python/object:os.system is not supported", "YAML 1.2 core tags"});
+  message = LoadError(dir, "name: t\nx: !!python/name:os.system ''\n", &file);
+  ExpectMentions(message, {file + ":2:4", "the tag !!python/name:os.system is not supported"});
+  message = LoadError(dir, "name: t\nx: !local 1\n", &file);
+  ExpectMentions(message, {file + ":2:4", "the tag !local is not supported"});
+  message = LoadError(dir, "name: t\nx: !!int abc\n", &file);
+  ExpectMentions(message, {file + ":2:4", "the text \"abc\" is not a valid !!int"});
+  message = LoadError(dir, "name: t\nx: !!map [1]\n", &file);
+  ExpectMentions(message, {file + ":2:4", "the tag !!map is not supported on a list"});
+  message = LoadError(dir, "!!python/object:x\nname: t\n", &file);
+  ExpectMentions(message, {file + ":", "the tag !!python/object:x is not supported"});
+  AssetStore store({{"test", dir.Write("good.yaml",
+                                       "name: t\ns: !!str 12\ni: !!int \"7\"\nf: !!float 1\n"
+                                       "m: !!map {a: 1}\nq: ! x\n")}});
+  EXPECT_TRUE(IsYamlString(store.card("t").field("s")));
+  EXPECT_EQ(KindOfYaml(store.card("t").field("i")), YamlValueKind::kInt);
+}
+
+TEST(AssetStoreLimitsTest, MapKeysMustBeScalars) {
+  CardDir dir;
+  std::string file;
+  std::string message;
+  message = LoadError(dir, "name: k\nx:\n  ? [a, b]\n  : 1\n", &file);
+  ExpectMentions(message,
+                 {file + ":3:", "a map key must be a string or another scalar, got a list"});
+}
+
+// 20,000 cards, each the base of the next: bounded, linear, no recursion.
+TEST(AssetStoreLimitsTest, BaseChainsAreBounded) {
+  CardDir dir;
+  std::string text = "name: c0\nmodel_family: toy\n";
+  for (int i = 1; i < 20000; ++i) {
+    text += "---\nname: c" + std::to_string(i) + "\nbase: c" + std::to_string(i - 1) + "\n";
+  }
+  const std::string file = dir.Write("chain.yaml", text);
+  AssetStore store({{"test", file}});
+  EXPECT_EQ(store.card_names().size(), 20000u);
+  // c19999's chain is refused at the base field of the card 101 links down.
+  ExpectMentions(ErrorOf<AssetCardError>([&] { store.card("c19999"); }),
+                 {"asset card 'c19999'", file + ":" + std::to_string(3 * 19899 + 2) + ":1",
+                  "the base chain of card 'c19999' holds more than 100 cards below it",
+                  "card 'c19899' names base 'c19898'"});
+  // 100 bases are fine, and so are the cards they resolved; 101 are not, even
+  // when the lower part of the chain was resolved before.
+  EXPECT_EQ(store.card("c100").string("model_family"), "toy");
+  EXPECT_EQ(store.card("c50").base()->name(), "c49");
+  ExpectMentions(
+      ErrorOf<AssetCardError>([&] { store.card("c101"); }),
+      {"asset card 'c101'", "holds more than 100 cards below it", "card 'c1' names base 'c0'"});
+  ExpectMentions(ErrorOf<AssetCardError>([&] { store.card("c150"); }),
+                 {"asset card 'c150'", "holds more than 100 cards below it"});
+  int bases = 0;
+  for (const AssetCard* card = store.card("c100").base(); card != nullptr; card = card->base()) {
+    ++bases;
+  }
+  EXPECT_EQ(bases, 100);
 }
 
 class DefaultSourcesTest : public ::testing::Test {

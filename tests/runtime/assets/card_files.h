@@ -2,12 +2,15 @@
 #define MODELHUB_TESTS_RUNTIME_ASSETS_CARD_FILES_H_
 
 // Test helpers for asset cards: card files written into a fresh temporary
-// directory, and the message of the error a call throws.
+// directory; ErrorOf (tests/testing/error_of.h) for the message of the error a
+// call throws.
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace testing {
@@ -28,22 +31,6 @@ class CardDir {
  private:
   std::string root_;
 };
-
-// The what() of the `E` that `call` throws; a test failure (and "") when it
-// throws nothing or something else.
-template <typename E, typename Function>
-std::string ErrorOf(Function call) {
-  try {
-    call();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "unexpected exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
 
 // Checks that `message` contains each of `parts`.
 void ExpectMentions(const std::string& message, const std::vector<std::string>& parts);

@@ -31,6 +31,52 @@ TEST(KindOfYamlTest, PlainScalarsResolveAsYaml12) {
   EXPECT_EQ(KindOfYaml(YAML::Node()), YamlValueKind::kNull);
 }
 
+// ruamel.yaml's YAML 1.2 resolver patterns, one case per branch.
+TEST(KindOfYamlTest, ResolverPatternsBranchByBranch) {
+  for (const char* text : {"0b101", "-0b1_0", "0o17", "017", "+12_000", "0x_fF", "-0"}) {
+    EXPECT_EQ(KindOf(text), YamlValueKind::kInt) << text;
+  }
+  for (const char* text :
+       {"1.", "-1.5e-3", "1_0.0_1", "2e5", "+2E+5", ".5", "-.5e+3", "-.inf", "+.Inf", ".NAN"}) {
+    EXPECT_EQ(KindOf(text), YamlValueKind::kFloat) << text;
+  }
+  for (const char* text : {"2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5",
+                           "2001-12-15T02:59:43.1Z", "2001-1-1 1:02:03", "2002-12-14"}) {
+    EXPECT_EQ(KindOf(text), YamlValueKind::kTimestamp) << text;
+  }
+  for (const char* text : {"0b2", "0x", "1e", ".5e3", "-.nan", "e5", "1.2.3", "2001-1-1",
+                           "2001-12-14 21:59", "2001-12-14T1:02:03X", "12:30", "_1", "+", "0o"}) {
+    EXPECT_EQ(KindOf(text), YamlValueKind::kString) << text;
+  }
+}
+
+TEST(KindOfYamlTest, LongScalarsNeedNoRecursion) {
+  const std::string digits(1000000, '7');
+  EXPECT_EQ(KindOfYaml(YAML::Node(digits)), YamlValueKind::kInt);
+  EXPECT_EQ(KindOfYaml(YAML::Node(digits + ".5")), YamlValueKind::kFloat);
+  EXPECT_EQ(KindOfYaml(YAML::Node(digits + "x")), YamlValueKind::kString);
+  EXPECT_EQ(DescribeYamlValue(YAML::Node(digits)),
+            "the integer " + std::string(64, '7') + "... (1000000 bytes)");
+}
+
+TEST(CheckYamlTagTest, OnlyTheYaml12CoreTagsOnTheirOwnKindOfNode) {
+  auto check = [](const std::string& text) { return CheckYamlTag(YAML::Load(text)); };
+  for (const char* text : {"x", "'x'", "! x", "!!str 1", "!!int 0x1F", "!!int '7'", "!!float 1",
+                           "!!float 1.5", "!!bool true", "!!null ~", "!!timestamp 2024-01-01",
+                           "!!seq [1]", "!!map {a: 1}", "[1]", "{a: 1}"}) {
+    EXPECT_EQ(check(text), "") << text;
+  }
+  EXPECT_EQ(check("!!python/object:os.system {}"),
+            "the tag !!python/object:os.system is not supported (cards may use only the YAML 1.2 "
+            "core tags !!str, !!int, !!float, !!bool, !!null, !!timestamp, !!seq and !!map)");
+  EXPECT_EQ(check("!thing x").rfind("the tag !thing is not supported (", 0), 0u);
+  EXPECT_EQ(check("!!binary aGVsbG8=").rfind("the tag !!binary is not supported (", 0), 0u);
+  EXPECT_EQ(check("!!int abc"), "the text \"abc\" is not a valid !!int");
+  EXPECT_EQ(check("!!bool yes"), "the text \"yes\" is not a valid !!bool");
+  EXPECT_EQ(check("!!seq {a: 1}"), "the tag !!seq is not supported on a map");
+  EXPECT_EQ(check("!!int [1]"), "the tag !!int is not supported on a list");
+}
+
 TEST(KindOfYamlTest, QuotesAndTagsMakeStrings) {
   EXPECT_EQ(KindOf("\"12\""), YamlValueKind::kString);
   EXPECT_EQ(KindOf("'true'"), YamlValueKind::kString);
