@@ -809,9 +809,10 @@ HfConfigRuleSpec Parser::ParseHfRule(const std::vector<std::string>& path, const
 void Parser::ParseHfArchitectures(const YAML::Node& node, HuggingFaceSpec& hf) {
   Map classes(*this, node, "hugging_face architectures", "model type");
   for (const auto& [type, name] : classes.entries()) {
-    auto entry =
-        std::find_if(hf.model_types.begin(), hf.model_types.end(),
-                     [&](const HfModelTypeSpec& t) { return t.model_type == type.Scalar(); });
+    // A named copy: C++17 lambdas cannot capture structured bindings (clang).
+    const std::string model_type = type.Scalar();
+    auto entry = std::find_if(hf.model_types.begin(), hf.model_types.end(),
+                              [&](const HfModelTypeSpec& t) { return t.model_type == model_type; });
     if (entry == hf.model_types.end()) {
       Fail(type, absl::StrCat("architectures names model_type '", type.Scalar(),
                               "', which model_types does not list"));

@@ -21,7 +21,9 @@ std::string FirstLine(const std::string& text) { return text.substr(0, text.find
 ModelFamilyNotKnownError::ModelFamilyNotKnownError(std::string name,
                                                    const std::vector<std::string>& known)
     : Error(absl::StrCat("model family '", name, "' is not known",
-                         KnownSuffix(known, "known families"))),
+                         KnownSuffix(known, "families linked into this program"),
+                         "; a program links a family by depending on its Bazel target, "
+                         "@modelhub//families/<name>, or on @modelhub//families:all")),
       name_(std::move(name)) {}
 
 ModelArchitectureNotKnownError::ModelArchitectureNotKnownError(
@@ -31,8 +33,9 @@ ModelArchitectureNotKnownError::ModelArchitectureNotKnownError(
       arch_(std::move(arch)),
       family_(std::move(family)) {}
 
-ModelNotKnownError::ModelNotKnownError(std::string name)
-    : Error(absl::StrCat("no model is named '", name, "' (see 'modelhub list')")),
+ModelNotKnownError::ModelNotKnownError(std::string name, const std::string& hint)
+    : Error(absl::StrCat("no model is named '", name, "' (see 'modelhub list')",
+                         hint.empty() ? "" : "; ", hint)),
       name_(std::move(name)) {}
 
 ModelGatedError::ModelGatedError(std::string name, std::string url)

@@ -20,7 +20,8 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
-// No model family named `name` is registered.
+// No model family named `name` is registered; `known` are the families linked
+// into the program.
 class ModelFamilyNotKnownError : public Error {
  public:
   ModelFamilyNotKnownError(std::string name, const std::vector<std::string>& known);
@@ -44,10 +45,11 @@ class ModelArchitectureNotKnownError : public Error {
   std::string family_;
 };
 
-// No asset card is named `name`.
+// No asset card is named `name`. `hint`, when not empty, is added to the
+// message (say, that the program found no built-in cards).
 class ModelNotKnownError : public Error {
  public:
-  explicit ModelNotKnownError(std::string name);
+  explicit ModelNotKnownError(std::string name, const std::string& hint = "");
   const std::string& name() const { return name_; }
 
  private:

@@ -5,13 +5,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "runtime/checkpoint/rope_layout.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/progress_bar.h"
@@ -32,12 +37,112 @@ std::vector<const KeyMap*> KeyMaps(const ModelFamily& family) {
   return maps;
 }
 
-ParameterShapes ShapesOf(const DecoderModel& model) {
-  ParameterShapes shapes;
-  for (const auto& item : model.named_parameters()) {
-    shapes[item.key()] = item.value().sizes().vec();
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+// "<where config's `field` came from> is <value>": the origin options give
+// when the config's own field of that name holds `value`, else the field.
+std::string FieldText(const AnyConfig& config, const LoadOptions& options, const char* field,
+                      int64_t value) {
+  std::string origin;
+  const YAML::Node node = config.ToYaml()[field];
+  int64_t held = 0;
+  if (options.config_origin && node.IsScalar() && YAML::convert<int64_t>::decode(node, held) &&
+      held == value) {
+    origin = options.config_origin(field);
   }
-  return shapes;
+  if (origin.empty()) origin = absl::StrCat("the config's ", field);
+  return absl::StrCat(origin, " is ", value);
+}
+
+// The layer index of a model parameter name "decoder.layers.N.…", or -1.
+int64_t LayerIndex(std::string_view name) {
+  constexpr std::string_view kLayers = "decoder.layers.";
+  if (name.substr(0, kLayers.size()) != kLayers) return -1;
+  name.remove_prefix(kLayers.size());
+  const std::string_view digits = name.substr(0, name.find('.'));
+  int64_t index = -1;
+  const char* end = digits.data() + digits.size();
+  const std::from_chars_result read = std::from_chars(digits.data(), end, index);
+  return read.ec == std::errc() && read.ptr == end && index >= 0 ? index : -1;
+}
+
+// Checks the sizes the checkpoint's own tensors show against `blueprint`
+// before any parameter is listed or allocated: its number of layers (the
+// distinct N of the names that map to decoder.layers.N.…), then its embedding
+// table's [vocab_size, model_dim]. Names are mapped by the format that maps the
+// most of them into the model's name space. Throws CorruptModelCheckpointError
+// naming `path`, the tensor and where the config's value came from.
+void CheckSizes(const CheckpointReader& reader, const std::vector<const KeyMap*>& maps,
+                const DecoderBlueprint& blueprint, const AnyConfig& config,
+                const LoadOptions& options, const std::string& path) {
+  const auto is_model_name = [](std::string_view name) {
+    return name.substr(0, 8) == "decoder." || name.substr(0, 17) == "decoder_frontend." ||
+           name.substr(0, 11) == "final_proj.";
+  };
+  const auto map_key = [](const KeyMap* map, const std::string& key) -> std::string {
+    if (map == nullptr) return key;
+    std::optional<MappedKey> mapped = map->Map(key);
+    return mapped && !mapped->dropped ? mapped->name : "";
+  };
+  std::vector<const KeyMap*> candidates = {nullptr};
+  candidates.insert(candidates.end(), maps.begin(), maps.end());
+  const KeyMap* best = nullptr;
+  size_t best_score = 0;
+  for (const KeyMap* map : candidates) {
+    size_t score = 0;
+    for (const CheckpointTensor& tensor : reader.tensors()) {
+      score += is_model_name(map_key(map, tensor.name)) ? 1 : 0;
+    }
+    if (score > best_score) {
+      best = map;
+      best_score = score;
+    }
+  }
+  std::set<int64_t> layers;
+  const CheckpointTensor* embed = nullptr;
+  for (const CheckpointTensor& tensor : reader.tensors()) {
+    const std::string name = map_key(best, tensor.name);
+    const int64_t layer = LayerIndex(name);
+    if (layer >= 0) layers.insert(layer);
+    if (name == "decoder_frontend.embed.weight") embed = &tensor;
+  }
+  const int64_t count = static_cast<int64_t>(layers.size());
+  if (count != blueprint.num_layers || (count > 0 && *layers.rbegin() != count - 1)) {
+    const std::string numbered = count > 0 && *layers.rbegin() != count - 1
+                                     ? absl::StrCat(" (numbered up to ", *layers.rbegin(), ")")
+                                     : "";
+    throw CorruptModelCheckpointError(
+        path,
+        absl::StrCat("does not fit the model: it has tensors for ", count, " layers", numbered,
+                     ", but ", FieldText(config, options, "num_layers", blueprint.num_layers)));
+  }
+  // A rank-sharded table is split along a dimension: MapCheckpoint checks it.
+  if (embed == nullptr || embed->parts.size() != 1 || embed->entry().shape.size() != 2) return;
+  const std::vector<int64_t>& shape = embed->entry().shape;
+  const auto refuse = [&](const char* field, int64_t value, int64_t shown) {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("does not fit the model: its embedding table '", embed->name,
+                           "' has the wrong shape: it is ", ShapeText(shape), " (", field, " ",
+                           shown, "), but ", FieldText(config, options, field, value)));
+  };
+  if (shape[0] != blueprint.vocab_size) refuse("vocab_size", blueprint.vocab_size, shape[0]);
+  if (shape[1] != blueprint.model_dim) refuse("model_dim", blueprint.model_dim, shape[1]);
+}
+
+// The blueprint of `config`, validated, and the mapping of the checkpoint of
+// `reader` onto a model of it: everything checked, nothing allocated.
+CheckpointMapping MapOntoConfig(const CheckpointReader& reader, const ModelFamily& family,
+                                const AnyConfig& config, const LoadOptions& options,
+                                const std::string& path, DecoderBlueprint* blueprint) {
+  config.Validate();
+  *blueprint = config.ToBlueprint();
+  blueprint->Validate();
+  const std::vector<const KeyMap*> maps = KeyMaps(family);
+  CheckSizes(reader, maps, *blueprint, config, options, path);
+  return MapCheckpoint(reader, maps, DecoderParameterShapes(*blueprint), TiedHead(*blueprint),
+                       path);
 }
 
 // Opens the checkpoint at `path` (indexes only).
@@ -131,12 +236,12 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
                                              const ModelPlacement& placement,
                                              const LoadOptions& options, LoadStats* stats) {
   std::unique_ptr<CheckpointReader> reader = Open(path, options);
+  DecoderBlueprint checked;
+  const CheckpointMapping mapping = MapOntoConfig(*reader, family, config, options, path, &checked);
   ModelPlacement uninitialized = placement;
   uninitialized.initialize = false;
   std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, uninitialized);
   const DecoderBlueprint& blueprint = model->blueprint();
-  CheckpointMapping mapping =
-      MapCheckpoint(*reader, KeyMaps(family), ShapesOf(*model), TiedHead(blueprint), path);
   if (model->options().meta()) return model;
 
   const auto start = std::chrono::steady_clock::now();
@@ -182,13 +287,8 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
 
 CheckpointStream::CheckpointStream(const ModelFamily& family, const AnyConfig& config,
                                    const std::string& path, const LoadOptions& options)
-    : reader_(Open(path, options)) {
-  ModelPlacement meta;
-  meta.meta = true;
-  std::shared_ptr<DecoderModel> model = family.CreateNewModel(config, meta);
-  blueprint_ = model->blueprint();
-  mapping_ = MapCheckpoint(*reader_, KeyMaps(family), ShapesOf(*model), TiedHead(blueprint_), path);
-}
+    : reader_(Open(path, options)),
+      mapping_(MapOntoConfig(*reader_, family, config, options, path, &blueprint_)) {}
 
 CheckpointStream::~CheckpointStream() = default;
 CheckpointStream::CheckpointStream(CheckpointStream&&) noexcept = default;

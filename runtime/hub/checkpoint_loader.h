@@ -10,8 +10,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "runtime/checkpoint/checkpoint_mapping.h"
 #include "runtime/checkpoint/checkpoint_reader.h"
@@ -32,6 +34,10 @@ struct LoadOptions {
   // A remote checkpoint (a card's hg:// or https://) comes from the cache
   // only: no network (as HF_HUB_OFFLINE=1).
   bool offline = false;
+  // Where a field of the config (a top-level field name: "num_layers") got its
+  // value, as a phrase for messages: "config.json key 'num_hidden_layers'
+  // (/m/config.json)", or "" when unknown. Unset: messages name the field.
+  std::function<std::string(std::string_view field)> config_origin = nullptr;
 };
 
 // What a load did, for reports and benchmarks.
@@ -42,10 +48,16 @@ struct LoadStats {
 };
 
 // Creates a model of `config` (family `family`) at `placement` and loads the
-// checkpoint at `path` (see FindCheckpointFiles) into it. Throws
+// checkpoint at `path` (see FindCheckpointFiles) into it. The model is checked
+// against the checkpoint's names and shapes (read from its headers) before
+// anything is allocated, so a config whose sizes the checkpoint contradicts
+// costs nothing: its layer count and embedding table first (naming the
+// config's field through options.config_origin), then every parameter. Throws
 // CorruptModelCheckpointError when the checkpoint does not fit the model
-// exactly (unexpected, missing or misshaped tensors, listed), ConfigError for
-// an invalid config, TorchError when LibTorch fails.
+// exactly (another layer count, vocabulary or model_dim; unexpected, missing or
+// misshaped tensors, listed), ConfigError for an invalid config or a model
+// larger than memory, TorchError when LibTorch fails, Error when the
+// parameters' memory cannot be mapped.
 std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const AnyConfig& config,
                                              const std::string& path,
                                              const ModelPlacement& placement,
@@ -58,7 +70,7 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
 class CheckpointStream {
  public:
   // Opens `path` and maps it onto a model of `config` (checked as strictly as
-  // LoadCheckpoint does, without creating the model).
+  // LoadCheckpoint does, without creating the model or allocating anything).
   CheckpointStream(const ModelFamily& family, const AnyConfig& config, const std::string& path,
                    const LoadOptions& options = {});
   ~CheckpointStream();
@@ -72,8 +84,8 @@ class CheckpointStream {
 
  private:
   std::unique_ptr<CheckpointReader> reader_;
+  DecoderBlueprint blueprint_;  // before mapping_, which is computed with it
   CheckpointMapping mapping_;
-  DecoderBlueprint blueprint_;
   size_t next_ = 0;
 };
 

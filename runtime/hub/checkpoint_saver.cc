@@ -3,14 +3,17 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -195,10 +198,31 @@ void CheckSaveDestination(const std::string& dir) {
   const fs::path target = Target(dir);
   std::error_code error;
   const fs::file_status status = fs::symlink_status(target, error);
-  if (!fs::exists(status)) return;
-  if (!fs::is_directory(status)) throw CheckpointSaveError(dir, "it exists and is not a folder");
-  if (!fs::is_empty(target, error) || error) {
-    throw CheckpointSaveError(dir, "it is a folder that is not empty");
+  if (fs::exists(status)) {
+    if (!fs::is_directory(status)) throw CheckpointSaveError(dir, "it exists and is not a folder");
+    if (!fs::is_empty(target, error) || error) {
+      throw CheckpointSaveError(dir, "it is a folder that is not empty");
+    }
+  }
+  // The temporary sibling (and any missing parent) is created in the nearest
+  // folder above that exists: it must be a writable folder.
+  for (fs::path above = target.parent_path();; above = above.parent_path()) {
+    struct stat info {};
+    if (::stat(above.c_str(), &info) == 0) {
+      if (!S_ISDIR(info.st_mode)) {
+        throw CheckpointSaveError(dir, absl::StrCat(above.string(), " is not a folder"));
+      }
+      if (::access(above.c_str(), W_OK) != 0) {
+        throw CheckpointSaveError(dir, absl::StrCat("the folder ", above.string(),
+                                                    " is not writable: ", std::strerror(errno)));
+      }
+      return;
+    }
+    if (errno != ENOENT && errno != ENOTDIR) {
+      throw CheckpointSaveError(
+          dir, absl::StrCat("cannot look at ", above.string(), ": ", std::strerror(errno)));
+    }
+    if (above == above.root_path() || !above.has_parent_path()) return;
   }
 }
 
@@ -221,7 +245,15 @@ void SaveCheckpoint(const ModelFamily& family, const AnyConfig& config, const De
     SyncFolder(target.parent_path().string());
   } catch (const c10::Error& e) {
     throw TorchError(absl::StrCat("saving a checkpoint to ", dir), e.what_without_backtrace());
+  } catch (const CheckpointSaveError& e) {
+    if (e.path() == dir) throw;
+    // A file of the temporary folder failed (it is named in the reason).
+    const std::string prefix = absl::StrCat("cannot save a checkpoint to ", e.path(), ": ");
+    const std::string what = e.what();
+    throw CheckpointSaveError(dir, what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what);
   } catch (const std::system_error& e) {
+    throw CheckpointSaveError(dir, e.what());
+  } catch (const std::invalid_argument& e) {
     throw CheckpointSaveError(dir, e.what());
   }
 }

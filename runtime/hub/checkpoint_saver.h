@@ -49,7 +49,9 @@ void SaveCheckpoint(const ModelFamily& family, const AnyConfig& config, const De
                     const std::string& dir, const SaveOptions& options = {});
 
 // Throws CheckpointSaveError unless `dir` is absent or an empty folder, as
-// SaveCheckpoint requires; for callers that check before loading a model.
+// SaveCheckpoint requires, and the nearest existing folder above it (where the
+// temporary sibling and missing parents are created) is a writable folder;
+// for callers that check before loading a model.
 void CheckSaveDestination(const std::string& dir);
 
 }  // namespace modelhub

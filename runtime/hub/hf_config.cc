@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
@@ -38,17 +41,245 @@ const Json* Lookup(const Json& root, const char* key) {
 
 bool Present(const Json* value) { return value != nullptr && !value->is_null(); }
 
-// A JSON scalar as a YAML node the config reader checks; objects and arrays
-// are refused.
+// The JSON type transformers' config classes (@strict dataclasses) give a key.
+enum class JsonKind { kInt, kNumber, kBool, kString, kObject };
+
+// How transformers types a config.json key that modelhub reads or requires
+// (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config). Only these keys are
+// read: a key a spec's hugging_face section names must be listed here
+// (hf_config_test's EveryKeyASpecReadsIsTyped checks every linked family).
+struct KeyType {
+  const char* key;
+  JsonKind kind;
+  // A size or scale the decoder needs above 0 (transformers does not check).
+  bool positive;
+  // The model types whose class declares the key `X | None` (or does not
+  // declare it), so that null means "derive it" or "none"; "*" is every type.
+  const char* nullable_in;
+};
+
+constexpr KeyType kKeyTypes[] = {
+    {"hidden_size", JsonKind::kInt, true, ""},
+    {"intermediate_size", JsonKind::kInt, true, ""},
+    {"num_hidden_layers", JsonKind::kInt, true, ""},
+    {"num_attention_heads", JsonKind::kInt, true, ""},
+    {"num_key_value_heads", JsonKind::kInt, true, "llama qwen2 qwen3"},
+    {"head_dim", JsonKind::kInt, true, "llama mistral qwen2"},
+    {"vocab_size", JsonKind::kInt, true, ""},
+    {"max_position_embeddings", JsonKind::kInt, true, ""},
+    {"sliding_window", JsonKind::kInt, true, "*"},
+    {"rms_norm_eps", JsonKind::kNumber, true, ""},
+    {"rope_theta", JsonKind::kNumber, true, ""},
+    {"tie_word_embeddings", JsonKind::kBool, false, ""},
+    {"attention_bias", JsonKind::kBool, false, ""},
+    {"mlp_bias", JsonKind::kBool, false, ""},
+    {"use_sliding_window", JsonKind::kBool, false, ""},
+    {"hidden_act", JsonKind::kString, false, ""},
+    {"rope_scaling", JsonKind::kObject, false, "*"},
+    {"rope_scaling.rope_type", JsonKind::kString, false, ""},
+    {"rope_scaling.type", JsonKind::kString, false, ""},
+    {"rope_scaling.factor", JsonKind::kNumber, true, ""},
+    {"rope_scaling.low_freq_factor", JsonKind::kNumber, true, ""},
+    {"rope_scaling.high_freq_factor", JsonKind::kNumber, true, ""},
+    {"rope_scaling.original_max_position_embeddings", JsonKind::kInt, true, ""},
+    {"rope_parameters", JsonKind::kObject, false, "*"},
+    {"rope_parameters.rope_theta", JsonKind::kNumber, true, ""},
+    {"rope_parameters.rope_type", JsonKind::kString, false, ""},
+    {"rope_parameters.factor", JsonKind::kNumber, true, ""},
+    {"rope_parameters.low_freq_factor", JsonKind::kNumber, true, ""},
+    {"rope_parameters.high_freq_factor", JsonKind::kNumber, true, ""},
+    {"rope_parameters.original_max_position_embeddings", JsonKind::kInt, true, ""},
+};
+
+// Whether config.json may give null for `type` under `model_type`.
+bool NullableIn(const KeyType& type, const std::string& model_type) {
+  if (std::string_view(type.nullable_in) == "*") return true;
+  for (absl::string_view name : absl::StrSplit(type.nullable_in, ' ', absl::SkipEmpty())) {
+    if (name == model_type) return true;
+  }
+  return false;
+}
+
+// Whether an integer JSON value fits int64_t (nlohmann keeps larger positive
+// ones as unsigned).
+bool FitsInt64(const Json& value) {
+  return !value.is_number_unsigned() ||
+         value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+}
+
+// Refuses a value of `key` that transformers' config class would refuse for its
+// type, and a non-positive size the decoder cannot build.
+void CheckKeyType(const Json& value, const KeyType& type, const std::string& model_type,
+                  const std::string& path) {
+  auto refuse = [&](const std::string& what) {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("config.json key '", type.key, "' must be ", what, ", not ",
+                           value.is_array()    ? "an array"
+                           : value.is_object() ? "an object"
+                                               : value.dump()));
+  };
+  static const char* const kNames[] = {"an integer", "a number", "true or false", "a string",
+                                       "an object"};
+  const char* name = kNames[static_cast<int>(type.kind)];
+  if (value.is_null()) {
+    if (NullableIn(type, model_type)) return;
+    refuse(name);
+  }
+  switch (type.kind) {
+    case JsonKind::kInt:
+      if (!value.is_number_integer()) refuse(name);
+      if (!FitsInt64(value)) refuse("an integer below 2^63");
+      break;
+    case JsonKind::kNumber:
+      if (!value.is_number()) refuse(name);
+      if (!std::isfinite(value.get<double>())) refuse("a finite number");
+      break;
+    case JsonKind::kBool:
+      if (!value.is_boolean()) refuse(name);
+      break;
+    case JsonKind::kString:
+      if (!value.is_string()) refuse(name);
+      break;
+    case JsonKind::kObject:
+      if (!value.is_object()) refuse(name);
+      break;
+  }
+  if (type.positive && value.get<double>() <= 0) {
+    refuse(type.kind == JsonKind::kInt ? "a positive integer" : "a positive number");
+  }
+}
+
+// The keys of `root` that kKeyTypes lists (a flat copy: no other value, however
+// deeply nested, is copied), as transformers' config classes read them, after
+// checking each key's type: rope_parameters (what transformers 5 writes)
+// supplies rope_theta and,
+// unless its rope_type is "default", rope_scaling, where the file has neither;
+// rope_scaling's legacy "type" is its rope_type, and rope_type "default" is no
+// scaling; a null num_key_value_heads is num_attention_heads; hidden_act
+// "swish" is "silu" (the same function in transformers' ACT2FN).
+Json Normalized(const Json& root, const std::string& model_type, const std::string& path) {
+  Json json = Json::object();
+  for (const KeyType& type : kKeyTypes) {
+    const Json* value = Lookup(root, type.key);
+    if (value == nullptr) continue;
+    CheckKeyType(*value, type, model_type, path);
+    const std::vector<std::string> parts = absl::StrSplit(type.key, '.');
+    Json& copy = parts.size() == 1 ? json[parts[0]] : json[parts[0]][parts[1]];
+    copy = value->is_object() ? Json::object() : *value;  // its keys have entries of their own
+  }
+  if (const Json* parameters = Lookup(json, "rope_parameters"); Present(parameters)) {
+    if (!json.contains("rope_theta") && parameters->contains("rope_theta")) {
+      json["rope_theta"] = parameters->at("rope_theta");
+    }
+    const Json* rope_type = Lookup(*parameters, "rope_type");
+    if (!json.contains("rope_scaling") && Present(rope_type) && *rope_type != "default") {
+      json["rope_scaling"] = *parameters;
+      json["rope_scaling"].erase("rope_theta");
+    }
+  }
+  if (auto scaling = json.find("rope_scaling"); scaling != json.end() && scaling->is_object()) {
+    if (!scaling->contains("rope_type") && scaling->contains("type")) {
+      (*scaling)["rope_type"] = scaling->at("type");
+    }
+    if (scaling->value("rope_type", Json()) == "default") *scaling = nullptr;
+  }
+  if (auto heads = json.find("num_key_value_heads"); heads != json.end() && heads->is_null()) {
+    if (Present(Lookup(json, "num_attention_heads"))) {
+      *heads = json.at("num_attention_heads");
+    } else {
+      json.erase(heads);
+    }
+  }
+  if (auto act = json.find("hidden_act"); act != json.end() && *act == "swish") *act = "silu";
+  return json;
+}
+
+// A JSON scalar as a YAML node the config reader checks (strings quoted, so
+// that "32" stays text); objects and arrays are refused.
 YAML::Node JsonToYaml(const Json& value, const std::string& path, const char* key) {
   if (value.is_null()) return YAML::Node(YAML::NodeType::Null);
   if (value.is_boolean()) return YAML::Node(value.get<bool>() ? "true" : "false");
-  if (value.is_number_integer()) return YAML::Node(std::to_string(value.get<int64_t>()));
+  if (value.is_number_integer() && FitsInt64(value)) {
+    return YAML::Node(std::to_string(value.get<int64_t>()));
+  }
   if (value.is_number()) return YAML::Node(FormatYamlFloat(value.get<double>()));
-  if (value.is_string()) return YAML::Node(value.get<std::string>());
+  if (value.is_string()) {
+    YAML::Node node(value.get<std::string>());
+    node.SetTag("!");
+    return node;
+  }
   throw CorruptModelCheckpointError(
       path, absl::StrCat("config.json key '", key, "' must be a number, a bool or a string, not ",
                          value.is_array() ? "an array" : "an object"));
+}
+
+// The rule that sets config field `field` (a dotted path), or null.
+const HfConfigRule* RuleOf(const HfConfigTable& table, const std::string& field) {
+  for (const HfConfigRule& rule : table.rules) {
+    if (field == rule.field) return &rule;
+  }
+  return nullptr;
+}
+
+// The config.json key behind a field of the decoder blueprint (as
+// FormatHfConfig writes them).
+const char* HfKeyOf(std::string_view blueprint_field) {
+  static const std::pair<std::string_view, const char*> kKeys[] = {
+      {"model_dim", "hidden_size"},
+      {"num_layers", "num_hidden_layers"},
+      {"vocab_size", "vocab_size"},
+      {"max_seq_len", "max_position_embeddings"},
+      {"norm", "rms_norm_eps"},
+      {"attention.num_heads", "num_attention_heads"},
+      {"attention.num_kv_heads", "num_key_value_heads"},
+      {"attention.head_dim", "head_dim"},
+      {"attention.sliding_window", "sliding_window"},
+      {"rope.theta", "rope_theta"},
+      {"rope.scaling", "rope_scaling"},
+      {"ffn", "intermediate_size"},
+  };
+  for (const auto& [prefix, key] : kKeys) {
+    if (blueprint_field.substr(0, prefix.size()) == prefix) return key;
+  }
+  return "model_type";
+}
+
+// Refuses attention heads the decoder cannot build, naming the config.json keys
+// they come from (and the arch preset, for those the file does not give):
+// query heads that are not a multiple of key/value heads, a hidden size that
+// is not a multiple of the heads without head_dim, an odd head size (RoPE
+// rotates pairs of features).
+void CheckHeads(const DecoderBlueprint& blueprint, const Json& json, const std::string& arch,
+                const std::string& path) {
+  const DecoderBlueprint::Attention& attention = blueprint.attention;
+  if (attention.num_heads <= 0 || attention.num_kv_heads <= 0) return;  // Validate's to report
+  auto shown = [&](const char* key, int64_t value) {
+    return absl::StrCat(Present(Lookup(json, key)) ? "" : absl::StrCat("arch ", arch, "'s "), key,
+                        " ", value);
+  };
+  auto refuse = [&](const std::string& message) {
+    throw CorruptModelCheckpointError(path, message);
+  };
+  if (attention.num_heads % attention.num_kv_heads != 0) {
+    refuse(absl::StrCat(shown("num_attention_heads", attention.num_heads), " is not divisible by ",
+                        shown("num_key_value_heads", attention.num_kv_heads)));
+  }
+  if (attention.head_dim) {
+    if (*attention.head_dim % 2 != 0) {
+      refuse(absl::StrCat(shown("head_dim", *attention.head_dim),
+                          " must be even for rotary embeddings"));
+    }
+    return;
+  }
+  const std::string division = absl::StrCat(shown("hidden_size", blueprint.model_dim), " / ",
+                                            shown("num_attention_heads", attention.num_heads));
+  if (blueprint.model_dim % attention.num_heads != 0) {
+    refuse(absl::StrCat("head_dim is not given and ", division, " is not an integer"));
+  }
+  if (blueprint.HeadDim() % 2 != 0) {
+    refuse(absl::StrCat("head_dim ", blueprint.HeadDim(), " (", division,
+                        ") must be even for rotary embeddings"));
+  }
 }
 
 // Whether `value` equals the spec's required YAML scalar `expected`.
@@ -187,8 +418,9 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
   }
   const ModelFamily& family = *result.family;
   const HfConfigTable& table = family.hf_config();
+  const Json json = Normalized(root, result.model_type, path);
   for (const HfRequirement& requirement : table.requirements) {
-    const Json* value = Lookup(root, requirement.key);
+    const Json* value = Lookup(json, requirement.key);
     if (value == nullptr || Matches(*value, requirement.value)) continue;
     throw CorruptModelCheckpointError(
         path,
@@ -203,13 +435,13 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
     const char* key = rule.keys.empty() ? "" : rule.keys.front();
     switch (rule.kind) {
       case HfConfigRule::Kind::kKey: {
-        const Json* json = Lookup(root, key);
-        if (json == nullptr) continue;
-        value = JsonToYaml(*json, path, key);
+        const Json* given = Lookup(json, key);
+        if (given == nullptr) continue;
+        value = JsonToYaml(*given, path, key);
         break;
       }
       case HfConfigRule::Kind::kPresent:
-        value = YAML::Node(Present(Lookup(root, key)) ? "true" : "false");
+        value = YAML::Node(Present(Lookup(json, key)) ? "true" : "false");
         break;
       case HfConfigRule::Kind::kLiteral:
         value = YAML::Load(rule.literal);
@@ -217,12 +449,12 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
       case HfConfigRule::Kind::kKeyList: {
         value = YAML::Node(YAML::NodeType::Sequence);
         for (const char* element : rule.keys) {
-          const Json* json = Lookup(root, element);
-          if (!Present(json)) {
+          const Json* given = Lookup(json, element);
+          if (!Present(given)) {
             value = YAML::Node();
             break;
           }
-          value.push_back(JsonToYaml(*json, path, element));
+          value.push_back(JsonToYaml(*given, path, element));
         }
         if (!value.IsSequence()) continue;
         key = rule.keys.back();
@@ -237,12 +469,28 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
                              result.config->type_name(), ".", rule.field, ": ", e.reason()));
     }
   }
+  const DecoderBlueprint blueprint = result.config->ToBlueprint();
+  CheckHeads(blueprint, json, result.arch, path);
   try {
     result.config->Validate();
   } catch (const ConfigError& e) {
+    const HfConfigRule* rule = RuleOf(table, e.field());
+    if (rule == nullptr || rule->keys.empty()) {
+      throw CorruptModelCheckpointError(
+          path, absl::StrCat("config.json gives an invalid ", result.config->type_name(), ": ",
+                             std::string(e.what())));
+    }
     throw CorruptModelCheckpointError(
-        path, absl::StrCat("config.json gives an invalid ", result.config->type_name(), ": ",
-                           std::string(e.what())));
+        path,
+        absl::StrCat("config.json key '", absl::StrJoin(rule->keys, "', '"), "' does not fit ",
+                     result.config->type_name(), ".", e.field(), ": ", e.reason()));
+  }
+  try {
+    blueprint.Validate();
+  } catch (const ConfigError& e) {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("config.json key '", HfKeyOf(e.field()), "' gives a ", family.name(),
+                           " decoder whose ", e.field(), " ", e.reason()));
   }
   return result;
 }
@@ -250,9 +498,17 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
 HfModelConfig ReadHfConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw CorruptModelCheckpointError(path, "cannot read config.json");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseHfConfig(text.str(), path);
+  // Read at most one byte past the limit: a larger file is refused unparsed.
+  std::string text(kMaxHfConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw CorruptModelCheckpointError(path, "cannot read config.json");
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxHfConfigBytes) {
+    throw CorruptModelCheckpointError(
+        path, absl::StrCat("config.json is larger than ", kMaxHfConfigBytes,
+                           " bytes (16 MiB), the most modelhub reads (real ones hold a few KB)"));
+  }
+  return ParseHfConfig(text, path);
 }
 
 std::string FormatHfConfig(const ModelFamily& family, const DecoderBlueprint& blueprint,

@@ -7,6 +7,7 @@
 
 #include <c10/core/ScalarType.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -26,11 +27,24 @@ struct HfModelConfig {
 
 // Reads the config.json at `path`. The family is the registered one whose spec
 // lists the file's model_type; its preset is overridden key by key (absent keys
-// keep the preset's value) and the result validated. Every failure (unreadable
-// file, invalid JSON with its byte offset, unknown model_type, a value of the
-// wrong type, a key with a value the family cannot represent, a config that does
-// not validate) is a CorruptModelCheckpointError naming the file and the key.
+// keep the preset's value) and the result validated. Values are typed as
+// transformers' config classes type them: sizes are JSON integers (not "32",
+// 32.0 or true), scales numbers, flags booleans; null only where the class
+// allows it, meaning what it means there (sliding_window: no window; head_dim:
+// hidden_size / num_attention_heads; num_key_value_heads: num_attention_heads
+// for llama and qwen). rope_parameters (transformers 5), rope_scaling's legacy
+// "type" and hidden_act "swish" read as transformers reads them. Sizes, scales
+// and head sizes the decoder cannot build (not positive, odd head sizes, heads
+// that do not divide) are refused with the keys they derive from. Every failure
+// (unreadable file, invalid JSON with its byte offset, unknown model_type, a
+// value of the wrong type, a key with a value the family cannot represent, a
+// config that does not validate) is a CorruptModelCheckpointError naming the
+// file and the key.
 HfModelConfig ReadHfConfig(const std::string& path);
+
+// The largest config.json ReadHfConfig reads; a larger one is refused before
+// it is parsed.
+inline constexpr size_t kMaxHfConfigBytes = size_t{16} << 20;
 
 // The same from JSON text; `path` is only used in messages.
 HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& path);

@@ -102,7 +102,9 @@ class ModelFamily {
   // declares none.
   const HfConfigTable& hf_config() const { return hf_config_; }
 
-  // Validates `config` and builds a model from it.
+  // Validates `config` and builds a model from it. A model whose parameters
+  // would not fit in this machine's memory is refused first, from its sizes
+  // (ConfigError; see DecoderModel).
   std::shared_ptr<DecoderModel> CreateNewModel(const AnyConfig& config,
                                                const ModelPlacement& placement) const;
 

@@ -52,7 +52,9 @@ class ModelHub {
 
   // Creates a model with newly initialized weights (or, with meta, none at all).
   // device: default CPU; dtype: default LibTorch's default dtype. Validates
-  // `config` first (ConfigError).
+  // `config` first (ConfigError), and refuses with a ConfigError giving the
+  // sizes and bytes a model larger than this machine's memory (RAM and swap),
+  // before allocating anything.
   std::shared_ptr<ModelT> create_new_model(const ConfigT& config,
                                            std::optional<c10::Device> device = std::nullopt,
                                            std::optional<c10::ScalarType> dtype = std::nullopt,

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,7 +39,7 @@ std::string RunfilesDir() {
   fs::path exe = fs::read_symlink("/proc/self/exe", error);
   if (error) return "";
   fs::path runfiles = exe.string() + ".runfiles";
-  return fs::is_directory(runfiles) ? runfiles.string() : "";
+  return fs::is_directory(runfiles, error) ? runfiles.string() : "";
 }
 
 // Where the card wrote the config field `path` (dotted), looking through the
@@ -85,7 +86,8 @@ std::string BuiltinCardsDir() {
   const std::string runfiles = RunfilesDir();
   if (runfiles.empty()) return "";
   const fs::path cards = fs::path(runfiles) / "modelhub" / "cards";
-  return fs::is_directory(cards) ? cards.string() : "";
+  std::error_code error;  // an unreadable or overlong path: no built-in cards
+  return fs::is_directory(cards, error) ? cards.string() : "";
 }
 
 void AddExtraAssetPaths(const std::vector<std::string>& paths) {
@@ -95,8 +97,17 @@ void AddExtraAssetPaths(const std::vector<std::string>& paths) {
 
 const AssetStore& DefaultAssetStore() {
   std::lock_guard<std::mutex> lock(StoreMutex());
-  static const AssetStore* store =
-      new AssetStore(AssetStore::Default(BuiltinCardsDir(), ExtraPaths()));
+  static const AssetStore* store = [] {
+    const std::string builtin = BuiltinCardsDir();
+    auto* created = new AssetStore(AssetStore::Default(builtin, ExtraPaths()));
+    if (builtin.empty()) {
+      created->set_unknown_name_hint(
+          "this program found no built-in cards: there is no cards/ folder in its runfiles "
+          "(a binary moved out of bazel-bin has none; a Bazel target ships them with "
+          "data = [\"@modelhub//cards\"]; MODELHUB_ASSET_DIR may name a copy)");
+    }
+    return created;
+  }();
   return *store;
 }
 
@@ -132,12 +143,22 @@ ModelCardConfig ResolveModelCard(const AssetCard& card, std::string_view expecte
         absl::StrCat("card '", card.name(), "' ", overrides.back().origin.field, " (",
                      result.config->type_name(), ")");
     try {
-      result.config->Merge(merged, YamlContext{what, "", ""});
+      result.config->Merge(merged, YamlContext{what, "", "", ScalarRule::kFairseq2});
     } catch (const ConfigError& e) {
       throw ConfigError(e.config(), e.field(), FindOverrideMark(overrides, e.field()), e.reason());
     }
   }
   result.config->Validate();
+  const std::string card_text =
+      absl::StrCat("card '", card.name(), "' (", card.mark().ToString(), ")");
+  result.origin = [overrides, card_text, arch = result.arch](std::string_view field_view) {
+    const std::string field(field_view);
+    const SourceMark mark = FindOverrideMark(overrides, field);
+    if (mark.known()) {
+      return absl::StrCat(card_text, " model_config key '", field, "' (", mark.ToString(), ")");
+    }
+    return absl::StrCat("the ", field, " of arch '", arch, "' of ", card_text);
+  };
   return result;
 }
 
@@ -171,6 +192,7 @@ std::shared_ptr<DecoderModel> LoadModelFromCard(const AssetCard& card,
   const std::string path = CardCheckpointPath(card, fetch);
   LoadOptions named = options;
   if (named.label.empty()) named.label = card.name();
+  if (!named.config_origin && config == nullptr) named.config_origin = resolved.origin;
   // fairseq2's `restrict` (torch.load's weights_only) may only relax, per card.
   if (card.maybe_bool("restrict") == false) named.restrict = false;
   return LoadCheckpoint(*resolved.family, config != nullptr ? *config : *resolved.config, path,
@@ -192,6 +214,10 @@ ModelCardConfig ResolveCheckpointConfig(const std::string& path, std::string_vie
     result.family = &GetModelFamily(family_name);
     result.config = result.family->GetArchConfig(arch);
     result.arch = result.family->ResolveArch(arch).value_or(std::string(arch));
+    const std::string preset = absl::StrCat(std::string(family_name), " arch '", result.arch, "'");
+    result.origin = [preset](std::string_view field) {
+      return absl::StrCat("the ", std::string(field), " of ", preset);
+    };
     return result;
   }
   CheckpointFiles files = FindCheckpointFiles(path);
@@ -203,6 +229,14 @@ ModelCardConfig ResolveCheckpointConfig(const std::string& path, std::string_vie
   result.family = hf.family;
   result.arch = hf.arch;
   result.config = std::move(hf.config);
+  result.origin = [family = hf.family, file = *files.config_json](std::string_view field) {
+    for (const HfConfigRule& rule : family->hf_config().rules) {
+      if (rule.kind == HfConfigRule::Kind::kKey && field == rule.field) {
+        return absl::StrCat("config.json key '", rule.keys.front(), "' (", file, ")");
+      }
+    }
+    return absl::StrCat("the ", std::string(field), " of ", file);
+  };
   return result;
 }
 

@@ -5,6 +5,7 @@
 // (fairseq2's semantics), and their checkpoints loaded. The typed ModelHub and
 // the CLI are thin layers over these functions.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,7 +30,8 @@ void AddExtraAssetPaths(const std::vector<std::string>& paths);
 
 // The process-wide store: built-in cards, $MODELHUB_ASSET_DIR,
 // $MODELHUB_USER_ASSET_DIR (see AssetStore::DefaultSources), extra paths.
-// Created on first use; thread-safe.
+// Created on first use; thread-safe. When the program has no built-in cards,
+// card() of an unknown name says so.
 const AssetStore& DefaultAssetStore();
 
 // A card resolved for building a model.
@@ -37,6 +39,10 @@ struct ModelCardConfig {
   const ModelFamily* family = nullptr;
   std::string arch;  // canonical arch name
   std::unique_ptr<AnyConfig> config;
+  // Where a top-level field of `config` got its value, for messages (see
+  // LoadOptions::config_origin): the card's override (file:line:column), the
+  // arch preset, or the config.json key.
+  std::function<std::string(std::string_view field)> origin;
 };
 
 // The family, arch and config of a model card: the arch preset, then the
@@ -59,7 +65,8 @@ FetchReport FetchCardCheckpoint(const AssetCard& card, const FetchOptions& fetch
 
 // Loads the model of `card` with its checkpoint. `config`, when given, replaces
 // the card's config. Throws what ResolveModelCard, CardCheckpointPath and
-// LoadCheckpoint throw.
+// LoadCheckpoint throw; a size the checkpoint contradicts names the card's
+// field and line (or its arch preset) unless options.config_origin is set.
 std::shared_ptr<DecoderModel> LoadModelFromCard(const AssetCard& card,
                                                 const ModelPlacement& placement,
                                                 const LoadOptions& options,

@@ -15,7 +15,9 @@ namespace modelhub {
 // a page fault per 4 KiB on first touch (tens of microseconds each on some
 // virtual machines). Contents are not kept: this is for parameters about to be
 // overwritten. The arena is freed with the last tensor that uses it. Throws
-// std::system_error when the arena cannot be mapped.
+// modelhub::Error naming the size and the system's reason when the arena
+// cannot be mapped (the tensors are untouched then), TorchError when LibTorch
+// refuses a tensor.
 void MoveToPopulatedArena(const std::vector<at::Tensor>& tensors, int threads);
 
 }  // namespace modelhub

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +11,7 @@
 
 #include "runtime/checkpoint/key_map.h"
 #include "runtime/config/config_traits.h"
+#include "runtime/core/errors.h"
 #include "runtime/hub/model_family.h"
 #include "runtime/hub/model_family_registry.h"
 
@@ -122,16 +122,16 @@ class TypedModelFamily final : public ModelFamily {
 };
 
 // The registered family of ConfigT. Throws ModelFamilyNotKnownError when the
-// family's library was not linked, std::logic_error when the registered family
-// has another config type.
+// family's library was not linked, modelhub::Error when the family registered
+// under its name has another config type (two families of one name).
 template <typename ConfigT>
 const TypedModelFamily<ConfigT>& GetTypedModelFamily() {
   const ModelFamily& family = GetModelFamily(ConfigTraits<ConfigT>::kFamily);
   const auto* typed = dynamic_cast<const TypedModelFamily<ConfigT>*>(&family);
   if (typed == nullptr) {
-    throw std::logic_error(std::string("model family '") + family.name() +
-                           "' is registered with another config type than " +
-                           ConfigTraits<ConfigT>::kName);
+    throw Error(std::string("model family '") + family.name() +
+                "' is registered with another config type than " + ConfigTraits<ConfigT>::kName +
+                " (is another family registered under its name?)");
   }
   return *typed;
 }

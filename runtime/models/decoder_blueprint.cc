@@ -111,7 +111,10 @@ void DecoderBlueprint::Validate() const {
   const int64_t head_dim = HeadDim();
   RequirePositive(*this, head_dim, "attention.head_dim");
   Require(*this, head_dim % 2 == 0, "attention.head_dim",
-          absl::StrCat("must be even for rotary embeddings, is ", head_dim));
+          absl::StrCat("must be even for rotary embeddings, is ", head_dim,
+                       attention.head_dim ? ""
+                                          : absl::StrCat(" (model_dim ", model_dim, " / num_heads ",
+                                                         attention.num_heads, ")")));
   if (attention.sliding_window) {
     RequirePositive(*this, *attention.sliding_window, "attention.sliding_window");
   }

@@ -1,9 +1,13 @@
 #include "runtime/models/decoder_model.h"
 
 #include <c10/util/Exception.h>
+#include <sys/sysinfo.h>
 #include <torch/nn/modules/container/modulelist.h>
 
+#include <cstdio>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/core/errors.h"
@@ -46,6 +50,125 @@ class DecoderLayer : public torch::nn::Module {
 
 namespace {
 
+// One parameter: its name (within a layer, for layer parameters) and shape.
+using NamedShape = std::pair<std::string, std::vector<int64_t>>;
+
+// Bookkeeping of one parameter tensor of a meta model (the tensor, its module
+// and their names): an upper estimate, for refusing absurd layer counts.
+constexpr uint64_t kMetaTensorBytes = 4096;
+
+[[noreturn]] void ThrowTooLarge(const DecoderBlueprint& blueprint, const char* what) {
+  throw ConfigError(absl::StrCat(blueprint.family, " decoder"), "", SourceMark{},
+                    absl::StrCat(what, " overflows a 64-bit integer (model_dim ",
+                                 blueprint.model_dim, ", num_layers ", blueprint.num_layers,
+                                 ", vocab_size ", blueprint.vocab_size, ")"));
+}
+
+int64_t Multiply(const DecoderBlueprint& blueprint, const char* what, int64_t a, int64_t b) {
+  int64_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) ThrowTooLarge(blueprint, what);
+  return product;
+}
+
+int64_t Add(const DecoderBlueprint& blueprint, const char* what, int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) ThrowTooLarge(blueprint, what);
+  return sum;
+}
+
+// The parameters outside the layers, with their full names.
+std::vector<NamedShape> OuterShapes(const DecoderBlueprint& blueprint) {
+  std::vector<NamedShape> shapes = {
+      {"decoder_frontend.embed.weight", {blueprint.vocab_size, blueprint.model_dim}},
+      {"decoder.layer_norm.weight", {blueprint.model_dim}},
+  };
+  if (!blueprint.tied_embeddings) {
+    shapes.push_back({"final_proj.weight", {blueprint.vocab_size, blueprint.model_dim}});
+  }
+  return shapes;
+}
+
+// The parameters of one layer, named within it (after "decoder.layers.N.").
+std::vector<NamedShape> LayerShapes(const DecoderBlueprint& blueprint) {
+  const int64_t dim = blueprint.model_dim;
+  const int64_t head_dim = blueprint.HeadDim();
+  const int64_t q_dim =
+      Multiply(blueprint, "num_heads x head_dim", blueprint.attention.num_heads, head_dim);
+  const int64_t kv_dim =
+      Multiply(blueprint, "num_kv_heads x head_dim", blueprint.attention.num_kv_heads, head_dim);
+  const int64_t inner_dim = blueprint.FfnInnerDim();
+  if (inner_dim <= 0) {
+    throw ConfigError(absl::StrCat(blueprint.family, " decoder"), "ffn.inner_dim", SourceMark{},
+                      absl::StrCat("the FFN inner dim must be positive, is ", inner_dim));
+  }
+  std::vector<NamedShape> shapes = {{"self_attn_layer_norm.weight", {dim}}};
+  const bool bias = blueprint.attention.qkv_bias;
+  for (const auto& [name, rows] :
+       {std::pair<const char*, int64_t>{"q_proj", q_dim}, {"k_proj", kv_dim}, {"v_proj", kv_dim}}) {
+    shapes.push_back({absl::StrCat("self_attn.", name, ".weight"), {rows, dim}});
+    if (bias) shapes.push_back({absl::StrCat("self_attn.", name, ".bias"), {rows}});
+  }
+  if (blueprint.attention.q_norm) shapes.push_back({"self_attn.q_norm.weight", {head_dim}});
+  if (blueprint.attention.k_norm) shapes.push_back({"self_attn.k_norm.weight", {head_dim}});
+  shapes.push_back({"self_attn.output_proj.weight", {dim, q_dim}});
+  shapes.push_back({"ffn_layer_norm.weight", {dim}});
+  shapes.push_back({"ffn.gate_proj.weight", {inner_dim, dim}});
+  shapes.push_back({"ffn.inner_proj.weight", {inner_dim, dim}});
+  shapes.push_back({"ffn.output_proj.weight", {dim, inner_dim}});
+  return shapes;
+}
+
+// The number of elements of the parameters in `shapes`.
+int64_t CountElements(const DecoderBlueprint& blueprint, const std::vector<NamedShape>& shapes) {
+  int64_t total = 0;
+  for (const auto& [name, shape] : shapes) {
+    int64_t numel = 1;
+    for (int64_t size : shape) numel = Multiply(blueprint, "the parameter count", numel, size);
+    total = Add(blueprint, "the parameter count", total, numel);
+  }
+  return total;
+}
+
+// "1.5 GB".
+std::string Gigabytes(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.1f GB", bytes / 1e9);
+  return text;
+}
+
+// Refuses, before anything is created, a model whose parameters (or, on the
+// meta device, their bookkeeping) would not fit in RAM and swap. Other
+// devices report their own out-of-memory errors (TorchError).
+void CheckFitsInMemory(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
+  if (!options.meta() && !options.device.is_cpu()) return;
+  const int64_t count = DecoderParameterCount(blueprint);
+  const int64_t tensors =
+      Add(blueprint, "the tensor count", static_cast<int64_t>(OuterShapes(blueprint).size()),
+          Multiply(blueprint, "the tensor count", blueprint.num_layers,
+                   static_cast<int64_t>(LayerShapes(blueprint).size())));
+  // Plus the rotary encoder's frequency table, which is never on the meta device.
+  const double bytes = (options.meta() ? static_cast<double>(tensors) * kMetaTensorBytes
+                                       : static_cast<double>(count) *
+                                             static_cast<double>(c10::elementSize(options.dtype))) +
+                       static_cast<double>(blueprint.HeadDim()) * sizeof(double);
+  struct sysinfo info {};
+  if (::sysinfo(&info) != 0) return;
+  const double memory = (static_cast<double>(info.totalram) + static_cast<double>(info.totalswap)) *
+                        static_cast<double>(info.mem_unit);
+  if (bytes <= memory) return;
+  const std::string needs =
+      options.meta() ? absl::StrCat(tensors, " parameter tensors, whose bookkeeping alone takes ")
+                     : absl::StrCat(count, " parameters, which take ");
+  throw ConfigError(
+      absl::StrCat(blueprint.family, " decoder"), "", SourceMark{},
+      absl::StrCat("a model of model_dim ", blueprint.model_dim, ", num_layers ",
+                   blueprint.num_layers, ", vocab_size ", blueprint.vocab_size,
+                   " and FFN inner dim ", blueprint.FfnInnerDim(), " has ", needs, Gigabytes(bytes),
+                   options.meta() ? "" : absl::StrCat(" as ", c10::toString(options.dtype)),
+                   ", more than the ", Gigabytes(memory),
+                   " of memory (RAM and swap) of this machine"));
+}
+
 // Containers that exist only to give parameters fairseq2's names.
 class Frontend : public torch::nn::Module {};
 class Decoder : public torch::nn::Module {};
@@ -59,10 +182,31 @@ ModuleOptions Checked(const DecoderBlueprint& blueprint, const ModuleOptions& op
                                               std::string(c10::toString(dtype)),
                                               " (use float32, bfloat16 or float16)"));
   }
+  CheckFitsInMemory(blueprint, options);
   return options;
 }
 
 }  // namespace
+
+std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(
+    const DecoderBlueprint& blueprint) {
+  blueprint.Validate();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (auto& [name, shape] : OuterShapes(blueprint)) shapes.emplace(name, shape);
+  const std::vector<NamedShape> layer = LayerShapes(blueprint);
+  for (int64_t i = 0; i < blueprint.num_layers; ++i) {
+    const std::string prefix = absl::StrCat("decoder.layers.", i, ".");
+    for (const auto& [name, shape] : layer) shapes.emplace(prefix + name, shape);
+  }
+  return shapes;
+}
+
+int64_t DecoderParameterCount(const DecoderBlueprint& blueprint) {
+  blueprint.Validate();
+  return Add(blueprint, "the parameter count", CountElements(blueprint, OuterShapes(blueprint)),
+             Multiply(blueprint, "the parameter count", blueprint.num_layers,
+                      CountElements(blueprint, LayerShapes(blueprint))));
+}
 
 DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options)
     : blueprint_(blueprint),
@@ -90,7 +234,11 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
   } catch (const c10::Error& e) {
     throw TorchError(
         absl::StrCat("creating a ", blueprint.family, " model on ", options.device.str()),
-        e.what());
+        e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw TorchError(
+        absl::StrCat("creating a ", blueprint.family, " model on ", options.device.str()),
+        absl::StrCat("out of memory for its ", DecoderParameterCount(blueprint), " parameters"));
   }
 }
 

@@ -4,7 +4,10 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/models/decoder_blueprint.h"
@@ -18,6 +21,18 @@ class Embedding;
 class Projection;
 class RMSNorm;
 class DecoderLayer;
+
+// The parameters of a DecoderModel of `blueprint`, by name, with their shapes:
+// exactly those of its named_parameters(), computed from the blueprint alone.
+// Nothing is created, so the cost is a few entries per layer whatever the
+// sizes. Throws ConfigError when the blueprint is invalid or a size overflows.
+std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(
+    const DecoderBlueprint& blueprint);
+
+// The number of parameter elements of a DecoderModel of `blueprint` (tied
+// weights counted once), computed in constant time without creating anything.
+// Throws ConfigError when the blueprint is invalid or the count overflows.
+int64_t DecoderParameterCount(const DecoderBlueprint& blueprint);
 
 // State of incremental decoding: per-layer keys/values plus which cached
 // positions are real tokens. Obtain one from DecoderModel::NewKvCache().
@@ -38,7 +53,10 @@ struct KvCache {
 class DecoderModel : public torch::nn::Module {
  public:
   // Validates the blueprint (ConfigError) and creates the parameters with
-  // `options`; on the meta device nothing is allocated.
+  // `options`; on the meta device nothing is allocated. Before anything is
+  // created, a model whose parameters would not fit in this machine's memory
+  // (RAM and swap; for a meta model, the bookkeeping of its tensors) is refused
+  // with a ConfigError giving its sizes, parameter count and bytes.
   DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options);
   ~DecoderModel() override;
 

@@ -12,6 +12,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
 #include "tests/testing/checkpoint_names.h"
+#include "tests/testing/error_of.h"
 #include "tests/testing/reference_counts.h"
 
 namespace modelhub {
@@ -126,14 +127,11 @@ TEST(FamiliesTest, EveryPresetRoundTripsThroughYaml) {
 
 std::string OverrideError(const std::string& yaml) {
   LLaMAConfig config = get_llama_model_hub().get_arch_config("llama3_8b");
-  try {
+  return testing::ErrorOf<ConfigError>([&] {
     ConfigTraits<LLaMAConfig>::Merge(
         YAML::Load(yaml), YamlContext{"card 'x' model_config", "cards/x.yaml", ""}, &config);
     ConfigTraits<LLaMAConfig>::Validate(config);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  });
 }
 
 TEST(FamiliesTest, OverridesMergeLikeFairseq2sModelConfig) {

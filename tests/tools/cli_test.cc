@@ -3,12 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -27,11 +30,14 @@ std::string Slurp(const std::string& path) {
   return text.str();
 }
 
-CommandResult Modelhub(const std::string& args) {
+// Runs `modelhub args`; `shell` (shell commands ending in ';') runs first in
+// the same shell, to set limits.
+CommandResult Modelhub(const std::string& args, const std::string& shell = "") {
   const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
   const std::string out = dir + "/out.txt", err = dir + "/err.txt";
   const std::string command =
-      "MODELHUB_ASSET_DIR=/nonexistent MODELHUB_USER_ASSET_DIR=/nonexistent "
+      shell +
+      " MODELHUB_ASSET_DIR=/nonexistent MODELHUB_USER_ASSET_DIR=/nonexistent "
       "tools/cli/modelhub " +
       args + " >" + out + " 2>" + err;
   const int status = std::system(command.c_str());
@@ -194,6 +200,23 @@ TEST(CliTest, InspectShowsTorchSaveFilesTheirWrapperAndMetaRanks) {
   EXPECT_THAT(allowed.out, HasSubstr("skipped argparse.Namespace"));
 }
 
+// What torch.load(weights_only=True) reads beside the weights is listed as
+// metadata, never loaded; a bare tensor has the empty name, shown as ''.
+TEST(CliTest, InspectListsTrainingMetadataAndBareTensors) {
+  const std::string fixtures = "tests/runtime/checkpoint/torch_fixtures/";
+  CommandResult training = Modelhub("inspect " + fixtures + "metadata.pt");
+  ASSERT_EQ(training.exit_code, 0) << training.err;
+  EXPECT_THAT(training.out, HasSubstr("#   wrapper: model\n"));
+  EXPECT_THAT(training.out, HasSubstr("#   epoch: int 3\n"));
+  EXPECT_THAT(training.out, HasSubstr("#   seed: int 1180591620717411303424\n"));
+  EXPECT_THAT(training.out, HasSubstr("#   device: torch.device 'cuda:0'\n"));
+  EXPECT_THAT(training.out, HasSubstr("\nw F32 [2, 3] 24 metadata.pt\n"));
+
+  CommandResult bare = Modelhub("inspect " + fixtures + "bare_tensor.pt");
+  ASSERT_EQ(bare.exit_code, 0) << bare.err;
+  EXPECT_THAT(bare.out, HasSubstr("\n'' I16 [4] 8 bare_tensor.pt\n"));
+}
+
 TEST(CliTest, GenerateIsGreedyByDefaultAndSeededWhenSampling) {
   CommandResult greedy = Modelhub("generate tiny --tokens 1,2,3 --max-new-tokens 6");
   ASSERT_EQ(greedy.exit_code, 0) << greedy.err;
@@ -254,6 +277,103 @@ TEST(CliTest, BadInputsGiveOneLineAndExitCode1) {
   }
 }
 
+// Checks that `run` failed with one line "modelhub: error: ..." holding
+// each of `expected`, and exit code 1.
+void ExpectOneLineError(const CommandResult& run, const std::vector<std::string>& expected,
+                        const std::string& args) {
+  EXPECT_EQ(run.exit_code, 1) << args << ": " << run.err;
+  EXPECT_EQ(Lines(run.err), 1) << args << ": " << run.err;
+  EXPECT_EQ(run.err.rfind("modelhub: error: ", 0), 0u) << args << ": " << run.err;
+  for (const std::string& text : expected) {
+    EXPECT_THAT(run.err, HasSubstr(text)) << args;
+  }
+}
+
+// A copy of the tiny checkpoint folder whose config.json has each `from`
+// replaced by its `to`.
+std::string TinyWithConfig(const std::string& name,
+                           const std::vector<std::pair<std::string, std::string>>& edits) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  EXPECT_EQ(std::system(("rm -rf " + dir + " && cp -rL cards/tiny " + dir).c_str()), 0);
+  std::string json = Slurp(dir + "/config.json");
+  for (const auto& [from, to] : edits) {
+    const size_t at = json.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) json.replace(at, from.size(), to);
+  }
+  std::ofstream(dir + "/config.json", std::ios::trunc) << json;
+  return dir;
+}
+
+// Sizes from a small config.json or card that the checkpoint contradicts are
+// refused from the checkpoint's headers, before anything is allocated (they
+// took gigabytes and tens of seconds, then "internal error: std::bad_alloc").
+TEST(CliTest, HugeSizesFromSmallFilesAreRefusedBeforeAllocating) {
+  const std::string layers =
+      TinyWithConfig("layers", {{"\"num_hidden_layers\": 4", "\"num_hidden_layers\": 1000000"}});
+  std::string args = "forward --checkpoint " + layers + " --tokens 1";
+  ExpectOneLineError(Modelhub(args),
+                     {"does not fit the model: it has tensors for 4 layers, but config.json key "
+                      "'num_hidden_layers' (" +
+                      layers + "/config.json) is 1000000"},
+                     args);
+
+  const std::string wide =
+      TinyWithConfig("wide", {{"\"hidden_size\": 256", "\"hidden_size\": 2147483648"},
+                              {"\"head_dim\": 32", "\"head_dim\": 268435456"}});
+  args = "forward --checkpoint " + wide + " --tokens 1";
+  ExpectOneLineError(Modelhub(args),
+                     {"its embedding table 'model.embed_tokens.weight' has the wrong shape: it "
+                      "is [4096, 256] (model_dim 256), but config.json key 'hidden_size' (" +
+                      wide + "/config.json) is 2147483648"},
+                     args);
+
+  const std::string card =
+      CardFile("huge", "name: x\nbase: tiny\nmodel_config:\n  num_layers: 2147483648\n");
+  args = "--asset-dir " + card + " forward x --tokens 1";
+  ExpectOneLineError(Modelhub(args),
+                     {"it has tensors for 4 layers, but card 'x' (",
+                      "model_config key 'num_layers' (" + card + ":4:3) is 2147483648"},
+                     args);
+}
+
+// --out is checked before the model is loaded (nothing is printed), and a
+// failed write is an error naming the path that leaves no file behind.
+TEST(CliTest, OutputFilesAreCheckedFirstAndWriteFailuresAreErrors) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/outputs";
+  ASSERT_EQ(
+      std::system(("rm -rf " + dir + " && mkdir -p " + dir + " && touch " + dir + "/file").c_str()),
+      0);
+  const std::pair<std::string, std::string> cases[] = {
+      {dir + "/missing/logits.st", "the folder " + dir + "/missing does not exist"},
+      {dir, "it is a folder"},
+      {"/dev/full", "it exists and is not a regular file"},
+      {dir + "/file/logits.st", "Not a directory"},
+  };
+  for (const auto& [path, why] : cases) {
+    const std::string args = "forward --checkpoint cards/tiny --tokens 1,2,3 --out " + path;
+    CommandResult run = Modelhub(args);
+    ExpectOneLineError(run, {"cannot write the logits to " + path + ": " + why}, args);
+    EXPECT_EQ(run.out, "") << args;  // refused before loading
+  }
+  if (::geteuid() != 0) {  // root writes anywhere: only a non-root run can check this
+    ASSERT_EQ(std::system(("mkdir " + dir + "/readonly && chmod 555 " + dir + "/readonly").c_str()),
+              0);
+    const std::string args =
+        "forward --checkpoint cards/tiny --tokens 1 --out " + dir + "/readonly/logits.st";
+    ExpectOneLineError(Modelhub(args), {"the folder " + dir + "/readonly is not writable"}, args);
+  }
+
+  // A full disk: files may grow to 16 KiB here, the logits take 48 KiB.
+  ASSERT_EQ(std::system(("mkdir " + dir + "/full").c_str()), 0);
+  const std::string full = dir + "/full/logits.st";
+  const std::string args = "forward --checkpoint cards/tiny --tokens 1,2,3 --out " + full;
+  CommandResult run = Modelhub(args, "trap '' XFSZ; ulimit -f 16;");
+  ExpectOneLineError(run, {"cannot ", full + ": ", "File too large"}, args);
+  EXPECT_EQ(std::system(("test -z \"$(ls -A " + dir + "/full)\"").c_str()), 0)
+      << "something was left in " << dir << "/full";
+}
+
 TEST(CliTest, ExportWritesAFolderThatLoadsAsTheSameModel) {
   const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/export/tiny";
   CommandResult run = Modelhub("export tiny " + dir + " --max-shard-size 5MB");
@@ -279,6 +399,15 @@ TEST(CliTest, ExportWritesAFolderThatLoadsAsTheSameModel) {
     EXPECT_EQ(Lines(bad.err), 1) << args << ": " << bad.err;
   }
   EXPECT_EQ(Modelhub("export llama3_8b x").exit_code, 1);  // gated: no checkpoint
+  // A destination that cannot be created is refused before loading.
+  const std::string file = std::string(std::getenv("TEST_TMPDIR")) + "/export/file";
+  std::ofstream(file) << "x";
+  const std::string under_file = "export tiny " + file + "/sub/tiny";
+  CommandResult refused = Modelhub(under_file);
+  ExpectOneLineError(
+      refused, {"cannot save a checkpoint to " + file + "/sub/tiny: " + file + " is not a folder"},
+      under_file);
+  EXPECT_EQ(refused.out, "");
   EXPECT_NE(Modelhub("export --help").out.find("--max-shard-size"), std::string::npos);
 }
 

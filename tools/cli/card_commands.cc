@@ -23,6 +23,10 @@ std::string CheckpointText(const AssetCard& card) {
   return card.ResolvePath("checkpoint");
 }
 
+// A tensor name or metadata key as `inspect` prints it: the empty name (a
+// torch.save file holding one bare tensor) shows as ''.
+std::string ShownName(const std::string& name) { return name.empty() ? "''" : name; }
+
 }  // namespace
 
 void ListCards(const std::string& family, std::ostream& out) {
@@ -64,11 +68,13 @@ void InspectCheckpoint(const std::string& path, bool restrict, std::ostream& out
   for (const auto& file : reader.opened()) {
     out << "# " << std::filesystem::path(file->path()).filename().string() << ": " << file->format()
         << ", " << file->entries().size() << " tensors\n";
-    for (const auto& [key, value] : file->metadata()) out << "#   " << key << ": " << value << "\n";
+    for (const auto& [key, value] : file->metadata()) {
+      out << "#   " << ShownName(key) << ": " << value << "\n";
+    }
   }
   for (const CheckpointTensor& tensor : reader.tensors()) {
     const TensorEntry& entry = tensor.entry();
-    out << tensor.name << " " << TensorDtypeName(entry.dtype) << " ["
+    out << ShownName(tensor.name) << " " << TensorDtypeName(entry.dtype) << " ["
         << absl::StrJoin(entry.shape, ", ") << "] " << entry.nbytes() << " "
         << std::filesystem::path(tensor.parts.front().file->path()).filename().string();
     if (tensor.parts.size() > 1) out << " (+" << tensor.parts.size() - 1 << " rank files)";

@@ -2,7 +2,9 @@
 // Exit codes: 0 success, 1 failure while doing the work, 2 bad command line.
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -206,7 +208,14 @@ int main(int argc, char** argv) {
     std::cerr << "modelhub: error: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
+    // A bug: every failure of bad input or of the system is a modelhub::Error.
     std::cerr << "modelhub: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  // Output lost to a full disk or a closed pipe is a failure too.
+  if (!std::cout.flush()) {
+    std::cerr << "modelhub: error: cannot write to the standard output: " << std::strerror(errno)
+              << "\n";
     return 1;
   }
   return 0;

@@ -2,15 +2,23 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
 #include <memory>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runtime/checkpoint/safetensors.h"
+#include "runtime/core/errors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/model_loader.h"
 #include "tools/cli/device_options.h"
@@ -37,6 +45,7 @@ std::shared_ptr<DecoderModel> Load(const ModelSource& source, std::ostream& out)
   } else {
     ModelCardConfig config = ResolveCheckpointConfig(source.checkpoint, source.family, source.arch);
     options.label = source.checkpoint;
+    options.config_origin = config.origin;
     model = LoadCheckpoint(*config.family, *config.config, source.checkpoint, placement, options,
                            &stats);
   }
@@ -66,9 +75,33 @@ std::vector<int64_t> ParseTokens(const std::string& text) {
 
 std::string FormatTokens(const std::vector<int64_t>& tokens) { return absl::StrJoin(tokens, ","); }
 
+void CheckOutputFile(const std::string& path, const std::string& what) {
+  const auto refuse = [&](const std::string& why) {
+    throw Error(absl::StrCat("cannot write ", what, " to ", path, ": ", why));
+  };
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0) {
+    if (S_ISDIR(info.st_mode)) refuse("it is a folder");
+    if (!S_ISREG(info.st_mode)) refuse("it exists and is not a regular file");
+  } else if (errno != ENOENT) {
+    refuse(std::strerror(errno));  // ENOTDIR, ENAMETOOLONG, EACCES, ELOOP
+  }
+  std::string folder = std::filesystem::path(path).parent_path().string();
+  if (folder.empty()) folder = ".";
+  if (::stat(folder.c_str(), &info) != 0) {
+    refuse(absl::StrCat("the folder ", folder, " does not exist"));
+  }
+  if (!S_ISDIR(info.st_mode)) refuse(absl::StrCat(folder, " is not a folder"));
+  // The file is written as a temporary sibling, renamed into place.
+  if (::access(folder.c_str(), W_OK) != 0) {
+    refuse(absl::StrCat("the folder ", folder, " is not writable: ", std::strerror(errno)));
+  }
+}
+
 void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
                 std::ostream& out) {
   const std::vector<int64_t> ids = ParseTokens(tokens);
+  if (!out_file.empty()) CheckOutputFile(out_file, "the logits");
   std::shared_ptr<DecoderModel> model = Load(source, out);
   c10::InferenceMode inference;
   at::Tensor input = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
@@ -85,7 +118,13 @@ void RunForward(const ModelSource& source, const std::string& tokens, const std:
     out << line;
   }
   if (!out_file.empty()) {
-    WriteSafetensors(out_file, {{"logits", logits.contiguous()}});
+    try {
+      WriteSafetensors(out_file, {{"logits", logits.contiguous()}});
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {  // std::system_error: the disk is full, ...
+      throw Error(absl::StrCat("cannot write the logits to ", out_file, ": ", e.what()));
+    }
     out << "wrote logits [" << logits.size(0) << ", " << logits.size(1) << "] to " << out_file
         << "\n";
   }

@@ -28,9 +28,18 @@ std::vector<int64_t> ParseTokens(const std::string& text);
 // The inverse of ParseTokens: "1,2,3".
 std::string FormatTokens(const std::vector<int64_t>& tokens);
 
+// Refuses, before any work, an output file path that cannot be written: a
+// folder, something that is not a regular file (a device, a socket), a path
+// whose folder is missing, is not a folder or is not writable. Throws
+// modelhub::Error "cannot write <what> to <path>: <why>".
+void CheckOutputFile(const std::string& path, const std::string& what);
+
 // `modelhub forward`: loads the model, runs `tokens` through it and prints the
-// five most likely next tokens (id, probability, logit). With `out_file`,
-// writes a safetensors file holding `logits`, float32 [tokens, vocab].
+// five most likely next tokens (id, probability, logit). With `out_file`
+// (checked first, see CheckOutputFile), writes a safetensors file holding
+// `logits`, float32 [tokens, vocab], through a temporary sibling renamed into
+// place: a write failure is a modelhub::Error naming the path and leaves no
+// file there.
 void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
                 std::ostream& out);
 

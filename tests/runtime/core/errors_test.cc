@@ -15,7 +15,10 @@ TEST(ErrorsTest, CarryTheirFieldsAndOneLineMessages) {
 
   ModelFamilyNotKnownError family("gpt", {"llama", "qwen"});
   EXPECT_EQ(family.name(), "gpt");
-  EXPECT_STREQ(family.what(), "model family 'gpt' is not known (known families: llama, qwen)");
+  EXPECT_STREQ(family.what(),
+               "model family 'gpt' is not known (families linked into this program: llama, "
+               "qwen); a program links a family by depending on its Bazel target, "
+               "@modelhub//families/<name>, or on @modelhub//families:all");
 
   ConfigError config("QwenConfig", "rope_theta", SourceMark{"card.yaml", 3, 5}, "bad");
   EXPECT_STREQ(config.what(), "card.yaml:3:5: QwenConfig field 'rope_theta': bad");
@@ -27,6 +30,8 @@ TEST(ErrorsTest, CarryTheirFieldsAndOneLineMessages) {
                "model 'llama3_8b' is gated: its card names no checkpoint; request access at "
                "https://ai.meta.com/llama");
   EXPECT_EQ(ModelNotKnownError("qwen9").name(), "qwen9");
+  EXPECT_STREQ(ModelNotKnownError("qwen9", "no built-in cards").what(),
+               "no model is named 'qwen9' (see 'modelhub list'); no built-in cards");
   EXPECT_STREQ(AssetCardError("x", "cards/x.yaml:4: 'base' names no card").what(),
                "asset card 'x': cards/x.yaml:4: 'base' names no card");
   EXPECT_EQ(AssetNotFoundError("tiny").name(), "tiny");

@@ -28,6 +28,7 @@
 #include "runtime/hub/hf_config.h"
 #include "runtime/hub/model_loader.h"
 #include "tests/families/interleaved_toy/interleaved_toy.h"
+#include "tests/testing/error_of.h"
 #include "tests/testing/hf_reference.h"
 #include "tests/testing/tiny_model.h"
 
@@ -270,13 +271,14 @@ TEST(CheckpointSaverTest, ExportsComputeWhatHuggingFaceComputesFromThem) {
 // The message of the CheckpointSaveError that saving `model` to `dir` throws.
 std::string Refusal(const ModelFamily& family, const AnyConfig& config, const DecoderModel& model,
                     const fs::path& dir) {
-  try {
-    SaveCheckpoint(family, config, model, dir.string(), Quiet());
-  } catch (const CheckpointSaveError& e) {
-    EXPECT_EQ(e.path(), dir.string());
-    return e.what();
-  }
-  return "(no error)";
+  return testing::ErrorOf<CheckpointSaveError>([&] {
+    try {
+      SaveCheckpoint(family, config, model, dir.string(), Quiet());
+    } catch (const CheckpointSaveError& e) {
+      EXPECT_EQ(e.path(), dir.string());
+      throw;
+    }
+  });
 }
 
 TEST(CheckpointSaverTest, ATakenDestinationIsRefused) {
@@ -334,12 +336,18 @@ TEST(CheckpointSaverTest, FailuresWhileWritingLeaveNothingBehind) {
   const Tiny tiny;
   const TypedConfig<LLaMAConfig> config(tiny.config);
 
-  // The parent cannot be created: a file stands in its way.
+  // The parent cannot be created: a file stands in its way. This is found
+  // before anything is written, by CheckSaveDestination too.
   const fs::path blocker = Destination("blocker");
   std::ofstream(blocker) << "a file";
   const std::string blocked = Refusal(tiny.hub.family(), config, *tiny.model, blocker / "out");
-  EXPECT_NE(blocked.find("cannot create directories"), std::string::npos) << blocked;
+  EXPECT_EQ(blocked, "cannot save a checkpoint to " + (blocker / "out").string() + ": " +
+                         blocker.string() + " is not a folder");
   EXPECT_TRUE(fs::is_regular_file(blocker));
+  EXPECT_EQ(
+      testing::ErrorOf<CheckpointSaveError>(
+          [&] { CheckSaveDestination((blocker / "a" / "b").string()); }),
+      blocked.substr(0, blocked.find("/out:")) + "/a/b: " + blocker.string() + " is not a folder");
 
   // Files may not grow past 1 MB: config.json is written, the first shard fails.
   const fs::path dir = Destination("too_big");
@@ -352,6 +360,11 @@ TEST(CheckpointSaverTest, FailuresWhileWritingLeaveNothingBehind) {
   const std::string message = Refusal(tiny.hub.family(), config, *tiny.model, dir);
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &original), 0);
   EXPECT_NE(message.find("File too large"), std::string::npos) << message;
+  EXPECT_EQ(message.rfind("cannot save a checkpoint to " + dir.string() + ": cannot write " +
+                              dir.string() + ".tmp.",
+                          0),
+            0u)
+      << message;
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_FALSE(TempLeft(dir));
 }

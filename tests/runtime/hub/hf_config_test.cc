@@ -1,17 +1,24 @@
-// Writing config.json: the keys each family's presets get, the round trip
-// through ParseHfConfig that picks the model_type, and configs that have no
-// config.json form.
+// Reading config.json exactly as strictly as transformers' config classes
+// (types per key, null where they allow it, legacy spellings), refusing what the
+// decoder cannot build with the keys it comes from; writing config.json: the
+// keys each family's presets get, the round trip through ParseHfConfig that
+// picks the model_type, and configs that have no config.json form.
 
 #include "runtime/hub/hf_config.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -77,7 +84,7 @@ TEST(HfConfigTest, LlamaPresetsGiveTheEffectiveFfnWidthAndRopeScaling) {
   EXPECT_EQ(llama3["rope_theta"], 500000.0);
   EXPECT_TRUE(llama3["rope_scaling"].is_null());
   EXPECT_EQ(llama3["attention_bias"], false);
-  EXPECT_FALSE(llama3.contains("head_dim"));
+  EXPECT_EQ(llama3["head_dim"], 128);  // as transformers writes LlamaConfig.head_dim
   EXPECT_FALSE(llama3.contains("sliding_window"));
 
   const Json llama31 = Written("llama", "llama3_1_8b");
@@ -134,13 +141,8 @@ TEST(HfConfigTest, EveryPresetOfEveryFamilyReadsBackAsTheSameModel) {
 // The message of the CheckpointSaveError FormatHfConfig throws.
 std::string Refusal(const ModelFamily& family, const DecoderBlueprint& blueprint,
                     c10::ScalarType dtype = c10::kFloat) {
-  try {
-    FormatHfConfig(family, blueprint, dtype, "/out");
-  } catch (const CheckpointSaveError& e) {
-    EXPECT_EQ(e.path(), "/out");
-    return e.what();
-  }
-  return "(no error)";
+  return testing::ErrorOf<CheckpointSaveError>(
+      [&] { FormatHfConfig(family, blueprint, dtype, "/out"); });
 }
 
 TEST(HfConfigTest, AConfigNoModelTypeExpressesIsRefusedWithEachReason) {
@@ -153,14 +155,279 @@ TEST(HfConfigTest, AConfigNoModelTypeExpressesIsRefusedWithEachReason) {
             "(attention.q_norm: true vs false); model_type 'qwen3' reads back as another model "
             "(attention.k_norm: false vs true)");
 
-  // A qwen norm epsilon config.json cannot carry: the family requires 1e-6.
-  DecoderBlueprint eps = qwen.GetArchConfig("qwen25_7b")->ToBlueprint();
-  eps.norm.eps = 1e-5;
-  const std::string message = Refusal(qwen, eps);
+  // A window on every layer: Qwen's config.json windows only the layers from
+  // max_window_layers on, which the decoder cannot build.
+  DecoderBlueprint window = qwen.GetArchConfig("qwen25_7b")->ToBlueprint();
+  window.attention.sliding_window = 64;
+  const std::string message = Refusal(qwen, window);
   EXPECT_NE(message.find("model_type 'qwen2' does not read back: config.json key "
-                         "'rms_norm_eps' is 1e-05, but model family 'qwen' supports only 1.0e-6"),
+                         "'use_sliding_window' is true, but model family 'qwen' supports only "
+                         "false"),
             std::string::npos)
       << message;
+}
+
+TEST(HfConfigTest, EpsilonsWindowsHeadSizesAndTiesThatTransformersReadsAreWritten) {
+  const ModelFamily& mistral = GetModelFamily("mistral");
+  DecoderBlueprint b = mistral.GetArchConfig("7b")->ToBlueprint();
+  b.norm.eps = 1e-6;
+  b.attention.sliding_window.reset();
+  b.attention.head_dim = 64;
+  b.tied_embeddings = true;
+  const std::string text = FormatHfConfig(mistral, b, c10::kFloat, "/out");
+  const Json json = Json::parse(text);
+  EXPECT_EQ(json["rms_norm_eps"], 1e-6);
+  EXPECT_TRUE(json["sliding_window"].is_null());
+  EXPECT_EQ(json["head_dim"], 64);
+  EXPECT_EQ(json["tie_word_embeddings"], true);
+  EXPECT_EQ(DescribeDifference(b, ParseHfConfig(text, "/out").config->ToBlueprint()), "");
+
+  const ModelFamily& qwen = GetModelFamily("qwen");
+  DecoderBlueprint q = qwen.GetArchConfig("qwen25_7b")->ToBlueprint();
+  q.norm.eps = 1e-5;
+  EXPECT_EQ(Json::parse(FormatHfConfig(qwen, q, c10::kFloat, "/out"))["rms_norm_eps"], 1e-5);
+}
+
+// What ParseHfConfig refuses `json` with: the reason of the
+// CorruptModelCheckpointError, whose path must be /x/config.json.
+std::string Refused(const std::string& json) {
+  const std::string what =
+      testing::ErrorOf<CorruptModelCheckpointError>([&] { ParseHfConfig(json, "/x/config.json"); });
+  const std::string prefix = "/x/config.json: corrupt model checkpoint: ";
+  EXPECT_EQ(what.rfind(prefix, 0), 0u) << what;
+  return what.substr(std::min(prefix.size(), what.size()));
+}
+
+// The model `json` describes.
+DecoderBlueprint Read(const std::string& json) {
+  return ParseHfConfig(json, "/x/config.json").config->ToBlueprint();
+}
+
+// Mistral-7B-v0.2's and v0.3's config.json, as published (v0.3's vocabulary).
+constexpr const char* kMistral7bV03 = R"({
+  "architectures": ["MistralForCausalLM"],
+  "attention_dropout": 0.0,
+  "bos_token_id": 1,
+  "eos_token_id": 2,
+  "hidden_act": "silu",
+  "hidden_size": 4096,
+  "initializer_range": 0.02,
+  "intermediate_size": 14336,
+  "max_position_embeddings": 32768,
+  "model_type": "mistral",
+  "num_attention_heads": 32,
+  "num_hidden_layers": 32,
+  "num_key_value_heads": 8,
+  "rms_norm_eps": 1e-05,
+  "rope_theta": 1000000.0,
+  "sliding_window": null,
+  "tie_word_embeddings": false,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.42.0.dev0",
+  "use_cache": true,
+  "vocab_size": 32768
+})";
+
+TEST(HfConfigTest, MistralV03WithANullSlidingWindowHasNoWindow) {
+  const DecoderBlueprint b = Read(kMistral7bV03);
+  EXPECT_EQ(b.family, "mistral");
+  EXPECT_FALSE(b.attention.sliding_window.has_value());
+  EXPECT_EQ(b.vocab_size, 32768);
+  EXPECT_EQ(b.max_seq_len, 32768);
+  EXPECT_EQ(b.rope.theta, 1e6);
+  EXPECT_EQ(b.norm.eps, 1e-5);
+  EXPECT_EQ(b.HeadDim(), 128);
+  // v0.1's window stays a window.
+  EXPECT_EQ(Read(R"({"model_type": "mistral", "sliding_window": 4096})").attention.sliding_window,
+            4096);
+}
+
+TEST(HfConfigTest, AnyRmsNormEpsilonIsRead) {
+  EXPECT_EQ(Read(R"({"model_type": "mistral", "rms_norm_eps": 1e-06})").norm.eps, 1e-6);
+  EXPECT_EQ(Read(R"({"model_type": "qwen2", "rms_norm_eps": 1e-05})").norm.eps, 1e-5);
+  EXPECT_EQ(Read(R"({"model_type": "qwen3", "rms_norm_eps": 3e-06})").norm.eps, 3e-6);
+  EXPECT_EQ(Read(R"({"model_type": "llama", "rms_norm_eps": 1e-06})").norm.eps, 1e-6);
+  // JSON writers may drop ".0": an integer is a number too.
+  EXPECT_EQ(Read(R"({"model_type": "llama", "rope_theta": 1000000})").rope.theta, 1e6);
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "rms_norm_eps": 0})"),
+            "config.json key 'rms_norm_eps' must be a positive number, not 0");
+}
+
+TEST(HfConfigTest, MistralReadsTiesAndHeadSizes) {
+  const DecoderBlueprint b = Read(
+      R"({"model_type": "mistral", "tie_word_embeddings": true, "head_dim": 128,
+          "hidden_size": 5120, "num_attention_heads": 32})");
+  EXPECT_TRUE(b.tied_embeddings);
+  EXPECT_EQ(b.HeadDim(), 128);  // Mistral Nemo: not 5120 / 32
+  // transformers' MistralConfig does not require heads to divide hidden_size
+  // when head_dim is given.
+  EXPECT_EQ(Read(R"({"model_type": "mistral", "head_dim": 16, "hidden_size": 100,
+                     "num_attention_heads": 8})")
+                .HeadDim(),
+            16);
+  EXPECT_EQ(Read(R"({"model_type": "llama", "head_dim": 64})").HeadDim(), 64);
+}
+
+TEST(HfConfigTest, NumbersWrittenAsStringsAndOtherTypesAreRefused) {
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "hidden_size": "4096"})"),
+            "config.json key 'hidden_size' must be an integer, not \"4096\"");
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "hidden_size": 4096.0})"),
+            "config.json key 'hidden_size' must be an integer, not 4096.0");
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "num_hidden_layers": true})"),
+            "config.json key 'num_hidden_layers' must be an integer, not true");
+  EXPECT_EQ(Refused(R"({"model_type": "qwen2", "vocab_size": null})"),
+            "config.json key 'vocab_size' must be an integer, not null");
+  EXPECT_EQ(Refused(R"({"model_type": "qwen2", "intermediate_size": 0})"),
+            "config.json key 'intermediate_size' must be a positive integer, not 0");
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "sliding_window": -1})"),
+            "config.json key 'sliding_window' must be a positive integer, not -1");
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "rope_theta": "1e6"})"),
+            "config.json key 'rope_theta' must be a number, not \"1e6\"");
+  EXPECT_EQ(Refused(R"({"model_type": "qwen2", "tie_word_embeddings": "true"})"),
+            "config.json key 'tie_word_embeddings' must be true or false, not \"true\"");
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "tie_word_embeddings": 1})"),
+            "config.json key 'tie_word_embeddings' must be true or false, not 1");
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "hidden_act": null})"),
+            "config.json key 'hidden_act' must be a string, not null");
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "rope_scaling": [8.0]})"),
+            "config.json key 'rope_scaling' must be an object, not an array");
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "hidden_size": 18446744073709551615})"),
+            "config.json key 'hidden_size' must be an integer below 2^63, not "
+            "18446744073709551615");
+}
+
+TEST(HfConfigTest, HeadDimMustBeAPositiveIntegerWhenGiven) {
+  for (const char* bad : {"0", "-1", "\"x\"", "[]", "{}", "64.0", "true"}) {
+    const std::string reason =
+        Refused(std::string(R"({"model_type": "qwen3", "head_dim": )") + bad + "}");
+    EXPECT_EQ(reason.rfind("config.json key 'head_dim' must be a", 0), 0u) << bad << ": " << reason;
+  }
+  // Null is "hidden_size / num_attention_heads" where the class allows it...
+  EXPECT_EQ(Read(R"({"model_type": "mistral", "head_dim": null, "hidden_size": 256,
+                     "num_attention_heads": 8})")
+                .HeadDim(),
+            32);
+  EXPECT_EQ(Read(R"({"model_type": "qwen2", "head_dim": null, "hidden_size": 256,
+                     "num_attention_heads": 8, "num_key_value_heads": 2})")
+                .HeadDim(),
+            32);
+  // ...but Qwen3Config types head_dim int (default 128).
+  EXPECT_EQ(Refused(R"({"model_type": "qwen3", "head_dim": null})"),
+            "config.json key 'head_dim' must be an integer, not null");
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "head_dim": 9})"),
+            "head_dim 9 must be even for rotary embeddings");
+}
+
+TEST(HfConfigTest, DerivedHeadSizesNameTheKeysTheyComeFrom) {
+  EXPECT_EQ(Refused(R"({"model_type": "qwen2", "hidden_size": 72, "num_attention_heads": 8,
+                        "num_key_value_heads": 4})"),
+            "head_dim 9 (hidden_size 72 / num_attention_heads 8) must be even for rotary "
+            "embeddings");
+  // Values config.json leaves to the arch preset are named as the preset's.
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "hidden_size": 288})"),
+            "head_dim 9 (hidden_size 288 / arch llama3_8b's num_attention_heads 32) must be even "
+            "for rotary embeddings");
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "hidden_size": 100, "num_attention_heads": 8})"),
+            "head_dim is not given and hidden_size 100 / num_attention_heads 8 is not an integer");
+  EXPECT_EQ(Refused(R"({"model_type": "qwen3", "num_attention_heads": 6})"),
+            "num_attention_heads 6 is not divisible by arch qwen3_8b's num_key_value_heads 8");
+  // LlamaConfig itself requires heads to divide hidden_size, head_dim or not.
+  EXPECT_EQ(Refused(R"({"model_type": "llama", "hidden_size": 100, "num_attention_heads": 8,
+                        "head_dim": 16})"),
+            "config.json key 'hidden_size' does not fit LLaMAConfig.model_dim: 100 is not "
+            "divisible by num_attn_heads (8)");
+}
+
+TEST(HfConfigTest, NullsMeanWhatTheyMeanInTransformers) {
+  // LlamaConfig and Qwen2Config: num_key_value_heads None is num_attention_heads.
+  const DecoderBlueprint llama =
+      Read(R"({"model_type": "llama", "num_attention_heads": 16, "num_key_value_heads": null})");
+  EXPECT_EQ(llama.attention.num_kv_heads, 16);
+  // MistralConfig types it int.
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "num_key_value_heads": null})"),
+            "config.json key 'num_key_value_heads' must be an integer, not null");
+  EXPECT_FALSE(Read(R"({"model_type": "llama", "rope_scaling": null})").rope.llama3_scaling);
+}
+
+TEST(HfConfigTest, RopeSettingsReadAsTransformersReadsThem) {
+  // transformers 5 writes rope_parameters instead of rope_theta and rope_scaling.
+  const DecoderBlueprint v5 = Read(
+      R"({"model_type": "llama", "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0,
+          "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+          "original_max_position_embeddings": 8192}})");
+  EXPECT_EQ(v5.rope.theta, 500000.0);
+  ASSERT_TRUE(v5.rope.llama3_scaling);
+  EXPECT_EQ(v5.rope.llama3_scaling->factor, 32.0);
+  const DecoderBlueprint plain = Read(
+      R"({"model_type": "mistral", "rope_parameters": {"rope_type": "default",
+          "rope_theta": 1000000.0}})");
+  EXPECT_EQ(plain.rope.theta, 1e6);
+  // rope_scaling's legacy "type": linear scaling is not llama3's.
+  EXPECT_EQ(
+      Refused(R"({"model_type": "llama", "rope_scaling": {"type": "linear", "factor": 2.0}})"),
+      "config.json key 'rope_scaling.rope_type' is \"linear\", but model family 'llama' "
+      "supports only llama3");
+  EXPECT_FALSE(Read(R"({"model_type": "qwen2", "rope_scaling": {"rope_type": "default"}})")
+                   .rope.llama3_scaling);
+  // ACT2FN["swish"] is SiLU.
+  EXPECT_EQ(Read(R"({"model_type": "qwen2", "hidden_act": "swish"})").family, "qwen");
+  EXPECT_EQ(Refused(R"({"model_type": "qwen2", "hidden_act": "gelu"})"),
+            "config.json key 'hidden_act' is \"gelu\", but model family 'qwen' supports only "
+            "silu");
+}
+
+// Only the keys transformers types are copied out of config.json: a deeply
+// nested value elsewhere is neither copied nor printed (recursion).
+TEST(HfConfigTest, DeeplyNestedValuesAreNeitherCopiedNorPrinted) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(Read(R"({"model_type": "mistral", "hidden_size": 256, "num_attention_heads": 8,
+                     "auto_map": )" +
+                 deep + "}")
+                .HeadDim(),
+            32);
+  EXPECT_EQ(Refused(R"({"model_type": "mistral", "rope_scaling": )" + deep + "}"),
+            "config.json key 'rope_scaling' must be an object, not an array");
+}
+
+// No key a spec reads or requires turns the string "1" into a number or a flag.
+// A config.json past the size limit is refused before it is parsed; a
+// missing one names the file.
+TEST(HfConfigTest, FilesAreBoundedInSizeAndNamed) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = tmp != nullptr ? tmp : "/tmp";
+  const std::string path = dir + "/config.json";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << "{\"model_type\": \"llama\"" << std::string(kMaxHfConfigBytes, ' ') << "}";
+  }
+  const std::string big =
+      testing::ErrorOf<CorruptModelCheckpointError>([&] { ReadHfConfig(path); });
+  EXPECT_NE(big.find(path), std::string::npos) << big;
+  EXPECT_NE(big.find("config.json is larger than 16777216 bytes"), std::string::npos) << big;
+  const std::string missing = testing::ErrorOf<CorruptModelCheckpointError>(
+      [&] { ReadHfConfig(dir + "/absent/config.json"); });
+  EXPECT_NE(missing.find("cannot read config.json"), std::string::npos) << missing;
+}
+
+TEST(HfConfigTest, EveryKeyASpecReadsIsTyped) {
+  int keys = 0;
+  for (const ModelFamily* family : ListModelFamilies()) {
+    const HfConfigTable& table = family->hf_config();
+    std::set<std::string> names;
+    for (const HfConfigRule& rule : table.rules) names.insert(rule.keys.begin(), rule.keys.end());
+    for (const HfRequirement& requirement : table.requirements) names.insert(requirement.key);
+    for (const std::string& name : names) {
+      Json json = {{"model_type", table.model_types.front().model_type}};
+      Json* node = &json;
+      const size_t dot = name.find('.');
+      if (dot != std::string::npos) node = &(json[name.substr(0, dot)] = Json::object());
+      (*node)[name.substr(dot == std::string::npos ? 0 : dot + 1)] = "1";
+      const std::string reason = Refused(json.dump());
+      EXPECT_NE(reason.find("'" + name + "'"), std::string::npos) << reason;
+      ++keys;
+    }
+  }
+  EXPECT_GE(keys, 30);
 }
 
 TEST(HfConfigTest, DtypesWithoutATorchDtypeNameAreRefused) {

@@ -3,9 +3,13 @@
 #include <c10/core/DefaultDtype.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <string>
+
 #include "families/qwen/qwen.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -43,7 +47,10 @@ TEST(ModelHubTest, UnknownFamiliesListTheKnownOnes) {
     FAIL() << "no error";
   } catch (const ModelFamilyNotKnownError& e) {
     EXPECT_EQ(e.name(), "gpt2");
-    EXPECT_STREQ(e.what(), "model family 'gpt2' is not known (known families: qwen)");
+    EXPECT_STREQ(e.what(),
+                 "model family 'gpt2' is not known (families linked into this program: qwen); a "
+                 "program links a family by depending on its Bazel target, "
+                 "@modelhub//families/<name>, or on @modelhub//families:all");
   }
   EXPECT_EQ(MaybeGetModelFamily("gpt2"), nullptr);
   EXPECT_EQ(&GetModelFamily("qwen"), &get_qwen_model_hub().family());
@@ -81,6 +88,24 @@ TEST(ModelHubTest, CreateNewModelValidatesTheConfig) {
   EXPECT_THROW(get_qwen_model_hub().create_new_model(config), ConfigError);
 }
 
+// A config too large for this machine is refused from its sizes, before any
+// allocation (the 2^31 layers would take days and terabytes otherwise).
+TEST(ModelHubTest, CreateNewModelRefusesModelsLargerThanMemory) {
+  QwenModelHub hub = get_qwen_model_hub();
+  QwenConfig config = hub.get_arch_config("qwen25_0.5b");
+  config.num_layers = int64_t{1} << 31;
+  const std::string error = testing::ErrorOf<ConfigError>([&] { hub.create_new_model(config); });
+  EXPECT_EQ(error.rfind("qwen decoder: a model of model_dim 896, num_layers 2147483648, "
+                        "vocab_size 151936 and FFN inner dim 4864 has ",
+                        0),
+            0u)
+      << error;
+  EXPECT_NE(error.find("of memory (RAM and swap) of this machine"), std::string::npos) << error;
+  const std::string meta = testing::ErrorOf<ConfigError>(
+      [&] { hub.create_new_model(config, std::nullopt, std::nullopt, /*meta=*/true); });
+  EXPECT_NE(meta.find("whose bookkeeping alone takes"), std::string::npos) << meta;
+}
+
 TEST(ModelHubTest, ConfigsPrintOnOneLine) {
   std::ostringstream out;
   out << Tiny();
@@ -88,7 +113,7 @@ TEST(ModelHubTest, ConfigsPrintOnOneLine) {
             "QwenConfig{model_dim: 32, max_seq_len: 32768, vocab_size: 64, tied_embeddings: true, "
             "num_layers: 1, num_attn_heads: 4, num_key_value_heads: 2, head_dim: ~, "
             "qkv_proj_bias: true, q_norm: false, k_norm: false, ffn_inner_dim: 64, rope_theta: "
-            "1000000.0, dropout_p: 0.0}");
+            "1000000.0, norm_eps: 1e-06, dropout_p: 0.0}");
   EXPECT_NE(Tiny(), get_qwen_model_hub().get_arch_config("qwen25_0.5b"));
 }
 

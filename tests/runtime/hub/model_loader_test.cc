@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "families/llama/llama.h"
 #include "families/qwen/qwen.h"
 #include "runtime/checkpoint/checkpoint_files.h"
@@ -22,6 +23,7 @@
 #include "runtime/checkpoint/safetensors.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/hf_config.h"
+#include "tests/testing/error_of.h"
 #include "tests/testing/tiny_model.h"
 
 namespace modelhub {
@@ -124,7 +126,9 @@ TEST(ModelLoaderTest, TinyLoadsByNameAndFromItsFolderAlike) {
   ModelCardConfig from_json = ResolveCheckpointConfig(TinyDir(), "", "");
   EXPECT_EQ(from_json.family->name(), "llama");
   ModelCardConfig from_card = ResolveModelCard(DefaultAssetStore().card("tiny"));
-  EXPECT_EQ(EmitYamlFlow(from_json.config->ToYaml()), EmitYamlFlow(from_card.config->ToYaml()));
+  // The same model (config.json spells out head_dim, which the card derives).
+  EXPECT_EQ(DescribeDifference(from_json.config->ToBlueprint(), from_card.config->ToBlueprint()),
+            "");
   std::shared_ptr<DecoderModel> by_path =
       LoadCheckpoint(*from_json.family, *from_json.config, TinyDir(), {}, Quiet());
   EXPECT_TRUE(at::equal(testing::FixedLogits(*by_name), testing::FixedLogits(*by_path)));
@@ -200,14 +204,26 @@ fs::path TinyCopy(const std::string& name) {
   return dir;
 }
 
+// Loads the checkpoint folder `dir` as the CLI does: config.json's config,
+// config.json's keys named in messages.
 std::string LoadError(const fs::path& dir) {
-  try {
+  return testing::ErrorOf<CorruptModelCheckpointError>([&] {
     ModelCardConfig config = ResolveCheckpointConfig(dir.string(), "", "");
-    LoadCheckpoint(*config.family, *config.config, dir.string(), {}, Quiet());
-  } catch (const CorruptModelCheckpointError& e) {
-    return e.what();
-  }
-  return "(no error)";
+    LoadOptions options = Quiet();
+    options.config_origin = config.origin;
+    LoadCheckpoint(*config.family, *config.config, dir.string(), {}, options);
+  });
+}
+
+// Replaces the first `from` in the config.json of `dir` with `to`.
+void EditConfigJson(const fs::path& dir, const std::string& from, const std::string& to) {
+  std::ifstream in(dir / "config.json");
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  const size_t at = json.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  json.replace(at, from.size(), to);
+  std::ofstream(dir / "config.json") << json;
 }
 
 TEST(ModelLoaderTest, BrokenCheckpointsNameWhatIsWrong) {
@@ -224,28 +240,92 @@ TEST(ModelLoaderTest, BrokenCheckpointsNameWhatIsWrong) {
   EXPECT_NE(LoadError(dir).find("truncated"), std::string::npos) << LoadError(dir);
 
   dir = TinyCopy("fewer_layers");
-  std::ifstream in(dir / "config.json");
-  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  in.close();
-  const size_t at = json.find("\"num_hidden_layers\": 4");
-  ASSERT_NE(at, std::string::npos);
-  json.replace(at, 22, "\"num_hidden_layers\": 3");
-  std::ofstream(dir / "config.json") << json;
-  const std::string unexpected = LoadError(dir);
-  EXPECT_NE(unexpected.find("9 unexpected tensor(s): model.layers.3."), std::string::npos)
-      << unexpected;
+  EditConfigJson(dir, "\"num_hidden_layers\": 4", "\"num_hidden_layers\": 3");
+  EXPECT_EQ(LoadError(dir), absl::StrCat(dir.string(),
+                                         ": corrupt model checkpoint: does not fit the model: it "
+                                         "has tensors for 4 layers, but config.json key "
+                                         "'num_hidden_layers' (",
+                                         (dir / "config.json").string(), ") is 3"));
 
   dir = TinyCopy("wider_vocab");
-  std::ifstream in2(dir / "config.json");
-  json.assign((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
-  in2.close();
-  json.replace(json.find("\"vocab_size\": 4096"), 18, "\"vocab_size\": 4000");
-  std::ofstream(dir / "config.json") << json;
+  EditConfigJson(dir, "\"vocab_size\": 4096", "\"vocab_size\": 4000");
+  EXPECT_EQ(LoadError(dir), absl::StrCat(dir.string(),
+                                         ": corrupt model checkpoint: does not fit the model: its "
+                                         "embedding table 'model.embed_tokens.weight' has the "
+                                         "wrong shape: it is [4096, 256] (vocab_size 4096), but "
+                                         "config.json key 'vocab_size' (",
+                                         (dir / "config.json").string(), ") is 4000"));
+
+  // Other sizes: the tensors of the wrong shape, listed.
+  dir = TinyCopy("wider_ffn");
+  EditConfigJson(dir, "\"intermediate_size\": 768", "\"intermediate_size\": 1000000000");
   const std::string misshaped = LoadError(dir);
-  EXPECT_NE(misshaped.find("model.embed_tokens.weight is [4096, 256], the model's "
-                           "decoder_frontend.embed.weight is [4000, 256]"),
+  EXPECT_NE(misshaped.find("12 tensor(s) of the wrong shape: model.layers.0.mlp.gate_proj.weight "
+                           "is [768, 256], the model's decoder.layers.0.ffn.gate_proj.weight is "
+                           "[1000000000, 256]"),
             std::string::npos)
       << misshaped;
+}
+
+// Sizes from a small config.json that the checkpoint contradicts are refused
+// from the checkpoint's headers, before any parameter is allocated: a model
+// of these sizes would need terabytes, so this test could not pass otherwise.
+TEST(ModelLoaderTest, HugeSizesInConfigJsonAreRefusedBeforeAllocating) {
+  fs::path dir = TinyCopy("million_layers");
+  EditConfigJson(dir, "\"num_hidden_layers\": 4", "\"num_hidden_layers\": 1000000");
+  EXPECT_EQ(LoadError(dir), absl::StrCat(dir.string(),
+                                         ": corrupt model checkpoint: does not fit the model: it "
+                                         "has tensors for 4 layers, but config.json key "
+                                         "'num_hidden_layers' (",
+                                         (dir / "config.json").string(), ") is 1000000"));
+
+  dir = TinyCopy("wide");
+  EditConfigJson(dir, "\"hidden_size\": 256", "\"hidden_size\": 2147483648");
+  EditConfigJson(dir, "\"head_dim\": 32", "\"head_dim\": 268435456");
+  EXPECT_EQ(LoadError(dir), absl::StrCat(dir.string(),
+                                         ": corrupt model checkpoint: does not fit the model: its "
+                                         "embedding table 'model.embed_tokens.weight' has the "
+                                         "wrong shape: it is [4096, 256] (model_dim 256), but "
+                                         "config.json key 'hidden_size' (",
+                                         (dir / "config.json").string(), ") is 2147483648"));
+
+  // Streaming checks the same way, and allocates nothing either.
+  ModelCardConfig config = ResolveCheckpointConfig(dir.string(), "", "");
+  const std::string streamed = testing::ErrorOf<CorruptModelCheckpointError>(
+      [&] { CheckpointStream(*config.family, *config.config, dir.string()); });
+  EXPECT_NE(streamed.find("its embedding table 'model.embed_tokens.weight' has the wrong shape: "
+                          "it is [4096, 256] (model_dim 256), but the config's model_dim is "
+                          "2147483648"),
+            std::string::npos)
+      << streamed;
+}
+
+// The same sizes from a card's model_config name the card's file and line.
+TEST(ModelLoaderTest, HugeSizesInACardNameTheCardAndLine) {
+  AssetStore store =
+      StoreOf(absl::StrCat("name: x\nmodel_family: llama\nmodel_arch: "
+                           "llama3_2_1b\ncheckpoint: ",
+                           TinyDir(),
+                           "\nmodel_config:\n  model_dim: 256\n  num_attn_heads: 8\n"
+                           "  num_key_value_heads: 2\n  vocab_size: 4096\n"
+                           "  num_layers: 2147483648\n"));
+  const std::string error = testing::ErrorOf<CorruptModelCheckpointError>(
+      [&] { LoadModelFromCard(store.card("x"), {}, Quiet()); });
+  EXPECT_NE(error.find("does not fit the model: it has tensors for 4 layers, but card 'x' ("),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find(") model_config key 'num_layers' ("), std::string::npos) << error;
+  EXPECT_NE(error.find("cards.yaml:10:3) is 2147483648"), std::string::npos) << error;
+
+  // Where the card does not set it, the arch preset is named.
+  AssetStore preset = StoreOf(absl::StrCat(
+      "name: y\nmodel_family: llama\nmodel_arch: llama3_2_1b\ncheckpoint: ", TinyDir(), "\n"));
+  const std::string from_preset = testing::ErrorOf<CorruptModelCheckpointError>(
+      [&] { LoadModelFromCard(preset.card("y"), {}, Quiet()); });
+  EXPECT_NE(from_preset.find("it has tensors for 4 layers, but the num_layers of arch "
+                             "'llama3_2_1b' of card 'y' ("),
+            std::string::npos)
+      << from_preset;
 }
 
 TEST(ModelLoaderTest, MissingTensorsAreListed) {
@@ -270,12 +350,7 @@ TEST(ModelLoaderTest, MissingTensorsAreListed) {
 template <typename E>
 std::string CardError(const std::string& cards, const std::string& name) {
   AssetStore store = StoreOf(cards);
-  try {
-    ResolveModelCard(store.card(name));
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return testing::ErrorOf<E>([&] { ResolveModelCard(store.card(name)); });
 }
 
 TEST(ModelLoaderTest, BadCardsAreReportedWithTheCardAndLine) {
@@ -319,6 +394,35 @@ model_config:
   // _del_ resets a field to the config's default, as fairseq2's structuring does.
   EXPECT_EQ(config["rope_theta"].as<double>(), 10000.0);
   EXPECT_EQ(config["model_dim"].as<int64_t>(), 4096);
+}
+
+// fairseq2 structures quoted numbers into numeric fields (its structure() calls
+// int() and float()), so cards written for it load here alike; booleans are
+// YAML 1.2's, in model_config as in every other field.
+TEST(ModelLoaderTest, OverridesReadQuotedNumbersAsFairseq2Does) {
+  setenv("MODELHUB_TEST_QUOTED_LAYERS", "5", 1);
+  AssetStore store = StoreOf(R"(name: quoted
+model_family: llama
+model_arch: llama3_8b
+model_config:
+  num_layers: "2"
+  rope_theta: "3.0"
+  max_seq_len: "${env:MODELHUB_TEST_QUOTED_LAYERS}"
+---
+name: yes_is_a_string
+model_family: llama
+model_arch: llama3_8b
+model_config:
+  tied_embeddings: yes
+)");
+  const YAML::Node config = ResolveModelCard(store.card("quoted")).config->ToYaml();
+  EXPECT_EQ(config["num_layers"].as<int64_t>(), 2);
+  EXPECT_EQ(config["rope_theta"].as<double>(), 3.0);
+  EXPECT_EQ(config["max_seq_len"].as<int64_t>(), 5);
+  const std::string yes =
+      testing::ErrorOf<ConfigError>([&] { ResolveModelCard(store.card("yes_is_a_string")); });
+  EXPECT_NE(yes.find("tied_embeddings"), std::string::npos) << yes;
+  EXPECT_NE(yes.find("cards.yaml:13:"), std::string::npos) << yes;
 }
 
 }  // namespace

@@ -2,9 +2,16 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <torch/nn/module.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <fstream>
+#include <string>
+
+#include "runtime/core/errors.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -38,7 +45,36 @@ TEST(ParameterArenaTest, TensorsMoveIntoOneAlignedWritableStorage) {
   EXPECT_EQ(parameters["scalar"].item<double>(), 3);
 }
 
-TEST(ParameterArenaTest, NoTensorsIsNothingToDo) { MoveToPopulatedArena({}, 4); }
+TEST(ParameterArenaTest, NoTensorsOrNoBytesIsNothingToDo) {
+  EXPECT_NO_THROW(MoveToPopulatedArena({}, 4));
+  // Empty tensors keep their own (empty) storage: no arena is mapped.
+  at::Tensor empty = at::empty({0, 3});
+  const c10::Storage before = empty.storage();
+  MoveToPopulatedArena({empty}, 4);
+  EXPECT_TRUE(empty.storage().is_alias_of(before));
+  EXPECT_EQ(empty.sizes(), at::IntArrayRef({0, 3}));
+}
+
+// When the arena cannot be mapped (here: the address space is limited below
+// its size), the error is modelhub's, with the size and the reason, and the
+// tensors are untouched.
+TEST(ParameterArenaTest, AnArenaThatCannotBeMappedIsAModelhubError) {
+  at::Tensor big = at::empty({int64_t{256} << 20}, at::kByte);  // reserved, not touched
+  const c10::Storage before = big.storage();
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_AS, &old_limit), 0);
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0;
+  statm >> pages;
+  rlimit limit = old_limit;
+  limit.rlim_cur = pages * static_cast<size_t>(::sysconf(_SC_PAGESIZE)) + (size_t{64} << 20);
+  ASSERT_EQ(::setrlimit(RLIMIT_AS, &limit), 0);
+  const std::string error = testing::ErrorOf<Error>([&] { MoveToPopulatedArena({big}, 1); });
+  ASSERT_EQ(::setrlimit(RLIMIT_AS, &old_limit), 0);
+  EXPECT_EQ(error.rfind("cannot map a parameter arena of ", 0), 0u) << error;
+  EXPECT_NE(error.find(" bytes: Cannot allocate memory"), std::string::npos) << error;
+  EXPECT_TRUE(big.storage().is_alias_of(before));
+}
 
 }  // namespace
 }  // namespace modelhub

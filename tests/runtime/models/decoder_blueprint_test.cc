@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/core/errors.h"
+#include "tests/testing/error_of.h"
 #include "tests/testing/small_blueprint.h"
 
 namespace modelhub {
@@ -65,13 +66,8 @@ TEST(DecoderBlueprintTest, DescribeDifferenceComparesTheModelsBuilt) {
 
 TEST(DecoderBlueprintTest, ValidateNamesTheInconsistentValue) {
   EXPECT_NO_THROW(Valid().Validate());
-  auto message = [](DecoderBlueprint b) -> std::string {
-    try {
-      b.Validate();
-    } catch (const ConfigError& e) {
-      return e.what();
-    }
-    return "";
+  auto message = [](const DecoderBlueprint& b) {
+    return testing::ErrorOf<ConfigError>([&] { b.Validate(); });
   };
   DecoderBlueprint b = Valid();
   b.attention.num_kv_heads = 3;
@@ -86,11 +82,16 @@ TEST(DecoderBlueprintTest, ValidateNamesTheInconsistentValue) {
   EXPECT_EQ(message(b),
             "test decoder field 'attention.head_dim': must be even for rotary embeddings, is 7");
   b = Valid();
+  b.model_dim = 36;  // 36 / 4 heads: a derived head size of 9
+  EXPECT_EQ(message(b),
+            "test decoder field 'attention.head_dim': must be even for rotary embeddings, is 9 "
+            "(model_dim 36 / num_heads 4)");
+  b = Valid();
   b.num_layers = 0;
   EXPECT_EQ(message(b), "test decoder field 'num_layers': must be positive, is 0");
   b = Valid();
   b.attention.sliding_window = 0;
-  EXPECT_NE(message(b), "");
+  EXPECT_EQ(message(b), "test decoder field 'attention.sliding_window': must be positive, is 0");
   b = Valid();
   b.rope.llama3_scaling = Llama3RopeScaling{8.0, 4.0, 1.0, 8192};
   EXPECT_EQ(message(b),

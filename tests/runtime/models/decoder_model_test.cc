@@ -3,10 +3,15 @@
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "runtime/core/errors.h"
 #include "runtime/models/generate.h"
+#include "tests/testing/error_of.h"
 #include "tests/testing/reference_counts.h"
 #include "tests/testing/small_blueprint.h"
 
@@ -186,6 +191,63 @@ TEST(DecoderModelTest, MetaModelsOfAnySizeAllocateNothing) {
   for (const at::Tensor& parameter : model.parameters()) ASSERT_TRUE(parameter.is_meta());
 }
 
+TEST(DecoderModelTest, ParameterShapesAndCountAreComputedWithoutAModel) {
+  std::vector<std::pair<std::string, DecoderBlueprint>> blueprints = Variants();
+  blueprints.emplace_back("small", SmallBlueprint());
+  for (const auto& [name, blueprint] : blueprints) {
+    ModuleOptions meta;
+    meta.device = c10::Device(c10::kMeta);
+    DecoderModel model(blueprint, meta);
+    std::map<std::string, std::vector<int64_t>> built;
+    for (const auto& item : model.named_parameters()) {
+      built[item.key()] = item.value().sizes().vec();
+    }
+    EXPECT_EQ(DecoderParameterShapes(blueprint), built) << name;
+    EXPECT_EQ(DecoderParameterCount(blueprint), model.num_parameters()) << name;
+  }
+  // Any size costs the same to count: no shape is listed.
+  DecoderBlueprint one = SmallBlueprint();
+  one.num_layers = 1;
+  DecoderBlueprint two = SmallBlueprint();
+  two.num_layers = 2;
+  const int64_t per_layer = DecoderParameterCount(two) - DecoderParameterCount(one);
+  DecoderBlueprint huge = SmallBlueprint();
+  huge.num_layers = int64_t{1} << 40;
+  EXPECT_EQ(DecoderParameterCount(huge),
+            DecoderParameterCount(one) + (huge.num_layers - 1) * per_layer);
+  huge.model_dim = int64_t{1} << 40;
+  huge.attention.head_dim = 16;
+  EXPECT_NE(testing::ErrorOf<ConfigError>([&] { DecoderParameterCount(huge); })
+                .find("overflows a 64-bit integer (model_dim 1099511627776, num_layers "
+                      "1099511627776"),
+            std::string::npos);
+}
+
+TEST(DecoderModelTest, ModelsLargerThanMemoryAreRefusedBeforeAllocating) {
+  // 2^31 layers of the small blueprint: tens of TB as float32, and their
+  // bookkeeping alone would not fit on the meta device either.
+  DecoderBlueprint layers = SmallBlueprint();
+  layers.num_layers = int64_t{1} << 31;
+  const std::string on_cpu =
+      testing::ErrorOf<ConfigError>([&] { DecoderModel(layers, ModuleOptions{}); });
+  EXPECT_NE(on_cpu.find("num_layers 2147483648"), std::string::npos) << on_cpu;
+  EXPECT_NE(on_cpu.find(" as Float, more than the "), std::string::npos) << on_cpu;
+  EXPECT_NE(on_cpu.find("of memory (RAM and swap) of this machine"), std::string::npos) << on_cpu;
+  ModuleOptions meta;
+  meta.device = c10::Device(c10::kMeta);
+  EXPECT_NE(testing::ErrorOf<ConfigError>([&] {
+              DecoderModel(layers, meta);
+            }).find("parameter tensors, whose bookkeeping alone takes"),
+            std::string::npos);
+  DecoderBlueprint wide = SmallBlueprint();
+  wide.model_dim = int64_t{1} << 31;
+  wide.attention.head_dim = 16;
+  EXPECT_NE(testing::ErrorOf<ConfigError>([&] {
+              DecoderModel(wide, ModuleOptions{});
+            }).find("a model of model_dim 2147483648"),
+            std::string::npos);
+}
+
 TEST(DecoderModelTest, LowPrecisionForwardStaysCloseToFloat32) {
   at::manual_seed(5);
   DecoderModel reference(SmallBlueprint(), ModuleOptions{});
@@ -207,13 +269,8 @@ TEST(DecoderModelTest, LowPrecisionForwardStaysCloseToFloat32) {
 TEST(DecoderModelTest, BadInputsAreClearErrors) {
   DecoderModel model(SmallBlueprint(), ModuleOptions{});
   c10::InferenceMode inference;
-  auto message = [&](const at::Tensor& seqs, const at::Tensor& mask = {}) -> std::string {
-    try {
-      model.forward(seqs, mask);
-    } catch (const InvalidModelInputError& e) {
-      return e.what();
-    }
-    return "";
+  auto message = [&](const at::Tensor& seqs, const at::Tensor& mask = {}) {
+    return testing::ErrorOf<InvalidModelInputError>([&] { model.forward(seqs, mask); });
   };
   EXPECT_EQ(message(Tokens({1, 50})), "token id 50 is outside the vocabulary [0, 50)");
   EXPECT_EQ(message(Tokens({-1, 2})), "token id -1 is outside the vocabulary [0, 50)");
