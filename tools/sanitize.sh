@@ -28,9 +28,6 @@ targets=(
   //tests/runtime/hub/...
   //tests/testing:fake_hub_test
 )
-# LibTorch and Debian's libraries are not instrumented: container-overflow
-# checks need every vector user instrumented, and leaks inside them are theirs.
-export ASAN_OPTIONS=detect_container_overflow=0:detect_leaks=0
 # MODELHUB_BAZEL_OUTPUT_BASE, when set, keeps this build in its own output base
 # (and leaves the workspace's bazel-* links to the main one).
 bazel=(bazel ${MODELHUB_BAZEL_OUTPUT_BASE:+--output_base=$MODELHUB_BAZEL_OUTPUT_BASE})
@@ -38,7 +35,6 @@ own_links=(${MODELHUB_BAZEL_OUTPUT_BASE:+--experimental_convenience_symlinks=ign
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 "${bazel[@]}" test --config="$config" "${own_links[@]}" --test_summary=short \
-  --test_env=ASAN_OPTIONS --test_env=UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "${targets[@]}" "$@" 2>&1 | tee "$summary"
 bazel_status=${PIPESTATUS[0]}
 testlogs=$("${bazel[@]}" info --config="$config" bazel-testlogs 2>/dev/null)
