@@ -123,6 +123,9 @@ std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path) 
   } catch (const Json::parse_error& e) {
     throw CorruptModelCheckpointError(
         index.string(), absl::StrCat("invalid JSON at byte ", e.byte, ": ", std::string(e.what())));
+  } catch (const Json::exception& e) {  // a number too large for a double (out_of_range)
+    throw CorruptModelCheckpointError(index.string(),
+                                      absl::StrCat("invalid JSON: ", std::string(e.what())));
   }
   auto map = root.is_object() ? root.find("weight_map") : root.end();
   if (map == root.end() || !map->is_object() || map->empty()) {

@@ -392,6 +392,8 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
   } catch (const Json::parse_error& e) {
     throw CorruptModelCheckpointError(
         path, absl::StrCat("invalid JSON at byte ", e.byte, ": ", std::string(e.what())));
+  } catch (const Json::exception& e) {  // a number too large for a double (out_of_range)
+    throw CorruptModelCheckpointError(path, absl::StrCat("invalid JSON: ", std::string(e.what())));
   }
   if (!root.is_object()) throw CorruptModelCheckpointError(path, "config.json must be an object");
   const Json* type = Lookup(root, "model_type");

@@ -409,6 +409,17 @@ TEST(HfConfigTest, FilesAreBoundedInSizeAndNamed) {
   EXPECT_NE(missing.find("cannot read config.json"), std::string::npos) << missing;
 }
 
+// nlohmann reports a number too large for a double as out_of_range, not as a
+// parse error (found by the hf_config fuzzer): still invalid JSON, named.
+TEST(HfConfigTest, NumbersTooLargeForADoubleAreInvalidJson) {
+  const std::string error = testing::ErrorOf<CorruptModelCheckpointError>(
+      [] { ParseHfConfig(R"({"model_type": "llama", "rms_norm_eps": 1e310})", "/x/config.json"); });
+  EXPECT_NE(error.find("/x/config.json: corrupt model checkpoint: invalid JSON: "),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("number overflow"), std::string::npos) << error;
+}
+
 TEST(HfConfigTest, EveryKeyASpecReadsIsTyped) {
   int keys = 0;
   for (const ModelFamily* family : ListModelFamilies()) {
