@@ -2,9 +2,12 @@
 # Runs every libFuzzer target of tests/fuzz for a while, from its seeds, and
 # reports executions, coverage and findings per fuzzer.
 #
-#   tools/fuzz.sh [--seconds N] [--corpus-dir DIR] [fuzzer...]
+#   tools/fuzz.sh [--seconds N] [--seed N] [--corpus-dir DIR] [fuzzer...]
 #
 # --seconds N       time per fuzzer (default 60)
+# --seed N          libFuzzer's random seed (default 1, so that a run explores
+#                   the same inputs in the same order every time, and CI finds
+#                   only what a change brings; 0 picks a new seed each run)
 # --corpus-dir DIR  keep each fuzzer's corpus in DIR/<fuzzer> and grow it
 #                   across runs (default: a fresh temporary folder)
 # fuzzer...         names such as safetensors_fuzzer (default: all)
@@ -18,13 +21,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=60
+seed=1
 corpus_root=""
 fuzzers=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
     --corpus-dir) corpus_root=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) fuzzers+=("$1"); shift ;;
   esac
 done
@@ -70,7 +75,7 @@ for fuzzer in "${fuzzers[@]}"; do
   # exceptions, sanitizer reports, hangs and memory blow-ups.
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bin/tests/fuzz/$fuzzer" "$corpus" "${dict_flag[@]}" -max_total_time="$seconds" \
+    "$bin/tests/fuzz/$fuzzer" "$corpus" "${dict_flag[@]}" -max_total_time="$seconds" -seed="$seed" \
       -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$findings_dir/$fuzzer-" >"$log" 2>&1
   status=$?
