@@ -8,6 +8,8 @@
 # --seed N          libFuzzer's random seed (default 1, so that a run explores
 #                   the same inputs in the same order every time, and CI finds
 #                   only what a change brings; 0 picks a new seed each run)
+# --runs N          stop each fuzzer after N inputs (default -1: no limit); with a
+#                   fixed seed a run is then the same on any machine
 # --corpus-dir DIR  keep each fuzzer's corpus in DIR/<fuzzer> and grow it
 #                   across runs (default: a fresh temporary folder)
 # fuzzer...         names such as safetensors_fuzzer (default: all)
@@ -22,14 +24,16 @@ cd "$(dirname "$0")/.."
 
 seconds=60
 seed=1
+runs=-1
 corpus_root=""
 fuzzers=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --corpus-dir) corpus_root=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) fuzzers+=("$1"); shift ;;
   esac
 done
@@ -64,8 +68,8 @@ for fuzzer in "${fuzzers[@]}"; do
   list="$bin/tests/fuzz/$fuzzer.seeds"
   dict=$(head -n 1 "$list")
   i=0
-  while read -r seed; do
-    cp "$execroot/$seed" "$corpus/seed-$i-$(basename "$seed")"
+  while read -r seed_file; do
+    cp "$execroot/$seed_file" "$corpus/seed-$i-$(basename "$seed_file")"
     i=$((i + 1))
   done < <(tail -n +2 "$list")
   dict_flag=()
@@ -75,7 +79,7 @@ for fuzzer in "${fuzzers[@]}"; do
   # exceptions, sanitizer reports, hangs and memory blow-ups.
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bin/tests/fuzz/$fuzzer" "$corpus" "${dict_flag[@]}" -max_total_time="$seconds" -seed="$seed" \
+    "$bin/tests/fuzz/$fuzzer" "$corpus" "${dict_flag[@]}" -max_total_time="$seconds" -seed="$seed" -runs="$runs" \
       -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$findings_dir/$fuzzer-" >"$log" 2>&1
   status=$?
