@@ -28,12 +28,6 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
-// A key's mapping under `map` (null: the model's own names).
-std::optional<MappedKey> MapKey(const KeyMap* map, const std::string& key) {
-  if (map == nullptr) return MappedKey{key, false, RopeProjection::kNone};
-  return map->Map(key);
-}
-
 // How the parts of `tensor` make a tensor of `shape` (see MappedTensor::split_dim);
 // nullopt when they cannot.
 std::optional<int> SplitDim(const CheckpointTensor& tensor, const std::vector<int64_t>& shape) {
@@ -119,11 +113,13 @@ std::string PartsText(const CheckpointTensor& tensor) {
 
 }  // namespace
 
-CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
-                                const std::vector<const KeyMap*>& maps,
-                                const ParameterShapes& parameters, const std::string& tied_head,
-                                const std::string& path) {
-  // The format that maps the most names onto parameters.
+std::optional<MappedKey> MapKey(const KeyMap* map, const std::string& key) {
+  if (map == nullptr) return MappedKey{key, false, RopeProjection::kNone};
+  return map->Map(key);
+}
+
+const KeyMap* ChooseKeyMap(const CheckpointReader& reader, const std::vector<const KeyMap*>& maps,
+                           const std::function<bool(const std::string&)>& wanted) {
   std::vector<const KeyMap*> candidates = {nullptr};
   candidates.insert(candidates.end(), maps.begin(), maps.end());
   const KeyMap* best = nullptr;
@@ -132,13 +128,23 @@ CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
     size_t score = 0;
     for (const CheckpointTensor& tensor : reader.tensors()) {
       std::optional<MappedKey> mapped = MapKey(map, tensor.name);
-      if (mapped && !mapped->dropped && parameters.count(mapped->name) > 0) ++score;
+      if (mapped && !mapped->dropped && wanted(mapped->name)) ++score;
     }
     if (score > best_score) {
       best = map;
       best_score = score;
     }
   }
+  return best;
+}
+
+CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
+                                const std::vector<const KeyMap*>& maps,
+                                const ParameterShapes& parameters, const std::string& tied_head,
+                                const std::string& path) {
+  // The format that maps the most names onto parameters.
+  const KeyMap* best = ChooseKeyMap(
+      reader, maps, [&](const std::string& name) { return parameters.count(name) > 0; });
   CheckpointMapping mapping;
   mapping.format = best == nullptr ? "native" : best->format();
   mapping.layout = best == nullptr ? RopeLayout::kRotateHalf : best->layout();

@@ -6,7 +6,9 @@
 // strictly that the result covers the model exactly, with the right shapes.
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,15 @@ struct CheckpointMapping {
 
 // The model's parameters by name, with their shapes.
 using ParameterShapes = std::map<std::string, std::vector<int64_t>>;
+
+// A key's mapping under `map` (null: the model's own names, unchanged).
+std::optional<MappedKey> MapKey(const KeyMap* map, const std::string& key);
+
+// The key map (null: the model's own names) under which the most tensor names
+// of `reader` map, not dropped, to a name `wanted` accepts; ties go to the
+// model's own names, then to `maps` in order. Null when no name maps.
+const KeyMap* ChooseKeyMap(const CheckpointReader& reader, const std::vector<const KeyMap*>& maps,
+                           const std::function<bool(const std::string&)>& wanted);
 
 // Maps the tensors of `reader` onto `parameters`. The format is the one of
 // `maps` (or the model's own names) that maps the most names onto parameters.

@@ -82,24 +82,10 @@ void CheckSizes(const CheckpointReader& reader, const std::vector<const KeyMap*>
            name.substr(0, 11) == "final_proj.";
   };
   const auto map_key = [](const KeyMap* map, const std::string& key) -> std::string {
-    if (map == nullptr) return key;
-    std::optional<MappedKey> mapped = map->Map(key);
+    std::optional<MappedKey> mapped = MapKey(map, key);
     return mapped && !mapped->dropped ? mapped->name : "";
   };
-  std::vector<const KeyMap*> candidates = {nullptr};
-  candidates.insert(candidates.end(), maps.begin(), maps.end());
-  const KeyMap* best = nullptr;
-  size_t best_score = 0;
-  for (const KeyMap* map : candidates) {
-    size_t score = 0;
-    for (const CheckpointTensor& tensor : reader.tensors()) {
-      score += is_model_name(map_key(map, tensor.name)) ? 1 : 0;
-    }
-    if (score > best_score) {
-      best = map;
-      best_score = score;
-    }
-  }
+  const KeyMap* best = ChooseKeyMap(reader, maps, is_model_name);
   std::set<int64_t> layers;
   const CheckpointTensor* embed = nullptr;
   for (const CheckpointTensor& tensor : reader.tensors()) {
