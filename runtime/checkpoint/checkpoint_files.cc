@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/checkpoint/checkpoint_json.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
@@ -117,16 +118,7 @@ std::map<std::string, std::string> ReadCheckpointIndex(const std::string& path) 
   if (in.bad()) {
     throw CorruptModelCheckpointError(path, "cannot read the index file: an I/O error");
   }
-  Json root;
-  try {
-    root = Json::parse(text.str());
-  } catch (const Json::parse_error& e) {
-    throw CorruptModelCheckpointError(
-        index.string(), absl::StrCat("invalid JSON at byte ", e.byte, ": ", std::string(e.what())));
-  } catch (const Json::exception& e) {  // a number too large for a double (out_of_range)
-    throw CorruptModelCheckpointError(index.string(),
-                                      absl::StrCat("invalid JSON: ", std::string(e.what())));
-  }
+  const Json root = ParseCheckpointJson(text.str(), index.string());
   auto map = root.is_object() ? root.find("weight_map") : root.end();
   if (map == root.end() || !map->is_object() || map->empty()) {
     throw CorruptModelCheckpointError(index.string(),

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "runtime/checkpoint/checkpoint_json.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
@@ -386,15 +387,7 @@ Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
 }  // namespace
 
 HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& path) {
-  Json root;
-  try {
-    root = Json::parse(json_text);
-  } catch (const Json::parse_error& e) {
-    throw CorruptModelCheckpointError(
-        path, absl::StrCat("invalid JSON at byte ", e.byte, ": ", std::string(e.what())));
-  } catch (const Json::exception& e) {  // a number too large for a double (out_of_range)
-    throw CorruptModelCheckpointError(path, absl::StrCat("invalid JSON: ", std::string(e.what())));
-  }
+  const Json root = ParseCheckpointJson(json_text, path);
   if (!root.is_object()) throw CorruptModelCheckpointError(path, "config.json must be an object");
   const Json* type = Lookup(root, "model_type");
   if (!Present(type) || !type->is_string()) {
