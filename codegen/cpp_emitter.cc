@@ -170,7 +170,11 @@ void CollectStructs(const StructSpec& spec, std::vector<const StructSpec*>& out)
 void EmitStructDeclaration(const StructSpec& spec, std::string& out) {
   absl::StrAppend(&out, "// ", spec.doc, "\nstruct ", spec.cpp_name, " {\n");
   for (const FieldSpec& field : spec.fields) {
-    absl::StrAppend(&out, "  // ", field.doc, "\n  ", CppType(field), " ", field.name);
+    absl::StrAppend(&out, "  // ", field.doc);
+    if (!field.choices.empty()) {
+      absl::StrAppend(&out, " One of: ", absl::StrJoin(field.choices, ", "), ".");
+    }
+    absl::StrAppend(&out, "\n  ", CppType(field), " ", field.name);
     if (field.type == FieldType::kStruct || field.default_value.kind == Literal::Kind::kNull) {
       absl::StrAppend(&out, ";\n");
     } else {
@@ -241,6 +245,27 @@ void EmitConstraint(const FieldSpec& field, const Constraint& constraint, std::s
                   field.name, "\", ", reason, ");\n  }\n");
 }
 
+// "\"a\", \"b\"": `texts` as C++ string literals separated by commas.
+std::string CppStrings(const std::vector<std::string>& texts) {
+  std::vector<std::string> literals;
+  for (const std::string& text : texts) literals.push_back(CppString(text));
+  return absl::StrJoin(literals, ", ");
+}
+
+// The check in ValidateFields() that a string field with choices holds one of them.
+void EmitChoiceCheck(const FieldSpec& field, std::string& out) {
+  const std::string value = absl::StrCat("config.", field.name);
+  std::vector<std::string> differs;
+  for (const std::string& choice : field.choices) {
+    differs.push_back(absl::StrCat(value, " != ", CppString(choice)));
+  }
+  const std::string reason =
+      CppString(absl::StrCat("must be one of ", absl::StrJoin(field.choices, ", "), ", is '"));
+  absl::StrAppend(&out, "  if (", absl::StrJoin(differs, " && "),
+                  ") {\n    FailConstraint(owner, prefix + \"", field.name, "\", ", reason, " + ",
+                  value, " + \"'\");\n  }\n");
+}
+
 void EmitTraitsDefinition(const StructSpec& spec, std::string& out) {
   const std::string& name = spec.cpp_name;
   const std::string traits = absl::StrCat("ConfigTraits<", name, ">");
@@ -249,7 +274,9 @@ void EmitTraitsDefinition(const StructSpec& spec, std::string& out) {
                   "context, ", name, "* config) {\n", "  YamlFieldReader reader(map, context);\n");
   for (const FieldSpec& field : spec.fields) {
     absl::StrAppend(&out, "  reader.", field.type == FieldType::kStruct ? "ReadStruct" : "Read",
-                    "(\"", field.name, "\", &config->", field.name, ");\n");
+                    "(\"", field.name, "\", &config->", field.name);
+    if (!field.choices.empty()) absl::StrAppend(&out, ", {", CppStrings(field.choices), "}");
+    absl::StrAppend(&out, ");\n");
   }
   absl::StrAppend(&out, "  reader.Finish();\n}\n\n");
   // ToYaml
@@ -279,6 +306,10 @@ void EmitTraitsDefinition(const StructSpec& spec, std::string& out) {
     }
     for (const Constraint& constraint : field.constraints) {
       EmitConstraint(field, constraint, checks);
+      any_check = true;
+    }
+    if (!field.choices.empty()) {
+      EmitChoiceCheck(field, checks);
       any_check = true;
     }
   }

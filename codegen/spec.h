@@ -58,6 +58,9 @@ struct FieldSpec {
   Literal default_value;               // not used for kStruct
   std::string doc;
   std::vector<Constraint> constraints;
+  // kString only: the values the field may take (fairseq2's Literal[...]);
+  // empty when any string is fine.
+  std::vector<std::string> choices;
   SourceMark mark;
 };
 

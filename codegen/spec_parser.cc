@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "codegen/spec_error.h"
+#include "runtime/assets/yaml_values.h"
 #include "runtime/checkpoint/key_pattern.h"
 #include "runtime/config/yaml_fields.h"
 
@@ -197,6 +198,9 @@ class Parser {
   FieldType ParseType(const YAML::Node& node, size_t* array_size) const;
   Literal ParseLiteral(const YAML::Node& node, FieldType type, size_t array_size,
                        const std::string& what) const;
+  // Fails at `node` when `field` has choices and `value` is not one of them.
+  void CheckChoice(const FieldSpec& field, const Literal& value, const YAML::Node& node,
+                   const std::string& what) const;
   std::shared_ptr<StructSpec> ParseStruct(const YAML::Node& name, const YAML::Node& doc,
                                           const YAML::Node& fields, const std::string& what);
   FieldSpec ParseField(const YAML::Node& key, const YAML::Node& node, const std::string& owner);
@@ -246,6 +250,16 @@ FieldType Parser::ParseType(const YAML::Node& node, size_t* array_size) const {
   }
   Fail(node, absl::StrCat("unknown type '", type,
                           "' (known: int, float, bool, string, int?, float?, float[N], struct)"));
+}
+
+void Parser::CheckChoice(const FieldSpec& field, const Literal& value, const YAML::Node& node,
+                         const std::string& what) const {
+  if (field.choices.empty() || std::find(field.choices.begin(), field.choices.end(),
+                                         value.string_value) != field.choices.end()) {
+    return;
+  }
+  Fail(node, absl::StrCat(what, " must be one of ", absl::StrJoin(field.choices, ", "), ", not '",
+                          value.string_value, "'"));
 }
 
 Literal Parser::ParseLiteral(const YAML::Node& node, FieldType type, size_t array_size,
@@ -364,6 +378,22 @@ FieldSpec Parser::ParseField(const YAML::Node& key, const YAML::Node& node,
     field.default_value = ParseLiteral(map.Required("default"), field.type, field.array_size,
                                        absl::StrCat("the default of ", what));
   }
+  if (std::optional<YAML::Node> value = map.Optional("choices")) {
+    if (field.type != FieldType::kString) Fail(*value, "choices applies to string fields only");
+    if (!value->IsSequence() || value->size() == 0) {
+      Fail(*value,
+           absl::StrCat("choices must be a non-empty list of strings, not ", DescribeYaml(*value)));
+    }
+    for (const YAML::Node& choice : *value) {
+      std::string text = String(choice, "a choice");
+      if (std::find(field.choices.begin(), field.choices.end(), text) != field.choices.end()) {
+        Fail(choice, absl::StrCat("choice '", text, "' is listed twice"));
+      }
+      field.choices.push_back(std::move(text));
+    }
+    CheckChoice(field, field.default_value, map.Required("default"),
+                absl::StrCat("the default of ", what));
+  }
   const bool numeric = field.type == FieldType::kInt || field.type == FieldType::kOptionalInt ||
                        field.type == FieldType::kFloat || field.type == FieldType::kOptionalFloat;
   const bool integral = field.type == FieldType::kInt || field.type == FieldType::kOptionalInt;
@@ -428,8 +458,9 @@ void Parser::ParseSettings(const YAML::Node& node, const StructSpec& schema,
         setting.path = path;
         setting.type = field.type;
         setting.mark = MarkOf(value);
-        setting.value = ParseLiteral(value, field.type, field.array_size,
-                                     absl::StrCat("'", absl::StrJoin(path, "."), "'"));
+        const std::string what = absl::StrCat("'", absl::StrJoin(path, "."), "'");
+        setting.value = ParseLiteral(value, field.type, field.array_size, what);
+        CheckChoice(field, setting.value, value, what);
         out.push_back(std::move(setting));
       });
 }
@@ -871,13 +902,18 @@ void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
 }
 
 FamilySpec Parser::Parse(const std::string& text) {
-  YAML::Node root;
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(text);
+    documents = LoadYamlDocuments(text);
   } catch (const YAML::ParserException& e) {
     throw SpecError(SourceMark{file_, e.mark.line + 1, e.mark.column + 1},
                     absl::StrCat("invalid YAML: ", e.msg));
   }
+  if (documents.size() > 1) {
+    throw SpecError(MarkOf(documents[1]),
+                    "a spec is one YAML document; this file holds a second one here");
+  }
+  const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   if (!root.IsMap()) throw SpecError(SourceMark{file_, 1, 1}, "a spec must be a YAML map");
   FamilySpec spec;
   spec.file = file_;

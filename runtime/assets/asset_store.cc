@@ -211,7 +211,7 @@ void AssetStore::LoadFile(const std::string& file, const std::string& label) {
   const std::string text = ReadCardFile(file);
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(text);
+    documents = LoadYamlDocuments(text);
   } catch (const YAML::DeepRecursion& e) {
     throw AssetCardError(
         file, absl::StrCat(MarkIn(file, e.mark).ToString(), ": maps and lists nest more than ",

@@ -212,7 +212,7 @@ YAML::Node Expand(const YAML::Node& node, const std::string& path, const Overrid
       std::string text = ExpandText(node.Scalar(), node, path, origin, &changed);
       if (!changed) return CopyYaml(node);
       YAML::Node copy(text);
-      copy.SetTag(node.Tag());
+      copy.SetTag("!");  // a string, as fairseq2's interpolation gives
       return copy;
     }
     case YAML::NodeType::Sequence: {

@@ -57,7 +57,10 @@ YAML::Node MergeUnstructured(const YAML::Node& target, const YAML::Node& overrid
 // `}`; text that does not match is left as it is; replaced text is not expanded
 // again. An unset VAR without default throws AssetCardError(origin.card, ...)
 // naming VAR, the file and the line (the node's own when it has one, otherwise
-// origin.mark's). Scalars keep their tags: a plain `${env:N:8}` stays plain.
+// origin.mark's). A replaced scalar is a string, whatever it reads as, as in
+// fairseq2 (where interpolation returns a Python str): `${env:N}` with N=8 is
+// the string "8", which numeric fields structure as fairseq2's structure()
+// does, and N=true is the string "true", which a bool field refuses.
 YAML::Node ExpandEnvVars(const YAML::Node& node, const OverrideOrigin& origin);
 
 // Applies `overrides` in order (root base first, as AssetCard gives them) over

@@ -1,5 +1,8 @@
 #include "runtime/assets/yaml_values.h"
 
+#include <yaml-cpp/eventhandler.h>
+
+#include <sstream>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -176,6 +179,28 @@ YamlValueKind KindOfTaggedScalar(const std::string& tag) {
   return YamlValueKind::kString;
 }
 
+// Keeps where the document being parsed started, and ignores everything else.
+class DocumentStart : public YAML::EventHandler {
+ public:
+  const YAML::Mark& mark() const { return mark_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { mark_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  YAML::Mark mark_ = YAML::Mark::null_mark();
+};
+
 }  // namespace
 
 YamlValueKind KindOfYaml(const YAML::Node& node) {
@@ -285,6 +310,29 @@ YAML::Node CopyYaml(const YAML::Node& node) {
     default:
       return YAML::Node(YAML::NodeType::Null);
   }
+}
+
+std::vector<YAML::Node> LoadYamlDocuments(const std::string& text) {
+  // A first pass over the parser's events, keeping nothing: every document
+  // consumes at least one token unless the parser is stuck, so a document that
+  // starts where the one before it started means LoadAll would never end.
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStart start;
+  std::optional<YAML::Mark> previous;
+  while (parser.HandleNextDocument(start)) {
+    const YAML::Mark& mark = start.mark();
+    if (previous && previous->pos == mark.pos) {
+      const bool shown = mark.pos >= 0 && static_cast<size_t>(mark.pos) < text.size() &&
+                         absl::ascii_isgraph(static_cast<unsigned char>(text[mark.pos]));
+      throw YAML::ParserException(
+          mark, shown ? absl::StrCat("unexpected '", std::string(1, text[mark.pos]),
+                                     "' after the end of a node")
+                      : std::string("unexpected token after the end of a node"));
+    }
+    previous = mark;
+  }
+  return YAML::LoadAll(text);
 }
 
 }  // namespace modelhub

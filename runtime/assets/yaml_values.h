@@ -1,7 +1,8 @@
 #ifndef MODELHUB_RUNTIME_ASSETS_YAML_VALUES_H_
 #define MODELHUB_RUNTIME_ASSETS_YAML_VALUES_H_
 
-// How asset card values are typed, and safe copies of yaml-cpp nodes.
+// How asset card values are typed, safe copies of yaml-cpp nodes, and a
+// LoadAll that always ends.
 //
 // fairseq2 reads cards with ruamel.yaml's safe loader, which resolves plain
 // scalars with the YAML 1.2 rules: `true`/`false` (also True, TRUE, ...) are
@@ -14,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace modelhub {
 
@@ -50,6 +52,16 @@ std::string CheckYamlTag(const YAML::Node& node);
 // become independent copies. yaml-cpp offers no way to set a position, so the
 // copy's nodes have none (Mark().is_null()).
 YAML::Node CopyYaml(const YAML::Node& node);
+
+// The documents of the YAML stream `text`, as YAML::LoadAll reads them, except
+// that a stream yaml-cpp 0.7 cannot get past throws YAML::ParserException (at
+// the line and column of the token it is stuck on) instead of never returning.
+// yaml-cpp 0.7's parser leaves a token that cannot start a node (a ',', ']' or
+// '}' after a complete top-level node) where it is and reports an empty
+// document; LoadAll then appends that empty document forever, growing memory
+// (fixed upstream in 2024, after yaml-cpp 0.8.0). Throws what YAML::LoadAll throws for
+// other invalid YAML.
+std::vector<YAML::Node> LoadYamlDocuments(const std::string& text);
 
 }  // namespace modelhub
 

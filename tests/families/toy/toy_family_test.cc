@@ -4,10 +4,14 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "runtime/config/yaml_fields.h"
+#include "runtime/core/errors.h"
 #include "runtime/hub/model_family_registry.h"
 #include "tests/families/toy/toy.h"
+#include "tests/testing/error_of.h"
 
 namespace modelhub {
 namespace {
@@ -34,6 +38,25 @@ TEST(ToyFamilyTest, PresetsDeriveFromTheirBases) {
   EXPECT_EQ(scaled.rope.theta, 500000.0);
   EXPECT_EQ(scaled.rope.factor, 8.0);  // the struct default
   EXPECT_EQ(hub.get_arch_config("toy_small").label, "toy \"one\"");
+  EXPECT_EQ(hub.get_arch_config("toy_small").precision, "full");
+  EXPECT_EQ(scaled.precision, "half");
+}
+
+// A string field with `choices:` takes only those, from YAML and from code.
+TEST(ToyFamilyTest, AFieldWithChoicesTakesOnlyThem) {
+  ToyConfig config = get_toy_model_hub().get_arch_config("toy_small");
+  YamlContext context{"card 'c' model_config", "card.yaml", "", ScalarRule::kFairseq2};
+  ConfigTraits<ToyConfig>::Merge(YAML::Load("precision: half"), context, &config);
+  EXPECT_EQ(config.precision, "half");
+  EXPECT_THAT(testing::ErrorOf<ConfigError>([&] {
+                ConfigTraits<ToyConfig>::Merge(YAML::Load("precision: third"), context, &config);
+              }),
+              ::testing::HasSubstr("card.yaml:1:12: card 'c' model_config field 'precision': "
+                                   "expected one of full, half, got 'third'"));
+  config.precision = "third";
+  EXPECT_THAT(
+      testing::ErrorOf<ConfigError>([&] { ConfigTraits<ToyConfig>::Validate(config); }),
+      ::testing::HasSubstr("ToyConfig field 'precision': must be one of full, half, is 'third'"));
 }
 
 TEST(ToyFamilyTest, BlueprintFollowsTheDecoderSection) {

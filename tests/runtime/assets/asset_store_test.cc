@@ -308,6 +308,11 @@ TEST(AssetStoreErrorTest, BadDocumentsNameFileLineAndExpectation) {
   ExpectMentions(message, {file + ":4:3", "key 'k' is given twice"});
   message = LoadError(dir, "name: c\nx: [a,\n", &file);
   ExpectMentions(message, {file + ":", "not valid YAML"});
+  // yaml-cpp 0.7's LoadAll never returns on these (found by asset_store_fuzzer).
+  message = LoadError(dir, "{\"name\": \"c\"}\n, \"x\": 1\n", &file);
+  ExpectMentions(message, {file + ":2:1", "not valid YAML: unexpected ','"});
+  message = LoadError(dir, "name: c\n---\n[x], [y]\n", &file);
+  ExpectMentions(message, {file + ":3:4", "not valid YAML: unexpected ','"});
 }
 
 // Hostile card files: each is one AssetCardError naming the file and line, in

@@ -135,7 +135,7 @@ TEST_F(EnvTest, ExpandsVariablesAndDefaults) {
       "kept: \"${env:1BAD} ${env:MODELHUB_TEST_DIM ${env:} $${env:MODELHUB_TEST_DIM}\"\n");
   YAML::Node expanded = ExpandEnvVars(node, Origin());
   EXPECT_EQ(expanded["dim"].Scalar(), "4096");
-  EXPECT_EQ(KindOfYaml(expanded["dim"]), YamlValueKind::kInt);  // plain stays plain
+  EXPECT_EQ(KindOfYaml(expanded["dim"]), YamlValueKind::kString);  // as fairseq2's str
   EXPECT_EQ(expanded["path"].Scalar(), "/data/x-4096");
   EXPECT_EQ(expanded["empty"].Scalar(), "[]");  // set but empty is not unset
   EXPECT_EQ(KindOfYaml(expanded["empty"]), YamlValueKind::kString);

@@ -122,5 +122,37 @@ TEST(CopyYamlTest, CopiesShareNothing) {
   EXPECT_TRUE(copy["a"].Mark().is_null());
 }
 
+// The line and column (1-based) and message of the ParserException
+// LoadYamlDocuments throws for `text`; fails the test when it throws none.
+std::string ParseError(const std::string& text) {
+  try {
+    LoadYamlDocuments(text);
+  } catch (const YAML::ParserException& e) {
+    return std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " + e.msg;
+  }
+  ADD_FAILURE() << "no ParserException for: " << text;
+  return "";
+}
+
+TEST(LoadYamlDocumentsTest, ReadsEveryDocumentAsLoadAllDoes) {
+  std::vector<YAML::Node> documents = LoadYamlDocuments("a: 1\n---\n[2]\n---\n...\n");
+  ASSERT_EQ(documents.size(), 3u);
+  EXPECT_EQ(documents[0]["a"].Scalar(), "1");
+  EXPECT_EQ(documents[1][0].Scalar(), "2");
+  EXPECT_TRUE(documents[2].IsNull());
+  EXPECT_TRUE(LoadYamlDocuments("").empty());
+  EXPECT_EQ(LoadYamlDocuments("# only a comment\n").size(), 0u);
+  EXPECT_EQ(ParseError("x: [a,\n"), "2:1: end of sequence flow not found");
+}
+
+// Each ',' here makes yaml-cpp 0.7's LoadAll append empty documents forever.
+TEST(LoadYamlDocumentsTest, AStuckParserIsAnErrorNotAnEndlessLoop) {
+  EXPECT_EQ(ParseError(","), "1:1: unexpected ',' after the end of a node");
+  EXPECT_EQ(ParseError("{a: 1}\n, b: 2\n"), "2:1: unexpected ',' after the end of a node");
+  EXPECT_EQ(ParseError("name: x\n---\n[1], [2]\n"), "3:4: unexpected ',' after the end of a node");
+  // A closing bracket too many is yaml-cpp's own error.
+  EXPECT_EQ(ParseError("[1]\n]\n"), "2:1: illegal flow end");
+}
+
 }  // namespace
 }  // namespace modelhub

@@ -425,5 +425,23 @@ model_config:
   EXPECT_NE(yes.find("cards.yaml:13:"), std::string::npos) << yes;
 }
 
+// fairseq2's interpolation gives a string: a number field structures it, a bool
+// field refuses it.
+TEST(ModelLoaderTest, AnEnvironmentVariableIsAStringEvenWhenItReadsAsABool) {
+  setenv("MODELHUB_TEST_TRUE", "true", 1);
+  AssetStore store = StoreOf(R"(name: env_bool
+model_family: llama
+model_arch: llama3_8b
+model_config:
+  tied_embeddings: ${env:MODELHUB_TEST_TRUE}
+)");
+  const std::string message =
+      testing::ErrorOf<ConfigError>([&] { ResolveModelCard(store.card("env_bool")); });
+  EXPECT_NE(
+      message.find("field 'tied_embeddings': expected true or false, got the string \"true\""),
+      std::string::npos)
+      << message;
+}
+
 }  // namespace
 }  // namespace modelhub
