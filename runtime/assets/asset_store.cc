@@ -212,6 +212,11 @@ void AssetStore::LoadFile(const std::string& file, const std::string& label) {
   std::vector<YAML::Node> documents;
   try {
     documents = LoadYamlDocuments(text);
+    // The checks bound the documents' size and depth before merge keys are
+    // resolved, which walks them with aliases expanded.
+    DocumentChecker checker(file, text.size());
+    for (const YAML::Node& document : documents) checker.Check(document);
+    for (const YAML::Node& document : documents) ResolveYamlMergeKeys(document);
   } catch (const YAML::DeepRecursion& e) {
     throw AssetCardError(
         file, absl::StrCat(MarkIn(file, e.mark).ToString(), ": maps and lists nest more than ",
@@ -220,8 +225,6 @@ void AssetStore::LoadFile(const std::string& file, const std::string& label) {
     throw AssetCardError(
         file, absl::StrCat(MarkIn(file, e.mark).ToString(), ": not valid YAML: ", e.msg));
   }
-  DocumentChecker checker(file, text.size());
-  for (const YAML::Node& document : documents) checker.Check(document);
   const std::string dir = fs::absolute(file).parent_path().lexically_normal().string();
 
   for (size_t index = 0; index < documents.size(); ++index) {

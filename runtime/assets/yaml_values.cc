@@ -4,6 +4,7 @@
 
 #include <sstream>
 #include <string_view>
+#include <unordered_map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -179,6 +180,11 @@ YamlValueKind KindOfTaggedScalar(const std::string& tag) {
   return YamlValueKind::kString;
 }
 
+// True for a plain `<<` map key, which YAML reads as a merge.
+bool IsMergeKey(const YAML::Node& key) {
+  return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<";
+}
+
 // Keeps where the document being parsed started, and ignores everything else.
 class DocumentStart : public YAML::EventHandler {
  public:
@@ -333,6 +339,76 @@ std::vector<YAML::Node> LoadYamlDocuments(const std::string& text) {
     previous = mark;
   }
   return YAML::LoadAll(text);
+}
+
+void ResolveYamlMergeKeys(YAML::Node node) {
+  if (node.IsSequence()) {
+    for (YAML::Node item : node) ResolveYamlMergeKeys(item);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::vector<std::pair<YAML::Node, YAML::Node>> entries;  // merged ones first
+  bool merges = false;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!IsMergeKey(it->first)) continue;
+    merges = true;
+    YAML::Node value = it->second;
+    std::vector<YAML::Node> sources;
+    if (value.IsMap()) {
+      sources.push_back(value);
+    } else if (value.IsSequence()) {
+      for (const YAML::Node& item : value) {
+        if (!item.IsMap()) {
+          throw YAML::ParserException(item.Mark(),
+                                      "a merge key (<<) takes a map or a list of maps, got "
+                                      "a list holding " +
+                                          DescribeYamlValue(item));
+        }
+        sources.push_back(item);
+      }
+    } else {
+      throw YAML::ParserException(
+          value.Mark(),
+          "a merge key (<<) takes a map or a list of maps, got " + DescribeYamlValue(value));
+    }
+    // The last source first, so that an earlier one overrides it, as ruamel does.
+    for (auto source = sources.rbegin(); source != sources.rend(); ++source) {
+      ResolveYamlMergeKeys(*source);
+      for (auto entry = source->begin(); entry != source->end(); ++entry) {
+        entries.emplace_back(entry->first, entry->second);
+      }
+    }
+  }
+  std::vector<std::pair<YAML::Node, YAML::Node>> own;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    own.emplace_back(it->first, it->second);
+  }
+  if (merges) {
+    for (auto& [key, value] : own) {
+      if (!IsMergeKey(key)) {
+        entries.emplace_back(key, value);
+      }
+    }
+    // One entry per key, where the key first appears, with the last value given.
+    std::vector<std::pair<YAML::Node, YAML::Node>> merged;
+    std::unordered_map<std::string, size_t> index;
+    for (auto& [key, value] : entries) {
+      if (!key.IsScalar()) {
+        merged.emplace_back(key, value);
+        continue;
+      }
+      auto [at, inserted] = index.emplace(key.Scalar(), merged.size());
+      if (inserted) {
+        merged.emplace_back(key, value);
+      } else {
+        merged[at->second].second.reset(value);  // rebinds; `=` would overwrite the node
+      }
+    }
+    for (auto& [key, value] : own) node.remove(key);
+    for (auto& [key, value] : merged) node.force_insert(key, value);
+    own = std::move(merged);
+  }
+  for (auto& [key, value] : own) ResolveYamlMergeKeys(value);
 }
 
 }  // namespace modelhub

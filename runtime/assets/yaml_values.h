@@ -63,6 +63,17 @@ YAML::Node CopyYaml(const YAML::Node& node);
 // other invalid YAML.
 std::vector<YAML::Node> LoadYamlDocuments(const std::string& text);
 
+// Resolves YAML merge keys in `node` and below, in place, as ruamel.yaml's safe
+// loader does (yaml-cpp 0.7 keeps `<<` as an ordinary key): a plain `<<` key
+// whose value is a map, or a list of maps, is replaced by their entries, which
+// come first; the map's own entries override merged ones, and an earlier map
+// of the list overrides a later one. Merged maps have their own merge keys
+// resolved first. Nodes are moved, not copied, so they keep their positions.
+// Throws YAML::ParserException at a `<<` whose value is anything else. Walks
+// the tree with aliases expanded, so give it a tree already bounded in size
+// and depth (as the asset store's checks do).
+void ResolveYamlMergeKeys(YAML::Node node);
+
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_ASSETS_YAML_VALUES_H_

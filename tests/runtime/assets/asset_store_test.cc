@@ -104,6 +104,25 @@ TEST(AssetStoreTest, EmptyDocumentsAreSkipped) {
   EXPECT_EQ(store.card("e2").mark().ToString(), file + ":7:1");
 }
 
+// Cards share fields with YAML merge keys as ruamel.yaml (fairseq2) reads them.
+TEST(AssetStoreTest, MergeKeysShareFields) {
+  CardDir dir;
+  const std::string file = dir.Write("m.yaml",
+                                     "name: m1\n"
+                                     "common: &common {model_family: llama, model_arch: x}\n"
+                                     "<<: *common\n"
+                                     "---\n"
+                                     "name: m2\n"
+                                     "<<: [{model_family: qwen, model_arch: qwen25_7b}]\n"
+                                     "model_arch: qwen25_1.5b\n");
+  AssetStore store({{"test", file}});
+  EXPECT_EQ(store.card("m1").field("model_family").Scalar(), "llama");
+  EXPECT_EQ(store.card("m1").field("model_arch").Scalar(), "x");
+  EXPECT_EQ(store.card("m2").field("model_family").Scalar(), "qwen");
+  EXPECT_EQ(store.card("m2").field("model_arch").Scalar(), "qwen25_1.5b");
+  EXPECT_EQ(store.card("m2").own_field("<<"), nullptr);
+}
+
 TEST(AssetStoreTest, MissingSourceIsAssetNotFound) {
   CardDir dir;
   const std::string missing = dir.Path("nope");
@@ -308,6 +327,8 @@ TEST(AssetStoreErrorTest, BadDocumentsNameFileLineAndExpectation) {
   ExpectMentions(message, {file + ":4:3", "key 'k' is given twice"});
   message = LoadError(dir, "name: c\nx: [a,\n", &file);
   ExpectMentions(message, {file + ":", "not valid YAML"});
+  message = LoadError(dir, "name: c\nx:\n  <<: [1]\n", &file);
+  ExpectMentions(message, {file + ":3:8", "not valid YAML: a merge key (<<) takes a map"});
   // yaml-cpp 0.7's LoadAll never returns on these (found by asset_store_fuzzer).
   message = LoadError(dir, "{\"name\": \"c\"}\n, \"x\": 1\n", &file);
   ExpectMentions(message, {file + ":2:1", "not valid YAML: unexpected ','"});

@@ -154,5 +154,58 @@ TEST(LoadYamlDocumentsTest, AStuckParserIsAnErrorNotAnEndlessLoop) {
   EXPECT_EQ(ParseError("[1]\n]\n"), "2:1: illegal flow end");
 }
 
+// `text` with its merge keys resolved, as flow YAML.
+std::string Merged(const std::string& text) {
+  YAML::Node node = YAML::Load(text);
+  ResolveYamlMergeKeys(node);
+  YAML::Emitter out;
+  out << YAML::Flow << CopyYaml(node);  // a copy, so shared nodes are not shown as aliases
+  return out.c_str();
+}
+
+// The cases of the YAML merge-key spec (yaml.org/type/merge.html), read as
+// ruamel.yaml reads them.
+TEST(ResolveYamlMergeKeysTest, MergesAsRuamelDoes) {
+  const std::string anchors = "[&CENTER {x: 1, y: 2}, &LEFT {x: 0, y: 2}, &BIG {r: 10}, ";
+  const std::string shown = "[{x: 1, y: 2}, {x: 0, y: 2}, {r: 10}, ";
+  EXPECT_EQ(Merged(anchors + "{<<: *CENTER, r: 10}]"), shown + "{x: 1, y: 2, r: 10}]");
+  EXPECT_EQ(Merged(anchors + "{<<: [*CENTER, *BIG]}]"), shown + "{r: 10, x: 1, y: 2}]");
+  EXPECT_EQ(Merged(anchors + "{<<: [*BIG, *LEFT], x: 1}]"), shown + "{x: 1, y: 2, r: 10}]");
+  // An earlier map overrides a later one; the map's own entries override both.
+  EXPECT_EQ(Merged("[&A {k: a, only_a: 1}, &B {k: b, only_b: 2}, {<<: [*A, *B]}, "
+                   "{<<: [*A, *B], k: own}]"),
+            "[{k: a, only_a: 1}, {k: b, only_b: 2}, {k: a, only_b: 2, only_a: 1}, "
+            "{k: own, only_b: 2, only_a: 1}]");
+  // A merged map's own merge keys are resolved first; a quoted "<<" is a key.
+  EXPECT_EQ(Merged("{a: &a {x: 1}, b: &b {<<: *a, y: 2}, c: {<<: *b, z: 3}, d: {\"<<\": *a}}"),
+            "{a: {x: 1}, b: {x: 1, y: 2}, c: {x: 1, y: 2, z: 3}, d: {<<: {x: 1}}}");
+  // Nothing without a merge key changes.
+  EXPECT_EQ(Merged("{a: [1, {b: 2}], c: ~}"), "{a: [1, {b: 2}], c: ~}");
+}
+
+TEST(ResolveYamlMergeKeysTest, EntriesKeepTheirPositions) {
+  YAML::Node node = YAML::Load("base: &b\n  x: 1\nleaf:\n  <<: *b\n  y: 2\n");
+  ResolveYamlMergeKeys(node);
+  EXPECT_EQ(node["leaf"]["x"].Mark().line, 1);  // where `x: 1` was written
+  EXPECT_EQ(node["leaf"]["y"].Mark().line, 4);
+  EXPECT_FALSE(node["leaf"]["<<"].IsDefined());
+  EXPECT_EQ(node["base"].size(), 1u);  // the merged map is unchanged
+}
+
+TEST(ResolveYamlMergeKeysTest, OnlyMapsMerge) {
+  for (const char* text : {"a: {<<: 1}\n", "a: {<<: [{x: 1}, 2]}\n", "a: {<<: ~}\n"}) {
+    YAML::Node node = YAML::Load(text);
+    try {
+      ResolveYamlMergeKeys(node);
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const YAML::ParserException& e) {
+      EXPECT_NE(e.msg.find("a merge key (<<) takes a map or a list of maps, got "),
+                std::string::npos)
+          << e.msg;
+      EXPECT_EQ(e.mark.line, 0);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace modelhub
