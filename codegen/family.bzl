@@ -7,11 +7,13 @@ defines, in the calling package:
     :<name>_config   the config structs and their traits (no LibTorch);
     :<name>          the family: arch presets, key maps, registration (alwayslink)
                      and get_<name>_model_hub(). Depend on this one.
-The spec's `family:` must equal `name`. Generated files are build outputs named
-after `name`; nothing is checked in.
+The spec's `family:` must equal `name`. `imports` lists the spec files the spec
+imports from (`checkpoints: {import: llama.yaml}`), transitively: the compiler
+reads no other file. Generated files are build outputs named after `name`;
+nothing is checked in.
 """
 
-def modelhub_family(name, spec, visibility = None):
+def modelhub_family(name, spec, imports = [], visibility = None):
     outs = [
         name + "_config.h",
         name + "_config.cc",
@@ -20,14 +22,15 @@ def modelhub_family(name, spec, visibility = None):
     ]
     native.genrule(
         name = name + "_codegen",
-        srcs = [spec],
+        srcs = [spec] + imports,
         outs = outs,
         tools = [Label("//codegen:modelhub_codegen")],
-        cmd = "$(location {tool}) --spec $(location {spec}) --include_prefix {prefix} --out_dir $(@D) --family {name}".format(
+        cmd = "$(location {tool}) --spec $(location {spec}) --include_prefix {prefix} --out_dir $(@D) --family {name}{imports}".format(
             name = name,
             tool = Label("//codegen:modelhub_codegen"),
             spec = spec,
             prefix = native.package_name(),
+            imports = "".join([" --import $(location {})".format(file) for file in imports]),
         ),
         visibility = ["//visibility:private"],
     )

@@ -1,15 +1,19 @@
 // modelhub_codegen: compiles one family spec into C++ (see cpp_emitter.h).
 //
 //   modelhub_codegen --spec specs/qwen.yaml --include_prefix families/qwen --out_dir DIR
+//                    [--import specs/llama.yaml ...]
 //
 // Spec errors print as "specs/qwen.yaml:LINE:COL: message" and exit with 1.
 // Files are written only when their content changes.
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "codegen/cpp_emitter.h"
 #include "codegen/spec_error.h"
@@ -52,6 +56,8 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--out_dir", out_dir, "where to write the generated files")->required();
   app.add_option("--family", family, "the family the spec must declare (the Bazel target name)");
+  std::vector<std::string> imports;
+  app.add_option("--import", imports, "a spec file the spec may import from (repeatable)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,7 +70,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
-    modelhub::codegen::FamilySpec spec = modelhub::codegen::ParseSpec(text, spec_path);
+    // Only the files Bazel declared as inputs, so that every import is one.
+    auto read = [&imports](const std::string& path) -> std::optional<std::string> {
+      const std::string wanted = std::filesystem::path(path).lexically_normal().generic_string();
+      for (const std::string& file : imports) {
+        if (std::filesystem::path(file).lexically_normal().generic_string() != wanted) continue;
+        std::string content;
+        if (ReadFile(file, &content)) return content;
+      }
+      return std::nullopt;
+    };
+    modelhub::codegen::FamilySpec spec = modelhub::codegen::ParseSpec(text, spec_path, read);
     if (!family.empty() && spec.family != family) {
       throw modelhub::codegen::SpecError(
           spec.family_mark, "family '" + spec.family + "' does not match the target name '" +

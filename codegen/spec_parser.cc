@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -18,6 +21,8 @@
 
 namespace modelhub::codegen {
 namespace {
+
+namespace fs = std::filesystem;
 
 // Names a field may not take because the generated C++ would not compile: C++17
 // keywords, alternative tokens, and the fixed-width integer types.
@@ -93,7 +98,7 @@ bool IsOneLineDoc(const std::string& doc) {
 
 class Parser {
  public:
-  explicit Parser(std::string file) : file_(std::move(file)) {}
+  Parser(std::string file, SpecFileReader read) : file_(std::move(file)), read_(std::move(read)) {}
 
   FamilySpec Parse(const std::string& text);
 
@@ -217,7 +222,28 @@ class Parser {
                      std::vector<ArchSetting>& out);
   void CheckArchBases(const FamilySpec& spec, const std::map<std::string, SourceMark>& names);
   void ParseDecoder(const YAML::Node& node, FamilySpec& spec);
+  // One `checkpoints:` section and the spec file it is written in.
+  struct CheckpointSection {
+    YAML::Node node;
+    std::string file;
+  };
+  // What the rules of one checkpoint format have claimed so far, across the
+  // sections that add to it.
+  struct KeyFormatState {
+    size_t index = 0;                           // in FamilySpec::checkpoint_formats
+    SourceMark layout_mark;                     // where its rope_layout was first given
+    std::map<std::string, SourceMark> sources;  // by pattern shape, for duplicates
+    std::map<std::string, SourceMark> targets;
+  };
+  // "line N" for a position in the file being read, "FILE:N" for another.
+  std::string Where(const SourceMark& mark) const;
+  // The sections `node` imports (depth first, each before the section that
+  // imports it), then `node` itself; `chain` is the import path, for cycles.
+  void CollectCheckpointSections(const YAML::Node& node, std::vector<std::string>& chain,
+                                 std::vector<CheckpointSection>& sections);
   void ParseCheckpoints(const YAML::Node& node, FamilySpec& spec);
+  void ParseKeyRules(const YAML::Node& keys_node, const std::string& what, bool converts,
+                     KeyFormatState& state, KeyFormatSpec& format);
   void ParseHuggingFace(const YAML::Node& node, FamilySpec& spec);
   // Fills in each model type's transformers class from `architectures`.
   void ParseHfArchitectures(const YAML::Node& node, HuggingFaceSpec& hf);
@@ -225,7 +251,8 @@ class Parser {
                                const YAML::Node& value);
   std::string JsonKey(const YAML::Node& node) const;
 
-  std::string file_;
+  std::string file_;  // the file being read, for positions: the spec or one it imports
+  SpecFileReader read_;
   std::string family_;
   std::set<std::string> struct_names_;
 };
@@ -696,95 +723,178 @@ std::string ShapeOf(const ParsedKeyPattern& pattern) {
   return shape;
 }
 
+std::string Parser::Where(const SourceMark& mark) const {
+  return mark.file == file_ ? absl::StrCat("line ", mark.line)
+                            : absl::StrCat(mark.file, ":", mark.line);
+}
+
+void Parser::CollectCheckpointSections(const YAML::Node& node, std::vector<std::string>& chain,
+                                       std::vector<CheckpointSection>& sections) {
+  if (!node.IsMap()) {
+    Fail(node, absl::StrCat("checkpoints must be a map, not ", DescribeYaml(node)));
+  }
+  const YAML::Node imports = node["import"];
+  std::vector<YAML::Node> paths;
+  if (!imports.IsDefined()) {  // checked first: a missing key is an invalid node
+  } else if (imports.IsSequence()) {
+    for (const YAML::Node& path : imports) paths.push_back(path);
+    if (paths.empty()) Fail(imports, "import lists no spec file");
+  } else {
+    paths.push_back(imports);
+  }
+  for (const YAML::Node& path_node : paths) {
+    const std::string path = String(path_node, "an imported spec file");
+    const std::string resolved =
+        (fs::path(file_).parent_path() / path).lexically_normal().generic_string();
+    if (std::find(chain.begin(), chain.end(), resolved) != chain.end()) {
+      std::vector<std::string> cycle(std::find(chain.begin(), chain.end(), resolved), chain.end());
+      cycle.push_back(resolved);
+      Fail(path_node, absl::StrCat("import cycle: ", absl::StrJoin(cycle, " -> ")));
+    }
+    std::optional<std::string> text = read_ ? read_(resolved) : std::nullopt;
+    if (!text) {
+      Fail(path_node, absl::StrCat("cannot import '", path, "': ", resolved,
+                                   " is not a spec file given to the spec compiler (list it in "
+                                   "modelhub_family's imports)"));
+    }
+    // The imported file's own positions, until its section is read.
+    const std::string importer = std::exchange(file_, resolved);
+    std::vector<YAML::Node> documents;
+    try {
+      documents = LoadYamlDocuments(*text);
+    } catch (const YAML::ParserException& e) {
+      throw SpecError(SourceMark{file_, e.mark.line + 1, e.mark.column + 1},
+                      absl::StrCat("invalid YAML: ", e.msg));
+    }
+    const YAML::Node section =
+        documents.size() == 1 && documents[0].IsMap() ? documents[0]["checkpoints"] : YAML::Node();
+    if (!section.IsDefined()) {
+      file_ = importer;
+      Fail(path_node,
+           absl::StrCat("cannot import '", path, "': ", resolved, " has no checkpoints section"));
+    }
+    chain.push_back(resolved);
+    CollectCheckpointSections(section, chain, sections);
+    chain.pop_back();
+    file_ = importer;
+  }
+  sections.push_back({node, file_});
+}
+
 void Parser::ParseCheckpoints(const YAML::Node& node, FamilySpec& spec) {
-  Map formats(*this, node, "checkpoints", "format");
-  for (const auto& [key, value] : formats.entries()) {
-    KeyFormatSpec format;
-    format.name = key.Scalar();
-    format.mark = MarkOf(key);
-    if (!IsIdentifier(format.name)) {
-      Fail(key, absl::StrCat("checkpoint format name '", format.name, "' is not an identifier"));
+  std::vector<std::string> chain = {fs::path(file_).lexically_normal().generic_string()};
+  std::vector<CheckpointSection> sections;
+  CollectCheckpointSections(node, chain, sections);
+  const std::string own_file = file_;
+  std::map<std::string, KeyFormatState> states;
+  for (const CheckpointSection& section : sections) {
+    file_ = section.file;
+    Map formats(*this, section.node, "checkpoints", "format");
+    for (const auto& [key, value] : formats.entries()) {
+      if (key.Scalar() == "import") continue;
+      const std::string name = key.Scalar();
+      if (!IsIdentifier(name)) {
+        Fail(key, absl::StrCat("checkpoint format name '", name, "' is not an identifier"));
+      }
+      const std::string what = absl::StrCat("checkpoint format '", name, "'");
+      Map map(*this, value, what);
+      const YAML::Node layout_node = map.Required("rope_layout");
+      const std::string layout = Enum(layout_node, "rope layout", {"rotate_half", "interleaved"});
+      auto [state, added] = states.emplace(name, KeyFormatState{});
+      if (added) {
+        state->second.index = spec.checkpoint_formats.size();
+        state->second.layout_mark = MarkOf(layout_node);
+        KeyFormatSpec format;
+        format.name = name;
+        format.mark = MarkOf(key);
+        format.rope_layout = layout;
+        spec.checkpoint_formats.push_back(std::move(format));
+      }
+      KeyFormatSpec& format = spec.checkpoint_formats[state->second.index];
+      if (layout != format.rope_layout) {
+        Fail(layout_node,
+             absl::StrCat(what, " has rope_layout '", layout, "' here but '", format.rope_layout,
+                          "' at ", Where(state->second.layout_mark)));
+      }
+      const YAML::Node keys_node = map.Required("keys");
+      ParseKeyRules(keys_node, what, format.rope_layout != spec.decoder.rope_layout, state->second,
+                    format);
+      map.Finish();
     }
-    const std::string what = absl::StrCat("checkpoint format '", format.name, "'");
-    Map map(*this, value, what);
-    format.rope_layout =
-        Enum(map.Required("rope_layout"), "rope layout", {"rotate_half", "interleaved"});
-    const bool converts = format.rope_layout != spec.decoder.rope_layout;
-    const YAML::Node keys_node = map.Required("keys");
-    Map keys(*this, keys_node, absl::StrCat("keys of ", what), "key pattern");
-    if (keys.entries().empty()) Fail(keys_node, absl::StrCat(what, " has no keys"));
-    // A position `offset` characters into a pattern scalar (past its quote).
-    auto mark_at = [this](const YAML::Node& at, size_t offset) {
-      SourceMark mark = MarkOf(at);
-      mark.column += static_cast<int>(offset) + (at.Tag() == "!" ? 1 : 0);
-      return mark;
-    };
-    auto check_pattern = [&](const YAML::Node& at, const std::string& text) {
-      ParsedKeyPattern parsed = ParseKeyPattern(text);
-      if (!parsed.error.empty()) {
-        throw SpecError(mark_at(at, parsed.error_offset),
-                        absl::StrCat("bad key pattern '", text, "': ", parsed.error));
+  }
+  file_ = own_file;
+}
+
+void Parser::ParseKeyRules(const YAML::Node& keys_node, const std::string& what, bool converts,
+                           KeyFormatState& state, KeyFormatSpec& format) {
+  Map keys(*this, keys_node, absl::StrCat("keys of ", what), "key pattern");
+  if (keys.entries().empty()) Fail(keys_node, absl::StrCat(what, " has no keys"));
+  // A position `offset` characters into a pattern scalar (past its quote).
+  auto mark_at = [this](const YAML::Node& at, size_t offset) {
+    SourceMark mark = MarkOf(at);
+    mark.column += static_cast<int>(offset) + (at.Tag() == "!" ? 1 : 0);
+    return mark;
+  };
+  auto check_pattern = [&](const YAML::Node& at, const std::string& text) {
+    ParsedKeyPattern parsed = ParseKeyPattern(text);
+    if (!parsed.error.empty()) {
+      throw SpecError(mark_at(at, parsed.error_offset),
+                      absl::StrCat("bad key pattern '", text, "': ", parsed.error));
+    }
+    return parsed;
+  };
+  for (const auto& [from_node, to_node] : keys.entries()) {
+    KeyRuleSpec rule;
+    rule.from = from_node.Scalar();
+    rule.mark = MarkOf(from_node);
+    ParsedKeyPattern source = check_pattern(from_node, rule.from);
+    auto [previous, inserted] = state.sources.emplace(ShapeOf(source), rule.mark);
+    if (!inserted) {
+      Fail(from_node, absl::StrCat("key pattern '", rule.from, "' matches the same keys as ",
+                                   "the one at ", Where(previous->second)));
+    }
+    YAML::Node target = to_node;
+    if (to_node.IsMap()) {
+      Map rule_map(*this, to_node, absl::StrCat("rule '", rule.from, "'"));
+      target = rule_map.Required("to");
+      if (auto rope = rule_map.Optional("rope")) {
+        rule.rope = Enum(*rope, "rope projection", {"query", "key"});
       }
-      return parsed;
-    };
-    std::map<std::string, SourceMark> sources;  // by shape, for duplicates
-    std::map<std::string, SourceMark> targets;
-    for (const auto& [from_node, to_node] : keys.entries()) {
-      KeyRuleSpec rule;
-      rule.from = from_node.Scalar();
-      rule.mark = MarkOf(from_node);
-      ParsedKeyPattern source = check_pattern(from_node, rule.from);
-      auto [previous, inserted] = sources.emplace(ShapeOf(source), rule.mark);
-      if (!inserted) {
-        Fail(from_node, absl::StrCat("key pattern '", rule.from, "' matches the same keys as ",
-                                     "the one at line ", previous->second.line));
-      }
-      YAML::Node target = to_node;
-      if (to_node.IsMap()) {
-        Map rule_map(*this, to_node, absl::StrCat("rule '", rule.from, "'"));
-        target = rule_map.Required("to");
-        if (auto rope = rule_map.Optional("rope")) {
-          rule.rope = Enum(*rope, "rope projection", {"query", "key"});
-        }
-        rule_map.Finish();
-      }
-      if (IsYamlNull(target)) {
-        if (!rule.rope.empty()) Fail(to_node, "a dropped tensor cannot have a rope projection");
-        rule.dropped = true;
-        format.rules.push_back(std::move(rule));
-        continue;
-      }
-      rule.to = String(target, "key map target");
-      ParsedKeyPattern parsed = check_pattern(target, rule.to);
-      KeyTemplateError error = CheckKeyTemplate(source, parsed);
-      if (!error.message.empty()) {
-        throw SpecError(mark_at(error.in_source ? from_node : target, error.offset),
-                        absl::StrCat("bad key map rule '", rule.from, "': ", error.message));
-      }
-      auto [earlier, unique] = targets.emplace(ShapeOf(parsed), MarkOf(target));
-      if (!unique) {
-        Fail(target, absl::StrCat("'", rule.to, "' is already the target of the rule at line ",
-                                  earlier->second.line));
-      }
-      const std::string needed = RopeProjectionOf(parsed);
-      if (converts && needed == "?") {
-        Fail(target, absl::StrCat("'", rule.to, "' captures the module name, so whether it ",
-                                  "feeds RoPE is unknown; ", what, " converts RoPE layouts: ",
-                                  "name q_proj/k_proj/q_norm/k_norm literally"));
-      }
-      const std::string expected = converts && needed != "?" ? needed : "";
-      if (rule.rope != expected) {
-        Fail(target,
-             expected.empty()
-                 ? absl::StrCat("'", rule.to, "' needs no rope projection: ",
-                                converts ? "it does not feed RoPE" : "the RoPE layouts agree")
-                 : absl::StrCat("'", rule.to,
-                                "' feeds RoPE in another layout: add 'rope: ", expected, "'"));
-      }
+      rule_map.Finish();
+    }
+    if (IsYamlNull(target)) {
+      if (!rule.rope.empty()) Fail(to_node, "a dropped tensor cannot have a rope projection");
+      rule.dropped = true;
       format.rules.push_back(std::move(rule));
+      continue;
     }
-    map.Finish();
-    spec.checkpoint_formats.push_back(std::move(format));
+    rule.to = String(target, "key map target");
+    ParsedKeyPattern parsed = check_pattern(target, rule.to);
+    KeyTemplateError error = CheckKeyTemplate(source, parsed);
+    if (!error.message.empty()) {
+      throw SpecError(mark_at(error.in_source ? from_node : target, error.offset),
+                      absl::StrCat("bad key map rule '", rule.from, "': ", error.message));
+    }
+    auto [earlier, unique] = state.targets.emplace(ShapeOf(parsed), MarkOf(target));
+    if (!unique) {
+      Fail(target, absl::StrCat("'", rule.to, "' is already the target of the rule at ",
+                                Where(earlier->second)));
+    }
+    const std::string needed = RopeProjectionOf(parsed);
+    if (converts && needed == "?") {
+      Fail(target, absl::StrCat("'", rule.to, "' captures the module name, so whether it ",
+                                "feeds RoPE is unknown; ", what, " converts RoPE layouts: ",
+                                "name q_proj/k_proj/q_norm/k_norm literally"));
+    }
+    const std::string expected = converts && needed != "?" ? needed : "";
+    if (rule.rope != expected) {
+      Fail(target, expected.empty()
+                       ? absl::StrCat("'", rule.to, "' needs no rope projection: ",
+                                      converts ? "it does not feed RoPE" : "the RoPE layouts agree")
+                       : absl::StrCat("'", rule.to, "' feeds RoPE in another layout: add 'rope: ",
+                                      expected, "'"));
+    }
+    format.rules.push_back(std::move(rule));
   }
 }
 
@@ -951,8 +1061,8 @@ const FieldSpec* StructSpec::FindField(const std::string& name) const {
   return nullptr;
 }
 
-FamilySpec ParseSpec(const std::string& text, const std::string& file) {
-  return Parser(file).Parse(text);
+FamilySpec ParseSpec(const std::string& text, const std::string& file, const SpecFileReader& read) {
+  return Parser(file, read).Parse(text);
 }
 
 }  // namespace modelhub::codegen

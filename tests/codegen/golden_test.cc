@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -39,6 +40,12 @@ bool MaybeUpdate(const std::string& relative, const std::string& content) {
   return true;
 }
 
+// Spec imports as the tests see them: any file there is.
+std::optional<std::string> ReadAny(const std::string& path) {
+  if (!fs::is_regular_file(path)) return std::nullopt;
+  return Read(path);
+}
+
 TEST(GoldenTest, ToySpecCompilesToThePinnedCpp) {
   const std::string spec_path = "tests/families/toy/toy.yaml";
   FamilySpec spec = ParseSpec(Read(spec_path), spec_path);
@@ -61,7 +68,7 @@ TEST(GoldenTest, EverySpecErrorHasItsExactMessage) {
     expected_path.replace_extension(".err");
     std::string actual = "(no error)";
     try {
-      ParseSpec(Read(entry.path()), spec_path);
+      ParseSpec(Read(entry.path()), spec_path, ReadAny);
     } catch (const SpecError& e) {
       actual = e.what();
     }
@@ -85,6 +92,32 @@ TEST(GoldenTest, TheValidMiniSpecParses) {
   EXPECT_FALSE(spec.decoder.values.at("num_layers").is_reference);
   EXPECT_EQ(spec.decoder.rope_layout, "rotate_half");
   EXPECT_EQ(spec.decoder.rope_scaling_kind, "none");
+}
+
+// Imported key maps come first, nested imports before the file importing them,
+// and a format in several files takes the rules of each, with their own positions.
+TEST(GoldenTest, ImportedKeyMapsJoinTheSpecsOwn) {
+  const std::string path = "tests/codegen/testdata/valid_import.yaml";
+  FamilySpec spec = ParseSpec(Read(path), path, ReadAny);
+  ASSERT_EQ(spec.checkpoint_formats.size(), 2u);
+  const KeyFormatSpec& hf = spec.checkpoint_formats[0];
+  EXPECT_EQ(hf.name, "hf");
+  ASSERT_EQ(hf.rules.size(), 3u);
+  EXPECT_EQ(hf.rules[0].from, "model.layers.{i}.w");
+  EXPECT_EQ(hf.rules[0].mark.ToString(), "tests/codegen/testdata/imports/keys.yaml:6:7");
+  EXPECT_EQ(hf.rules[2].from, "lm_head.weight");
+  EXPECT_EQ(hf.rules[2].mark.file, path);
+  EXPECT_EQ(spec.checkpoint_formats[1].name, "meta");
+  ASSERT_EQ(spec.checkpoint_formats[1].rules.size(), 1u);
+  // Without a way to read files, an import is an error, not a silent omission.
+  try {
+    ParseSpec(Read(path), path);
+    ADD_FAILURE() << "an import read without a reader";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a spec file given to the spec compiler"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
