@@ -18,6 +18,7 @@
 #include "runtime/assets/yaml_values.h"
 #include "runtime/checkpoint/key_pattern.h"
 #include "runtime/config/yaml_fields.h"
+#include "runtime/core/closest_names.h"
 
 namespace modelhub::codegen {
 namespace {
@@ -92,6 +93,16 @@ bool HasFamilyPrefix(const std::string& struct_name, const std::string& family) 
 }
 
 // A doc becomes a one-line C++ comment: no line breaks, no trailing backslash.
+// " (did you mean x?)" for a field name `name` that `schema` lacks, or the
+// schema's fields when none is close.
+std::string FieldHint(const std::string& name, const StructSpec& schema) {
+  std::vector<std::string> fields;
+  for (const FieldSpec& field : schema.fields) fields.push_back(field.name);
+  std::vector<std::string> close = ClosestNames(name, fields);
+  return close.empty() ? absl::StrCat(" (its fields: ", absl::StrJoin(fields, ", "), ")")
+                       : absl::StrCat(" (did you mean ", absl::StrJoin(close, ", "), "?)");
+}
+
 bool IsOneLineDoc(const std::string& doc) {
   return doc.find_first_of("\r\n") == std::string::npos && (doc.empty() || doc.back() != '\\');
 }
@@ -464,7 +475,8 @@ void Parser::ForEachField(
   for (const auto& [key, value] : map.entries()) {
     const FieldSpec* field = schema.FindField(key.Scalar());
     if (field == nullptr) {
-      Fail(key, absl::StrCat("unknown field '", key.Scalar(), "' in ", schema.cpp_name));
+      Fail(key, absl::StrCat("unknown field '", key.Scalar(), "' in ", schema.cpp_name,
+                             FieldHint(key.Scalar(), schema)));
     }
     std::vector<std::string> path = prefix;
     path.push_back(field->name);
@@ -604,7 +616,8 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
         }
         field = schema->FindField(segment);
         if (field == nullptr) {
-          Fail(*node, absl::StrCat(what, ": '$", text, "' names no field of ", schema->cpp_name));
+          Fail(*node, absl::StrCat(what, ": '$", text, "' names no field of ", schema->cpp_name,
+                                   FieldHint(segment, *schema)));
         }
         result.path.push_back(segment);
         schema = field->type == FieldType::kStruct ? field->nested.get() : nullptr;
