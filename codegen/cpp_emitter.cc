@@ -386,7 +386,7 @@ GeneratedFile EmitConfigHeader(const FamilySpec& spec, const std::string& prefix
                   "#include <ostream>\n#include <string>\n\n#include <yaml-cpp/yaml.h>\n\n",
                   "#include \"runtime/config/config_traits.h\"\n",
                   "#include \"runtime/config/yaml_fields.h\"\n",
-                  "#include \"runtime/models/decoder_blueprint.h\"\n\nnamespace modelhub {\n\n");
+                  "#include \"runtime/blueprint/decoder_blueprint.h\"\n\nnamespace modelhub {\n\n");
   for (const StructSpec* s : structs) EmitStructDeclaration(*s, out);
   for (const StructSpec* s : structs) {
     EmitTraitsDeclaration(*s, s == spec.config.get() ? &spec : nullptr, out);

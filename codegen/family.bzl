@@ -42,7 +42,7 @@ def modelhub_family(name, spec, imports = [], visibility = None):
         deps = [
             Label("//runtime/config:config_traits"),
             Label("//runtime/config:yaml_fields"),
-            Label("//runtime/models:decoder_blueprint"),
+            Label("//runtime/blueprint:decoder_blueprint"),
             Label("//third_party/system:yaml_cpp"),
         ],
     )

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/checkpoint/checkpoint_reader.h"
 #include "runtime/checkpoint/key_map.h"
-#include "runtime/models/decoder_blueprint.h"
 
 namespace modelhub {
 

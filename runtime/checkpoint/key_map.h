@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 
 namespace modelhub {
 

@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/hub/model_family.h"
-#include "runtime/models/decoder_blueprint.h"
 
 namespace modelhub {
 

@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/checkpoint/key_map.h"
 #include "runtime/config/yaml_fields.h"
-#include "runtime/models/decoder_blueprint.h"
 #include "runtime/models/decoder_model.h"
 
 namespace modelhub {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/nn/attention.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/rotary_encoder.h"

@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/projection.h"
 #include "runtime/nn/rms_norm.h"

@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 
 namespace modelhub {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 
 namespace modelhub::testing {
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 
 namespace modelhub::testing {
 

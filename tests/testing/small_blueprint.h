@@ -1,7 +1,7 @@
 #ifndef MODELHUB_TESTS_TESTING_SMALL_BLUEPRINT_H_
 #define MODELHUB_TESTS_TESTING_SMALL_BLUEPRINT_H_
 
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 
 namespace modelhub::testing {
 

@@ -1,5 +1,5 @@
-#ifndef MODELHUB_RUNTIME_MODELS_DECODER_BLUEPRINT_H_
-#define MODELHUB_RUNTIME_MODELS_DECODER_BLUEPRINT_H_
+#ifndef MODELHUB_RUNTIME_BLUEPRINT_DECODER_BLUEPRINT_H_
+#define MODELHUB_RUNTIME_BLUEPRINT_DECODER_BLUEPRINT_H_
 
 // The family-independent description of a decoder-only transformer: what the
 // shared runtime builds. Each family's generated ConfigTraits<C>::ToBlueprint
@@ -82,4 +82,4 @@ std::string DescribeDifference(const DecoderBlueprint& a, const DecoderBlueprint
 
 }  // namespace modelhub
 
-#endif  // MODELHUB_RUNTIME_MODELS_DECODER_BLUEPRINT_H_
+#endif  // MODELHUB_RUNTIME_BLUEPRINT_DECODER_BLUEPRINT_H_

@@ -1,4 +1,4 @@
-#include "runtime/models/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 
 #include <gtest/gtest.h>
 
