@@ -114,6 +114,10 @@ class Parser {
   FamilySpec Parse(const std::string& text);
 
  private:
+  // The one YAML document of the spec file `text` (file_), or a null node when
+  // it holds none. Throws SpecError for invalid YAML or a second document.
+  YAML::Node LoadSpecDocument(const std::string& text) const;
+
   // Strict view of one YAML map of the spec: duplicates are rejected up front,
   // every key must be asked for, and Finish() rejects the rest.
   class Map {
@@ -772,15 +776,8 @@ void Parser::CollectCheckpointSections(const YAML::Node& node, std::vector<std::
     }
     // The imported file's own positions, until its section is read.
     const std::string importer = std::exchange(file_, resolved);
-    std::vector<YAML::Node> documents;
-    try {
-      documents = LoadYamlDocuments(*text);
-    } catch (const YAML::ParserException& e) {
-      throw SpecError(SourceMark{file_, e.mark.line + 1, e.mark.column + 1},
-                      absl::StrCat("invalid YAML: ", e.msg));
-    }
-    const YAML::Node section =
-        documents.size() == 1 && documents[0].IsMap() ? documents[0]["checkpoints"] : YAML::Node();
+    const YAML::Node root = LoadSpecDocument(*text);
+    const YAML::Node section = root.IsMap() ? root["checkpoints"] : YAML::Node();
     if (!section.IsDefined()) {
       file_ = importer;
       Fail(path_node,
@@ -1024,7 +1021,7 @@ void Parser::ParseHuggingFace(const YAML::Node& node, FamilySpec& spec) {
   spec.hugging_face = std::move(hf);
 }
 
-FamilySpec Parser::Parse(const std::string& text) {
+YAML::Node Parser::LoadSpecDocument(const std::string& text) const {
   std::vector<YAML::Node> documents;
   try {
     documents = LoadYamlDocuments(text);
@@ -1036,7 +1033,11 @@ FamilySpec Parser::Parse(const std::string& text) {
     throw SpecError(MarkOf(documents[1]),
                     "a spec is one YAML document; this file holds a second one here");
   }
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+  return documents.empty() ? YAML::Node() : documents[0];
+}
+
+FamilySpec Parser::Parse(const std::string& text) {
+  const YAML::Node root = LoadSpecDocument(text);
   if (!root.IsMap()) throw SpecError(SourceMark{file_, 1, 1}, "a spec must be a YAML map");
   FamilySpec spec;
   spec.file = file_;
