@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/config/yaml_fields.h"
 
 namespace modelhub::codegen {
@@ -351,6 +352,7 @@ std::string DecoderExpression(const DecoderValue& value) {
 }
 
 void EmitBlueprint(const FamilySpec& spec, std::string& out) {
+  const Llama3RopeScaling kDefaultScaling;  // its settings' keys are visited
   const std::string& name = spec.config->cpp_name;
   const DecoderSpec& decoder = spec.decoder;
   absl::StrAppend(&out, "DecoderBlueprint ConfigTraits<", name, ">::ToBlueprint(const ", name,
@@ -365,12 +367,13 @@ void EmitBlueprint(const FamilySpec& spec, std::string& out) {
     auto it = decoder.values.find("rope.scaling.enabled");
     std::string condition = it == decoder.values.end() ? "true" : DecoderExpression(it->second);
     absl::StrAppend(&out, "  if (", condition, ") {\n    Llama3RopeScaling scaling;\n");
-    for (const char* key :
-         {"factor", "low_freq_factor", "high_freq_factor", "original_context_length"}) {
-      const std::string path = absl::StrCat("rope.scaling.", key);
-      absl::StrAppend(&out, "    scaling.", key, " = ", DecoderExpression(decoder.values.at(path)),
-                      ";\n");
-    }
+    VisitLlama3ScalingSettings(
+        [&](const DecoderSetting& setting, const auto&) {
+          const std::string path = absl::StrCat("rope.scaling.", setting.key);
+          absl::StrAppend(&out, "    scaling.", setting.key, " = ",
+                          DecoderExpression(decoder.values.at(path)), ";\n");
+        },
+        kDefaultScaling);
     absl::StrAppend(&out, "    b.rope.llama3_scaling = scaling;\n  }\n");
   }
   absl::StrAppend(&out, "  return b;\n}\n\n");

@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "codegen/spec_error.h"
 #include "runtime/assets/yaml_values.h"
+#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/checkpoint/key_pattern.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/closest_names.h"
@@ -664,30 +667,63 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
     decoder.values[path] = std::move(result);
   };
 
+  // The settings the blueprint lists, by section ("" for the top level).
+  struct Setting {
+    std::string key;  // within its section
+    std::string path;
+    Param param;
+    bool required;
+  };
+  std::map<std::string, std::vector<Setting>> sections;
+  auto add_setting = [&sections](const std::string& section, const std::string& key,
+                                 const std::string& path, const DecoderSetting& setting,
+                                 const auto& member) {
+    using Member = std::decay_t<decltype(member)>;
+    const Param param = std::is_same_v<Member, bool>      ? Param::kBool
+                        : std::is_same_v<Member, double>  ? Param::kFloat
+                        : std::is_same_v<Member, int64_t> ? Param::kInt
+                                                          : Param::kOptionalInt;
+    sections[section].push_back({key, path, param, setting.required});
+  };
+  const DecoderBlueprint blueprint;
+  const Llama3RopeScaling kDefaultScaling;
+  VisitDecoderSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        const std::string path = setting.key;
+        const size_t dot = path.rfind('.');
+        if (dot == std::string::npos) return add_setting("", path, path, setting, member);
+        add_setting(path.substr(0, dot), path.substr(dot + 1), path, setting, member);
+      },
+      blueprint);
+  VisitLlama3ScalingSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        add_setting("rope.scaling", setting.key, absl::StrCat("rope.scaling.", setting.key),
+                    setting, member);
+      },
+      kDefaultScaling);
+  // Reads the settings of `section` from `map`; each section is read once.
+  auto read_settings = [&](Map& map, const std::string& section) {
+    for (const Setting& setting : sections.at(section)) {
+      value(map, setting.key, setting.path, setting.param, setting.required);
+    }
+    sections.erase(section);
+  };
+
   Map top(*this, node, "decoder");
-  for (const char* key : {"model_dim", "num_layers", "vocab_size", "max_seq_len"}) {
-    value(top, key, key, Param::kInt, true);
-  }
-  value(top, "tied_embeddings", "tied_embeddings", Param::kBool, false);
+  read_settings(top, "");
 
   Map norm(*this, top.Required("norm"), "decoder norm");
   decoder.norm_kind = Enum(norm.Required("kind"), "norm kind", {"rms"});
-  value(norm, "eps", "norm.eps", Param::kFloat, true);
+  read_settings(norm, "norm");
   norm.Finish();
 
   Map attention(*this, top.Required("attention"), "decoder attention");
   decoder.attention_kind = Enum(attention.Required("kind"), "attention kind", {"gqa"});
-  value(attention, "num_heads", "attention.num_heads", Param::kInt, true);
-  value(attention, "num_kv_heads", "attention.num_kv_heads", Param::kInt, true);
-  value(attention, "head_dim", "attention.head_dim", Param::kOptionalInt, false);
-  for (const char* flag : {"qkv_bias", "q_norm", "k_norm"}) {
-    value(attention, flag, absl::StrCat("attention.", flag), Param::kBool, false);
-  }
-  value(attention, "sliding_window", "attention.sliding_window", Param::kOptionalInt, false);
+  read_settings(attention, "attention");
   attention.Finish();
 
   Map rope(*this, top.Required("rope"), "decoder rope");
-  value(rope, "theta", "rope.theta", Param::kFloat, true);
+  read_settings(rope, "rope");
   decoder.rope_layout = "rotate_half";
   if (auto layout = rope.Optional("layout")) {
     decoder.rope_layout = Enum(*layout, "rope layout", {"rotate_half", "interleaved"});
@@ -699,24 +735,22 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
         Enum(scaling.Required("kind"), "rope scaling kind", {"none", "llama3"});
     if (decoder.rope_scaling_kind == "llama3") {
       value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false);
-      for (const char* key : {"factor", "low_freq_factor", "high_freq_factor"}) {
-        value(scaling, key, absl::StrCat("rope.scaling.", key), Param::kFloat, true);
-      }
-      value(scaling, "original_context_length", "rope.scaling.original_context_length", Param::kInt,
-            true);
+      read_settings(scaling, "rope.scaling");
     }
     scaling.Finish();
   }
+  sections.erase("rope.scaling");
   rope.Finish();
 
   Map ffn(*this, top.Required("ffn"), "decoder ffn");
   decoder.ffn_kind = Enum(ffn.Required("kind"), "ffn kind", {"swiglu"});
-  value(ffn, "inner_dim", "ffn.inner_dim", Param::kInt, true);
-  value(ffn, "inner_dim_scale", "ffn.inner_dim_scale", Param::kFloat, false);
-  value(ffn, "inner_dim_multiplier", "ffn.inner_dim_multiplier", Param::kFloat, false);
-  value(ffn, "inner_dim_multiple_of", "ffn.inner_dim_multiple_of", Param::kInt, false);
+  read_settings(ffn, "ffn");
   ffn.Finish();
   top.Finish();
+  if (!sections.empty()) {  // a new section in the blueprint's list needs its map here
+    throw std::logic_error(
+        absl::StrCat("decoder settings section '", sections.begin()->first, "' is not read"));
+  }
 }
 
 // The rope projection a target needs when its format's RoPE layout differs from

@@ -1,6 +1,8 @@
 #include "runtime/blueprint/decoder_blueprint.h"
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/core/errors.h"
@@ -32,7 +34,7 @@ std::string Show(double value) {  // the shortest text that reads back as `value
 class FirstDifference {
  public:
   template <typename T>
-  void Compare(const char* what, const T& a, const T& b) {
+  void Compare(const std::string& what, const T& a, const T& b) {
     if (text_.empty() && !(a == b)) text_ = absl::StrCat(what, ": ", Show(a), " vs ", Show(b));
   }
   const std::string& text() const { return text_; }
@@ -41,41 +43,48 @@ class FirstDifference {
   std::string text_;
 };
 
+// Validate()'s check of one setting on its own.
+void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key, int64_t value) {
+  RequirePositive(blueprint, value, key.c_str());
+}
+void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key, double value) {
+  Require(blueprint, value > 0, key.c_str(), "must be positive");
+}
+void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key,
+                   const std::optional<int64_t>& value) {
+  if (value) CheckPositive(blueprint, key, *value);
+}
+void CheckPositive(const DecoderBlueprint&, const std::string&, bool) {}
+
+int64_t HeadDimOf(const DecoderBlueprint& blueprint) { return blueprint.HeadDim(); }
+int64_t FfnInnerDimOf(const DecoderBlueprint& blueprint) { return blueprint.FfnInnerDim(); }
+
 }  // namespace
+
+const DerivedSize kHeadDimSize = {"attention.head_dim", &HeadDimOf};
+const DerivedSize kFfnInnerDimSize = {"ffn inner dim", &FfnInnerDimOf};
 
 std::string DescribeDifference(const DecoderBlueprint& a, const DecoderBlueprint& b) {
   FirstDifference diff;
-  diff.Compare("model_dim", a.model_dim, b.model_dim);
-  diff.Compare("num_layers", a.num_layers, b.num_layers);
-  diff.Compare("vocab_size", a.vocab_size, b.vocab_size);
-  diff.Compare("max_seq_len", a.max_seq_len, b.max_seq_len);
-  diff.Compare("tied_embeddings", a.tied_embeddings, b.tied_embeddings);
-  diff.Compare("norm.eps", a.norm.eps, b.norm.eps);
-  diff.Compare("attention.num_heads", a.attention.num_heads, b.attention.num_heads);
-  diff.Compare("attention.num_kv_heads", a.attention.num_kv_heads, b.attention.num_kv_heads);
-  diff.Compare("attention.head_dim", a.HeadDim(), b.HeadDim());
-  diff.Compare("attention.qkv_bias", a.attention.qkv_bias, b.attention.qkv_bias);
-  diff.Compare("attention.q_norm", a.attention.q_norm, b.attention.q_norm);
-  diff.Compare("attention.k_norm", a.attention.k_norm, b.attention.k_norm);
-  diff.Compare("attention.sliding_window", a.attention.sliding_window, b.attention.sliding_window);
-  diff.Compare("rope.theta", a.rope.theta, b.rope.theta);
+  std::vector<const DerivedSize*> compared;  // each derived size once
+  auto compare = [&](const std::string& prefix) {
+    return [&diff, &compared, &a, &b, prefix](const DecoderSetting& setting, const auto& x,
+                                              const auto& y) {
+      if (setting.derived == nullptr) {
+        diff.Compare(prefix + setting.key, x, y);
+      } else if (std::find(compared.begin(), compared.end(), setting.derived) == compared.end()) {
+        compared.push_back(setting.derived);
+        diff.Compare(setting.derived->name, setting.derived->of(a), setting.derived->of(b));
+      }
+    };
+  };
+  VisitDecoderSettings(compare(""), a, b);
   diff.Compare("rope.layout", a.rope.layout, b.rope.layout);
   const std::optional<Llama3RopeScaling>& x = a.rope.llama3_scaling;
   const std::optional<Llama3RopeScaling>& y = b.rope.llama3_scaling;
   diff.Compare("rope.llama3_scaling", x.has_value(), y.has_value());
-  if (x && y) {
-    diff.Compare("rope.llama3_scaling.factor", x->factor, y->factor);
-    diff.Compare("rope.llama3_scaling.low_freq_factor", x->low_freq_factor, y->low_freq_factor);
-    diff.Compare("rope.llama3_scaling.high_freq_factor", x->high_freq_factor, y->high_freq_factor);
-    diff.Compare("rope.llama3_scaling.original_context_length", x->original_context_length,
-                 y->original_context_length);
-  }
-  diff.Compare("ffn inner dim", a.FfnInnerDim(), b.FfnInnerDim());
+  if (x && y) VisitLlama3ScalingSettings(compare("rope.llama3_scaling."), *x, *y);
   return diff.text();
-}
-
-const char* RopeLayoutName(RopeLayout layout) {
-  return layout == RopeLayout::kRotateHalf ? "rotate_half" : "interleaved";
 }
 
 int64_t DecoderBlueprint::HeadDim() const {
@@ -93,13 +102,21 @@ int64_t DecoderBlueprint::FfnInnerDim() const {
 }
 
 void DecoderBlueprint::Validate() const {
-  RequirePositive(*this, model_dim, "model_dim");
-  RequirePositive(*this, num_layers, "num_layers");
-  RequirePositive(*this, vocab_size, "vocab_size");
-  RequirePositive(*this, max_seq_len, "max_seq_len");
-  Require(*this, norm.eps > 0, "norm.eps", "must be positive");
-  RequirePositive(*this, attention.num_heads, "attention.num_heads");
-  RequirePositive(*this, attention.num_kv_heads, "attention.num_kv_heads");
+  VisitDecoderSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        if (setting.positive) CheckPositive(*this, setting.key, member);
+      },
+      *this);
+  if (rope.llama3_scaling) {
+    VisitLlama3ScalingSettings(
+        [&](const DecoderSetting& setting, const auto& member) {
+          CheckPositive(*this, absl::StrCat("rope.scaling.", setting.key), member);
+        },
+        *rope.llama3_scaling);
+    const Llama3RopeScaling& s = *rope.llama3_scaling;
+    Require(*this, s.high_freq_factor > s.low_freq_factor, "rope.scaling",
+            "needs 0 < low_freq_factor < high_freq_factor");
+  }
   Require(*this, attention.num_heads % attention.num_kv_heads == 0, "attention.num_heads",
           absl::StrCat(attention.num_heads, " is not divisible by num_kv_heads ",
                        attention.num_kv_heads));
@@ -115,21 +132,6 @@ void DecoderBlueprint::Validate() const {
                        attention.head_dim ? ""
                                           : absl::StrCat(" (model_dim ", model_dim, " / num_heads ",
                                                          attention.num_heads, ")")));
-  if (attention.sliding_window) {
-    RequirePositive(*this, *attention.sliding_window, "attention.sliding_window");
-  }
-  Require(*this, rope.theta > 0, "rope.theta", "must be positive");
-  if (rope.llama3_scaling) {
-    const Llama3RopeScaling& s = *rope.llama3_scaling;
-    Require(*this, s.factor > 0, "rope.scaling.factor", "must be positive");
-    Require(*this, s.high_freq_factor > s.low_freq_factor && s.low_freq_factor > 0, "rope.scaling",
-            "needs 0 < low_freq_factor < high_freq_factor");
-    RequirePositive(*this, s.original_context_length, "rope.scaling.original_context_length");
-  }
-  RequirePositive(*this, ffn.inner_dim, "ffn.inner_dim");
-  Require(*this, ffn.inner_dim_scale > 0 && ffn.inner_dim_multiplier > 0, "ffn",
-          "inner_dim_scale and inner_dim_multiplier must be positive");
-  RequirePositive(*this, ffn.inner_dim_multiple_of, "ffn.inner_dim_multiple_of");
 }
 
 }  // namespace modelhub

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/blueprint/decoder_blueprint.h"
+#include "runtime/blueprint/rope_settings.h"
 #include "runtime/checkpoint/checkpoint_reader.h"
 #include "runtime/checkpoint/key_map.h"
 

@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/blueprint/decoder_blueprint.h"
+#include "runtime/blueprint/rope_settings.h"
 
 namespace modelhub {
 

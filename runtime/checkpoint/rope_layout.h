@@ -3,7 +3,7 @@
 
 #include <ATen/ATen.h>
 
-#include "runtime/blueprint/decoder_blueprint.h"
+#include "runtime/blueprint/rope_settings.h"
 
 namespace modelhub {
 

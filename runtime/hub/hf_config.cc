@@ -222,27 +222,34 @@ const HfConfigRule* RuleOf(const HfConfigTable& table, const std::string& field)
   return nullptr;
 }
 
-// The config.json key behind a field of the decoder blueprint (as
-// FormatHfConfig writes them).
-const char* HfKeyOf(std::string_view blueprint_field) {
-  static const std::pair<std::string_view, const char*> kKeys[] = {
-      {"model_dim", "hidden_size"},
-      {"num_layers", "num_hidden_layers"},
-      {"vocab_size", "vocab_size"},
-      {"max_seq_len", "max_position_embeddings"},
-      {"norm", "rms_norm_eps"},
-      {"attention.num_heads", "num_attention_heads"},
-      {"attention.num_kv_heads", "num_key_value_heads"},
-      {"attention.head_dim", "head_dim"},
-      {"attention.sliding_window", "sliding_window"},
-      {"rope.theta", "rope_theta"},
-      {"rope.scaling", "rope_scaling"},
-      {"ffn", "intermediate_size"},
+// The config.json key behind a field of the decoder blueprint (a setting's
+// key, or the start of some, as ConfigError names them), as HfConfigJson
+// writes it; "model_type" when none is.
+const char* HfKeyOf(std::string_view field) {
+  if (field.substr(0, 12) == "rope.scaling") return "rope_scaling";
+  const char* key = nullptr;
+  const DerivedSize* derived = nullptr;  // of the first setting within `field`
+  auto visit_settings = [](auto&& visit) {
+    const DecoderBlueprint blueprint;
+    VisitDecoderSettings([&](const DecoderSetting& setting, const auto&) { visit(setting); },
+                         blueprint);
   };
-  for (const auto& [prefix, key] : kKeys) {
-    if (blueprint_field.substr(0, prefix.size()) == prefix) return key;
+  visit_settings([&](const DecoderSetting& setting) {
+    std::string_view name = setting.key;
+    const bool within = name.substr(0, field.size()) == field &&
+                        (name.size() == field.size() || name[field.size()] == '.');
+    if (!within || key != nullptr) return;
+    if (setting.hf_key != nullptr) key = setting.hf_key;
+    if (derived == nullptr) derived = setting.derived;
+  });
+  if (key == nullptr && derived != nullptr) {  // e.g. ffn.inner_dim_scale: intermediate_size
+    visit_settings([&](const DecoderSetting& setting) {
+      if (setting.derived == derived && setting.hf_key != nullptr && key == nullptr) {
+        key = setting.hf_key;
+      }
+    });
   }
-  return "model_type";
+  return key != nullptr ? key : "model_type";
 }
 
 // Refuses attention heads the decoder cannot build, naming the config.json keys
@@ -342,8 +349,22 @@ const char* TorchDtypeName(c10::ScalarType dtype) {
   }
 }
 
+// A setting's value as config.json holds it (derived sizes as the size,
+// an unset optional as null).
+Json SettingJson(const DecoderBlueprint& blueprint, const DecoderSetting& setting,
+                 const std::optional<int64_t>& value) {
+  if (setting.derived != nullptr) return setting.derived->of(blueprint);
+  return value ? Json(*value) : Json(nullptr);
+}
+template <typename T>
+Json SettingJson(const DecoderBlueprint& blueprint, const DecoderSetting& setting, const T& value) {
+  if (setting.derived != nullptr) return setting.derived->of(blueprint);
+  return value;
+}
+
 // The config.json of a model of `blueprint` as model type `type` of a family
-// whose config.json reads per `table`.
+// whose config.json reads per `table`: every decoder setting with a config.json
+// key, plus what transformers' config classes need besides.
 Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
                   const DecoderBlueprint& blueprint, const char* dtype) {
   Json json = {
@@ -351,35 +372,26 @@ Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
       {"model_type", type.model_type},
       {"torch_dtype", dtype},
       {"hidden_act", "silu"},
-      {"hidden_size", blueprint.model_dim},
-      {"intermediate_size", blueprint.FfnInnerDim()},
-      {"num_hidden_layers", blueprint.num_layers},
-      {"num_attention_heads", blueprint.attention.num_heads},
-      {"num_key_value_heads", blueprint.attention.num_kv_heads},
-      {"max_position_embeddings", blueprint.max_seq_len},
-      {"vocab_size", blueprint.vocab_size},
-      {"rms_norm_eps", blueprint.norm.eps},
-      {"rope_theta", blueprint.rope.theta},
-      {"tie_word_embeddings", blueprint.tied_embeddings},
   };
-  Json scaling = nullptr;
-  if (const std::optional<Llama3RopeScaling>& llama3 = blueprint.rope.llama3_scaling) {
-    scaling = {{"rope_type", "llama3"},
-               {"factor", llama3->factor},
-               {"low_freq_factor", llama3->low_freq_factor},
-               {"high_freq_factor", llama3->high_freq_factor},
-               {"original_max_position_embeddings", llama3->original_context_length}};
+  VisitDecoderSettings(
+      [&](const DecoderSetting& setting, const auto& value) {
+        if (setting.hf_key == nullptr) return;
+        if (setting.hf_only_where_read && !Mentions(table, setting.hf_key)) return;
+        json[setting.hf_key] = SettingJson(blueprint, setting, value);
+      },
+      blueprint);
+  if (Mentions(table, "rope_scaling")) {
+    Json scaling = nullptr;
+    if (const std::optional<Llama3RopeScaling>& llama3 = blueprint.rope.llama3_scaling) {
+      scaling = {{"rope_type", "llama3"}};
+      VisitLlama3ScalingSettings([&](const DecoderSetting& setting,
+                                     const auto& value) { scaling[setting.hf_key] = value; },
+                                 *llama3);
+    }
+    json["rope_scaling"] = scaling;
   }
-  const std::optional<int64_t>& window = blueprint.attention.sliding_window;
-  const std::pair<const char*, Json> type_specific[] = {
-      {"head_dim", blueprint.HeadDim()},
-      {"attention_bias", blueprint.attention.qkv_bias},
-      {"rope_scaling", scaling},
-      {"sliding_window", window ? Json(*window) : Json(nullptr)},
-      {"use_sliding_window", window.has_value()},
-  };
-  for (const auto& [key, value] : type_specific) {
-    if (Mentions(table, key)) json[key] = value;
+  if (Mentions(table, "use_sliding_window")) {
+    json["use_sliding_window"] = blueprint.attention.sliding_window.has_value();
   }
   return json;
 }

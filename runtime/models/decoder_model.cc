@@ -18,20 +18,48 @@
 
 namespace modelhub {
 
+namespace {
+
+// The blocks' options, from the blueprint.
+RmsNormOptions NormOptions(const DecoderBlueprint& blueprint) {
+  return {blueprint.model_dim, blueprint.norm.eps};
+}
+
+AttentionOptions AttentionOptionsOf(const DecoderBlueprint& blueprint) {
+  const DecoderBlueprint::Attention& attention = blueprint.attention;
+  AttentionOptions options;
+  options.model_dim = blueprint.model_dim;
+  options.num_heads = attention.num_heads;
+  options.num_kv_heads = attention.num_kv_heads;
+  options.head_dim = blueprint.HeadDim();
+  options.qkv_bias = attention.qkv_bias;
+  options.output_bias = attention.output_bias;
+  options.q_norm = attention.q_norm;
+  options.k_norm = attention.k_norm;
+  options.norm_eps = blueprint.norm.eps;
+  return options;
+}
+
+RotaryOptions RotaryOptionsOf(const DecoderBlueprint& blueprint) {
+  return {blueprint.HeadDim(), blueprint.rope.theta, blueprint.rope.layout,
+          blueprint.rope.llama3_scaling};
+}
+
+}  // namespace
+
 // A pre-norm residual block: x + attn(norm(x)), then h + ffn(norm(h)).
 class DecoderLayer : public torch::nn::Module {
  public:
   DecoderLayer(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
     self_attn_layer_norm_ = register_module(
-        "self_attn_layer_norm",
-        std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
-    self_attn_ =
-        register_module("self_attn", std::make_shared<GroupedQueryAttention>(blueprint, options));
-    ffn_layer_norm_ = register_module(
-        "ffn_layer_norm",
-        std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
-    ffn_ = register_module("ffn", std::make_shared<SwiGLUFeedForward>(
-                                      blueprint.model_dim, blueprint.FfnInnerDim(), options));
+        "self_attn_layer_norm", std::make_shared<RMSNorm>(NormOptions(blueprint), options));
+    self_attn_ = register_module("self_attn", std::make_shared<GroupedQueryAttention>(
+                                                  AttentionOptionsOf(blueprint), options));
+    ffn_layer_norm_ = register_module("ffn_layer_norm",
+                                      std::make_shared<RMSNorm>(NormOptions(blueprint), options));
+    ffn_ = register_module(
+        "ffn", std::make_shared<SwiGLUFeedForward>(
+                   SwiGluOptions{blueprint.model_dim, blueprint.FfnInnerDim()}, options));
   }
 
   at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const RotaryAngles& angles,
@@ -50,84 +78,9 @@ class DecoderLayer : public torch::nn::Module {
 
 namespace {
 
-// One parameter: its name (within a layer, for layer parameters) and shape.
-using NamedShape = std::pair<std::string, std::vector<int64_t>>;
-
 // Bookkeeping of one parameter tensor of a meta model (the tensor, its module
 // and their names): an upper estimate, for refusing absurd layer counts.
 constexpr uint64_t kMetaTensorBytes = 4096;
-
-[[noreturn]] void ThrowTooLarge(const DecoderBlueprint& blueprint, const char* what) {
-  throw ConfigError(absl::StrCat(blueprint.family, " decoder"), "", SourceMark{},
-                    absl::StrCat(what, " overflows a 64-bit integer (model_dim ",
-                                 blueprint.model_dim, ", num_layers ", blueprint.num_layers,
-                                 ", vocab_size ", blueprint.vocab_size, ")"));
-}
-
-int64_t Multiply(const DecoderBlueprint& blueprint, const char* what, int64_t a, int64_t b) {
-  int64_t product = 0;
-  if (__builtin_mul_overflow(a, b, &product)) ThrowTooLarge(blueprint, what);
-  return product;
-}
-
-int64_t Add(const DecoderBlueprint& blueprint, const char* what, int64_t a, int64_t b) {
-  int64_t sum = 0;
-  if (__builtin_add_overflow(a, b, &sum)) ThrowTooLarge(blueprint, what);
-  return sum;
-}
-
-// The parameters outside the layers, with their full names.
-std::vector<NamedShape> OuterShapes(const DecoderBlueprint& blueprint) {
-  std::vector<NamedShape> shapes = {
-      {"decoder_frontend.embed.weight", {blueprint.vocab_size, blueprint.model_dim}},
-      {"decoder.layer_norm.weight", {blueprint.model_dim}},
-  };
-  if (!blueprint.tied_embeddings) {
-    shapes.push_back({"final_proj.weight", {blueprint.vocab_size, blueprint.model_dim}});
-  }
-  return shapes;
-}
-
-// The parameters of one layer, named within it (after "decoder.layers.N.").
-std::vector<NamedShape> LayerShapes(const DecoderBlueprint& blueprint) {
-  const int64_t dim = blueprint.model_dim;
-  const int64_t head_dim = blueprint.HeadDim();
-  const int64_t q_dim =
-      Multiply(blueprint, "num_heads x head_dim", blueprint.attention.num_heads, head_dim);
-  const int64_t kv_dim =
-      Multiply(blueprint, "num_kv_heads x head_dim", blueprint.attention.num_kv_heads, head_dim);
-  const int64_t inner_dim = blueprint.FfnInnerDim();
-  if (inner_dim <= 0) {
-    throw ConfigError(absl::StrCat(blueprint.family, " decoder"), "ffn.inner_dim", SourceMark{},
-                      absl::StrCat("the FFN inner dim must be positive, is ", inner_dim));
-  }
-  std::vector<NamedShape> shapes = {{"self_attn_layer_norm.weight", {dim}}};
-  const bool bias = blueprint.attention.qkv_bias;
-  for (const auto& [name, rows] :
-       {std::pair<const char*, int64_t>{"q_proj", q_dim}, {"k_proj", kv_dim}, {"v_proj", kv_dim}}) {
-    shapes.push_back({absl::StrCat("self_attn.", name, ".weight"), {rows, dim}});
-    if (bias) shapes.push_back({absl::StrCat("self_attn.", name, ".bias"), {rows}});
-  }
-  if (blueprint.attention.q_norm) shapes.push_back({"self_attn.q_norm.weight", {head_dim}});
-  if (blueprint.attention.k_norm) shapes.push_back({"self_attn.k_norm.weight", {head_dim}});
-  shapes.push_back({"self_attn.output_proj.weight", {dim, q_dim}});
-  shapes.push_back({"ffn_layer_norm.weight", {dim}});
-  shapes.push_back({"ffn.gate_proj.weight", {inner_dim, dim}});
-  shapes.push_back({"ffn.inner_proj.weight", {inner_dim, dim}});
-  shapes.push_back({"ffn.output_proj.weight", {dim, inner_dim}});
-  return shapes;
-}
-
-// The number of elements of the parameters in `shapes`.
-int64_t CountElements(const DecoderBlueprint& blueprint, const std::vector<NamedShape>& shapes) {
-  int64_t total = 0;
-  for (const auto& [name, shape] : shapes) {
-    int64_t numel = 1;
-    for (int64_t size : shape) numel = Multiply(blueprint, "the parameter count", numel, size);
-    total = Add(blueprint, "the parameter count", total, numel);
-  }
-  return total;
-}
 
 // "1.5 GB".
 std::string Gigabytes(double bytes) {
@@ -142,10 +95,7 @@ std::string Gigabytes(double bytes) {
 void CheckFitsInMemory(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
   if (!options.meta() && !options.device.is_cpu()) return;
   const int64_t count = DecoderParameterCount(blueprint);
-  const int64_t tensors =
-      Add(blueprint, "the tensor count", static_cast<int64_t>(OuterShapes(blueprint).size()),
-          Multiply(blueprint, "the tensor count", blueprint.num_layers,
-                   static_cast<int64_t>(LayerShapes(blueprint).size())));
+  const int64_t tensors = DecoderParameterTensorCount(blueprint);
   // Plus the rotary encoder's frequency table, which is never on the meta device.
   const double bytes = (options.meta() ? static_cast<double>(tensors) * kMetaTensorBytes
                                        : static_cast<double>(count) *
@@ -188,35 +138,15 @@ ModuleOptions Checked(const DecoderBlueprint& blueprint, const ModuleOptions& op
 
 }  // namespace
 
-std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(
-    const DecoderBlueprint& blueprint) {
-  blueprint.Validate();
-  std::map<std::string, std::vector<int64_t>> shapes;
-  for (auto& [name, shape] : OuterShapes(blueprint)) shapes.emplace(name, shape);
-  const std::vector<NamedShape> layer = LayerShapes(blueprint);
-  for (int64_t i = 0; i < blueprint.num_layers; ++i) {
-    const std::string prefix = absl::StrCat("decoder.layers.", i, ".");
-    for (const auto& [name, shape] : layer) shapes.emplace(prefix + name, shape);
-  }
-  return shapes;
-}
-
-int64_t DecoderParameterCount(const DecoderBlueprint& blueprint) {
-  blueprint.Validate();
-  return Add(blueprint, "the parameter count", CountElements(blueprint, OuterShapes(blueprint)),
-             Multiply(blueprint, "the parameter count", blueprint.num_layers,
-                      CountElements(blueprint, LayerShapes(blueprint))));
-}
-
 DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options)
     : blueprint_(blueprint),
       options_(Checked(blueprint, options)),
-      rope_(blueprint.HeadDim(), blueprint.rope.theta, blueprint.rope.layout,
-            blueprint.rope.llama3_scaling) {
+      rope_(RotaryOptionsOf(blueprint)) {
   try {
     auto frontend = register_module("decoder_frontend", std::make_shared<Frontend>());
     embed_ = frontend->register_module(
-        "embed", std::make_shared<Embedding>(blueprint.vocab_size, blueprint.model_dim, options));
+        "embed", std::make_shared<Embedding>(
+                     EmbeddingOptions{blueprint.vocab_size, blueprint.model_dim}, options));
     auto decoder = register_module("decoder", std::make_shared<Decoder>());
     torch::nn::ModuleList layers;
     for (int64_t i = 0; i < blueprint.num_layers; ++i) {
@@ -225,7 +155,7 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
     }
     decoder->register_module("layers", layers.ptr());
     layer_norm_ = decoder->register_module(
-        "layer_norm", std::make_shared<RMSNorm>(blueprint.model_dim, blueprint.norm.eps, options));
+        "layer_norm", std::make_shared<RMSNorm>(NormOptions(blueprint), options));
     if (!blueprint.tied_embeddings) {
       final_proj_ = register_module(
           "final_proj",

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/blueprint/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_parameters.h"
 #include "runtime/nn/attention.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/rotary_encoder.h"
@@ -21,18 +22,6 @@ class Embedding;
 class Projection;
 class RMSNorm;
 class DecoderLayer;
-
-// The parameters of a DecoderModel of `blueprint`, by name, with their shapes:
-// exactly those of its named_parameters(), computed from the blueprint alone.
-// Nothing is created, so the cost is a few entries per layer whatever the
-// sizes. Throws ConfigError when the blueprint is invalid or a size overflows.
-std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(
-    const DecoderBlueprint& blueprint);
-
-// The number of parameter elements of a DecoderModel of `blueprint` (tied
-// weights counted once), computed in constant time without creating anything.
-// Throws ConfigError when the blueprint is invalid or the count overflows.
-int64_t DecoderParameterCount(const DecoderBlueprint& blueprint);
 
 // State of incremental decoding: per-layer keys/values plus which cached
 // positions are real tokens. Obtain one from DecoderModel::NewKvCache().
@@ -50,6 +39,7 @@ struct KvCache {
 //     ffn.{gate,inner,output}_proj}
 //   decoder.layer_norm.weight
 //   final_proj.weight             (absent with tied embeddings)
+// exactly the parameters of DecoderParameterShapes (runtime/blueprint).
 class DecoderModel : public torch::nn::Module {
  public:
   // Validates the blueprint (ConfigError) and creates the parameters with

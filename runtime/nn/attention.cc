@@ -33,31 +33,29 @@ at::Tensor MakeAttentionMask(int64_t seq_len, const at::Tensor& positions,
   return mask.unsqueeze(1);  // [B or 1, 1, S, T]
 }
 
-GroupedQueryAttention::GroupedQueryAttention(const DecoderBlueprint& blueprint,
+GroupedQueryAttention::GroupedQueryAttention(const AttentionOptions& attention,
                                              const ModuleOptions& options)
-    : num_heads_(blueprint.attention.num_heads),
-      num_kv_heads_(blueprint.attention.num_kv_heads),
-      head_dim_(blueprint.HeadDim()),
-      sliding_window_(blueprint.attention.sliding_window) {
-  const int64_t model_dim = blueprint.model_dim;
-  const bool bias = blueprint.attention.qkv_bias;
+    : num_heads_(attention.num_heads),
+      num_kv_heads_(attention.num_kv_heads),
+      head_dim_(attention.head_dim) {
+  const int64_t model_dim = attention.model_dim;
+  const bool bias = attention.qkv_bias;
   q_proj_ = register_module(
       "q_proj", std::make_shared<Projection>(model_dim, num_heads_ * head_dim_, bias, options));
   k_proj_ = register_module(
       "k_proj", std::make_shared<Projection>(model_dim, num_kv_heads_ * head_dim_, bias, options));
   v_proj_ = register_module(
       "v_proj", std::make_shared<Projection>(model_dim, num_kv_heads_ * head_dim_, bias, options));
-  if (blueprint.attention.q_norm) {
-    q_norm_ = register_module("q_norm",
-                              std::make_shared<RMSNorm>(head_dim_, blueprint.norm.eps, options));
+  const RmsNormOptions head_norm{head_dim_, attention.norm_eps};
+  if (attention.q_norm) {
+    q_norm_ = register_module("q_norm", std::make_shared<RMSNorm>(head_norm, options));
   }
-  if (blueprint.attention.k_norm) {
-    k_norm_ = register_module("k_norm",
-                              std::make_shared<RMSNorm>(head_dim_, blueprint.norm.eps, options));
+  if (attention.k_norm) {
+    k_norm_ = register_module("k_norm", std::make_shared<RMSNorm>(head_norm, options));
   }
-  output_proj_ = register_module(
-      "output_proj",
-      std::make_shared<Projection>(num_heads_ * head_dim_, model_dim, false, options));
+  output_proj_ =
+      register_module("output_proj", std::make_shared<Projection>(num_heads_ * head_dim_, model_dim,
+                                                                  attention.output_bias, options));
 }
 
 at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncoder& rope,

@@ -7,7 +7,6 @@
 #include <memory>
 #include <optional>
 
-#include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/projection.h"
 #include "runtime/nn/rms_norm.h"
@@ -22,13 +21,26 @@ struct AttentionCache {
   at::Tensor values;  // [B, num_kv_heads, T, head_dim]
 };
 
+// The shape of a GroupedQueryAttention and its optional parts.
+struct AttentionOptions {
+  int64_t model_dim = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  bool qkv_bias = false;     // biases on q_proj, k_proj, v_proj
+  bool output_bias = false;  // a bias on output_proj
+  bool q_norm = false;       // per-head RMSNorm of queries
+  bool k_norm = false;       // per-head RMSNorm of keys
+  double norm_eps = 1e-6;    // of q_norm and k_norm
+};
+
 // Causal grouped-query self-attention with fairseq2's module names: q_proj,
 // k_proj, v_proj (optional bias), optional per-head q_norm/k_norm (RMSNorm over
-// head_dim, applied before RoPE), output_proj. Uses LibTorch's
+// head_dim, applied before RoPE), output_proj (optional bias). Uses LibTorch's
 // scaled_dot_product_attention where it exists (2.x), a float32 softmax otherwise.
 class GroupedQueryAttention : public torch::nn::Module {
  public:
-  GroupedQueryAttention(const DecoderBlueprint& blueprint, const ModuleOptions& options);
+  GroupedQueryAttention(const AttentionOptions& attention, const ModuleOptions& options);
 
   // x: [B, S, model_dim]. angles: the rows' RoPE angles from rope.Angles() of
   // their positions shaped [B or 1, 1, S] (one set for all heads). mask:
@@ -41,11 +53,10 @@ class GroupedQueryAttention : public torch::nn::Module {
   int64_t num_heads_;
   int64_t num_kv_heads_;
   int64_t head_dim_;
-  std::optional<int64_t> sliding_window_;
   std::shared_ptr<Projection> q_proj_;
   std::shared_ptr<Projection> k_proj_;
   std::shared_ptr<Projection> v_proj_;
-  std::shared_ptr<RMSNorm> q_norm_;  // null when the blueprint has none
+  std::shared_ptr<RMSNorm> q_norm_;  // null when the options ask for none
   std::shared_ptr<RMSNorm> k_norm_;
   std::shared_ptr<Projection> output_proj_;
 };

@@ -4,12 +4,13 @@
 
 namespace modelhub {
 
-Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, const ModuleOptions& options) {
+Embedding::Embedding(const EmbeddingOptions& embedding, const ModuleOptions& options) {
   weight_ = register_parameter(
-      "weight", at::empty({num_embeddings, embedding_dim}, options.tensor_options()));
+      "weight",
+      at::empty({embedding.num_embeddings, embedding.embedding_dim}, options.tensor_options()));
   if (options.initializes()) {
     at::NoGradGuard no_grad;
-    weight_.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(embedding_dim)));
+    weight_.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(embedding.embedding_dim)));
   }
 }
 

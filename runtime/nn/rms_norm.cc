@@ -2,8 +2,8 @@
 
 namespace modelhub {
 
-RMSNorm::RMSNorm(int64_t dim, double eps, const ModuleOptions& options) : eps_(eps) {
-  weight_ = register_parameter("weight", at::empty({dim}, options.tensor_options()));
+RMSNorm::RMSNorm(const RmsNormOptions& norm, const ModuleOptions& options) : eps_(norm.eps) {
+  weight_ = register_parameter("weight", at::empty({norm.dim}, options.tensor_options()));
   if (options.initializes()) {
     at::NoGradGuard no_grad;
     weight_.fill_(1.0);

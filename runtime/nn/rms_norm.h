@@ -8,13 +8,19 @@
 
 namespace modelhub {
 
+// The size and epsilon of an RMSNorm.
+struct RmsNormOptions {
+  int64_t dim = 0;
+  double eps = 1e-6;
+};
+
 // Root-mean-square layer normalization over the last dimension, with a learned
 // `weight` [dim] initialized to ones. Statistics are computed in float32 and the
 // normalized value is cast back before the weight is applied (as Hugging Face
 // Llama/Qwen do), so low-precision models match their reference.
 class RMSNorm : public torch::nn::Module {
  public:
-  RMSNorm(int64_t dim, double eps, const ModuleOptions& options);
+  RMSNorm(const RmsNormOptions& norm, const ModuleOptions& options);
 
   at::Tensor forward(const at::Tensor& x) const;
 

@@ -29,11 +29,11 @@ std::vector<double> RopeInverseFrequencies(int64_t head_dim, double theta,
   return frequencies;
 }
 
-RotaryEncoder::RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
-                             const std::optional<Llama3RopeScaling>& scaling)
-    : layout_(layout),
-      inverse_frequencies_(at::tensor(RopeInverseFrequencies(head_dim, theta, scaling),
-                                      at::TensorOptions().dtype(at::kDouble))) {}
+RotaryEncoder::RotaryEncoder(const RotaryOptions& rope)
+    : layout_(rope.layout),
+      inverse_frequencies_(
+          at::tensor(RopeInverseFrequencies(rope.head_dim, rope.theta, rope.llama3_scaling),
+                     at::TensorOptions().dtype(at::kDouble))) {}
 
 namespace {
 

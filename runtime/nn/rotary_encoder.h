@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/blueprint/decoder_blueprint.h"
+#include "runtime/blueprint/rope_settings.h"
 
 namespace modelhub {
 
@@ -16,7 +16,7 @@ std::vector<double> RopeInverseFrequencies(int64_t head_dim, double theta,
                                            const std::optional<Llama3RopeScaling>& scaling);
 
 // Applies rotary position embeddings. Holds no parameters: the inverse
-// frequencies are derived from the blueprint, never loaded from checkpoints.
+// frequencies are derived from the options, never loaded from checkpoints.
 // Angles and rotation are computed in float32 (or the model's dtype when wider).
 //
 // The cosines and sines of some positions' angles, laid out for the encoder's
@@ -27,10 +27,17 @@ struct RotaryAngles {
   at::Tensor sin;
 };
 
+// What a RotaryEncoder rotates and how.
+struct RotaryOptions {
+  int64_t head_dim = 0;
+  double theta = 10000.0;
+  RopeLayout layout = RopeLayout::kRotateHalf;
+  std::optional<Llama3RopeScaling> llama3_scaling;
+};
+
 class RotaryEncoder {
  public:
-  RotaryEncoder(int64_t head_dim, double theta, RopeLayout layout,
-                const std::optional<Llama3RopeScaling>& scaling);
+  explicit RotaryEncoder(const RotaryOptions& rope);
 
   // The angles of `positions` (int64 token positions, e.g. [S], or [B, 1, S] to
   // broadcast over the heads of [B, H, S, D]) for rotating values of `dtype` on

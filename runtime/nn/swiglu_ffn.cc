@@ -2,8 +2,9 @@
 
 namespace modelhub {
 
-SwiGLUFeedForward::SwiGLUFeedForward(int64_t model_dim, int64_t inner_dim,
-                                     const ModuleOptions& options) {
+SwiGLUFeedForward::SwiGLUFeedForward(const SwiGluOptions& ffn, const ModuleOptions& options) {
+  const int64_t model_dim = ffn.model_dim;
+  const int64_t inner_dim = ffn.inner_dim;
   gate_proj_ = register_module("gate_proj",
                                std::make_shared<Projection>(model_dim, inner_dim, false, options));
   inner_proj_ = register_module("inner_proj",

@@ -11,11 +11,17 @@
 
 namespace modelhub {
 
+// The sizes of a SwiGLUFeedForward.
+struct SwiGluOptions {
+  int64_t model_dim = 0;
+  int64_t inner_dim = 0;
+};
+
 // The SwiGLU feed-forward block: output_proj(silu(gate_proj(x)) * inner_proj(x)),
 // with fairseq2's module names (Hugging Face's gate/up/down projections).
 class SwiGLUFeedForward : public torch::nn::Module {
  public:
-  SwiGLUFeedForward(int64_t model_dim, int64_t inner_dim, const ModuleOptions& options);
+  SwiGLUFeedForward(const SwiGluOptions& ffn, const ModuleOptions& options);
 
   at::Tensor forward(const at::Tensor& x) const;
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+
 #include "runtime/core/errors.h"
 #include "tests/testing/error_of.h"
 #include "tests/testing/small_blueprint.h"
@@ -30,6 +33,32 @@ TEST(DecoderBlueprintTest, HeadDimDefaultsToModelDimOverHeads) {
   EXPECT_EQ(b.HeadDim(), 8);
   b.attention.head_dim = 128;
   EXPECT_EQ(b.HeadDim(), 128);
+}
+
+// Changes a setting so that the model it builds changes.
+void Change(int64_t& value) { value = value * 10 + 7; }
+void Change(double& value) { value *= 2; }
+void Change(bool& value) { value = !value; }
+void Change(std::optional<int64_t>& value) { value = value ? std::nullopt : std::optional(10); }
+
+TEST(DecoderBlueprintTest, EveryListedSettingIsCompared) {
+  size_t count = 0;
+  const DecoderBlueprint valid = Valid();
+  VisitDecoderSettings([&](const DecoderSetting&, const auto&) { ++count; }, valid);
+  ASSERT_GE(count, 19u);
+  for (size_t changed = 0; changed < count; ++changed) {
+    DecoderBlueprint b = Valid();
+    std::string name;
+    size_t index = 0;
+    VisitDecoderSettings(
+        [&](const DecoderSetting& setting, auto& value) {
+          if (index++ != changed) return;
+          Change(value);
+          name = setting.derived != nullptr ? setting.derived->name : setting.key;
+        },
+        b);
+    EXPECT_EQ(DescribeDifference(valid, b).substr(0, name.size() + 1), name + ":") << name;
+  }
 }
 
 TEST(DecoderBlueprintTest, DescribeDifferenceComparesTheModelsBuilt) {

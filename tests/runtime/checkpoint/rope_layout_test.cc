@@ -16,8 +16,10 @@ TEST(RopeLayoutTest, ConvertedWeightsGiveTheSameAttentionScores) {
   const int64_t heads = 3, head_dim = 8, model_dim = 12, seq = 5;
   at::Tensor weight = at::randn({heads * head_dim, model_dim}, at::kDouble);
   at::Tensor x = at::randn({seq, model_dim}, at::kDouble);
-  RotaryEncoder interleaved(head_dim, 10000.0, RopeLayout::kInterleaved, std::nullopt);
-  RotaryEncoder rotate_half(head_dim, 10000.0, RopeLayout::kRotateHalf, std::nullopt);
+  RotaryEncoder interleaved(
+      RotaryOptions{head_dim, 10000.0, RopeLayout::kInterleaved, std::nullopt});
+  RotaryEncoder rotate_half(
+      RotaryOptions{head_dim, 10000.0, RopeLayout::kRotateHalf, std::nullopt});
 
   auto rotated = [&](const at::Tensor& w, const RotaryEncoder& rope) {
     // [S, H*D] -> [H, S, D], then RoPE.

@@ -210,6 +210,8 @@ TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
   }
   EXPECT_TRUE(at::equal(file.Read(*file.Find("model.layers.1.self_attn.v_proj.weight")),
                         parameters["decoder.layers.1.self_attn.v_proj.weight"]));
+  EXPECT_TRUE(at::equal(file.Read(*file.Find("model.layers.1.self_attn.o_proj.bias")),
+                        parameters["decoder.layers.1.self_attn.output_proj.bias"]));
   EXPECT_TRUE(at::equal(testing::FixedLogits(*hub.load_custom_model(
                             dir.string(), config, std::nullopt, std::nullopt, false, false)),
                         testing::FixedLogits(*model)));

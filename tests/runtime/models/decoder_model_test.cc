@@ -35,11 +35,10 @@ std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
   llama31.rope.llama3_scaling = Llama3RopeScaling{8.0, 1.0, 4.0, 16};
   DecoderBlueprint interleaved = SmallBlueprint();
   interleaved.rope.layout = RopeLayout::kInterleaved;
-  return {{"qwen3", qwen3},
-          {"qwen25", qwen25},
-          {"mistral", mistral},
-          {"llama31", llama31},
-          {"interleaved", interleaved}};
+  DecoderBlueprint biased = SmallBlueprint();  // attention_bias in transformers' Llama
+  biased.attention.qkv_bias = biased.attention.output_bias = true;
+  return {{"qwen3", qwen3},     {"biased", biased},   {"qwen25", qwen25},
+          {"mistral", mistral}, {"llama31", llama31}, {"interleaved", interleaved}};
 }
 
 ModuleOptions Double() {

@@ -6,19 +6,19 @@
 #include <cmath>
 #include <limits>
 
-#include "tests/testing/small_blueprint.h"
-
 namespace modelhub {
 namespace {
 
-// Three query heads per key-value head, with biases.
-DecoderBlueprint Blueprint() {
-  DecoderBlueprint b = testing::SmallBlueprint();
-  b.model_dim = 24;
-  b.attention.num_heads = 6;
-  b.attention.head_dim = 8;
-  b.attention.qkv_bias = true;
-  return b;
+// Three query heads per key-value head, with biases on q, k, v and the output.
+AttentionOptions Options() {
+  AttentionOptions options;
+  options.model_dim = 24;
+  options.num_heads = 6;
+  options.num_kv_heads = 2;
+  options.head_dim = 8;
+  options.qkv_bias = true;
+  options.output_bias = true;
+  return options;
 }
 
 at::Tensor Param(const GroupedQueryAttention& attention, const std::string& name) {
@@ -28,11 +28,11 @@ at::Tensor Param(const GroupedQueryAttention& attention, const std::string& name
 // Grouped-query attention computed head by head with explicit loops over
 // positions: query head h reads kv head h / (H / Hkv); key j is visible to
 // query i when j <= i, i - j < window, and j is a real token.
-at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const DecoderBlueprint& b,
+at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const AttentionOptions& o,
                               const at::Tensor& x, const RotaryEncoder& rope,
                               std::optional<int64_t> window, const std::vector<bool>& real) {
-  const int64_t seq = x.size(0), heads = b.attention.num_heads, kv = b.attention.num_kv_heads;
-  const int64_t d = *b.attention.head_dim;
+  const int64_t seq = x.size(0), heads = o.num_heads, kv = o.num_kv_heads;
+  const int64_t d = o.head_dim;
   at::Tensor q =
       at::matmul(x, Param(attention, "q_proj.weight").t()) + Param(attention, "q_proj.bias");
   at::Tensor k =
@@ -65,19 +65,19 @@ at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const Deco
       out[i].slice(0, h * d, (h + 1) * d).copy_(row);
     }
   }
-  return at::matmul(out, Param(attention, "output_proj.weight").t());
+  return at::matmul(out, Param(attention, "output_proj.weight").t()) +
+         Param(attention, "output_proj.bias");
 }
 
 class AttentionTest : public ::testing::TestWithParam<std::optional<int64_t>> {};
 
 TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
   at::manual_seed(3);
-  DecoderBlueprint b = Blueprint();
-  b.attention.sliding_window = GetParam();
+  const AttentionOptions o = Options();
   ModuleOptions options;
   options.dtype = at::kDouble;
-  GroupedQueryAttention attention(b, options);
-  RotaryEncoder rope(8, 10000.0, RopeLayout::kRotateHalf, std::nullopt);
+  GroupedQueryAttention attention(o, options);
+  RotaryEncoder rope(RotaryOptions{8, 10000.0, RopeLayout::kRotateHalf, std::nullopt});
   const int64_t seq = 9;
   at::Tensor x = at::randn({seq, 24}, at::kDouble);
   std::vector<bool> real = {true, true, true, true, true, true, true, false, false};
@@ -88,7 +88,7 @@ TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
   at::Tensor mask = MakeAttentionMask(seq, positions, GetParam(), key_padding);
   RotaryAngles angles = rope.Angles(positions.unsqueeze(1), at::kCPU, at::kDouble);
   at::Tensor actual = attention.forward(x.unsqueeze(0), rope, angles, mask, nullptr)[0];
-  at::Tensor expected = ReferenceAttention(attention, b, x, rope, GetParam(), real);
+  at::Tensor expected = ReferenceAttention(attention, o, x, rope, GetParam(), real);
   // Rows of padding tokens carry no meaning; the real rows must match.
   at::Tensor real_actual = actual.slice(0, 0, 7), real_expected = expected.slice(0, 0, 7);
   EXPECT_TRUE(at::allclose(real_actual, real_expected, 1e-6, 1e-8))
@@ -114,13 +114,23 @@ TEST(AttentionMaskTest, CausalWindowAndPadding) {
 }
 
 TEST(AttentionTest, QueryAndKeyNormsExistOnlyWhenAsked) {
-  DecoderBlueprint b = Blueprint();
-  b.attention.q_norm = true;
-  GroupedQueryAttention with_norms(b, ModuleOptions{});
+  AttentionOptions o = Options();
+  o.q_norm = true;
+  GroupedQueryAttention with_norms(o, ModuleOptions{});
   auto names = with_norms.named_parameters().keys();
   EXPECT_NE(std::find(names.begin(), names.end(), "q_norm.weight"), names.end());
   EXPECT_EQ(std::find(names.begin(), names.end(), "k_norm.weight"), names.end());
   EXPECT_EQ(with_norms.named_parameters()["q_norm.weight"].size(0), 8);
+}
+
+TEST(AttentionTest, OutputBiasExistsOnlyWhenAsked) {
+  AttentionOptions o = Options();
+  EXPECT_EQ(
+      GroupedQueryAttention(o, ModuleOptions{}).named_parameters()["output_proj.bias"].size(0), 24);
+  o.output_bias = false;
+  auto names = GroupedQueryAttention(o, ModuleOptions{}).named_parameters().keys();
+  EXPECT_EQ(std::find(names.begin(), names.end(), "output_proj.bias"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "q_proj.bias"), names.end());
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ namespace modelhub {
 namespace {
 
 TEST(RMSNormTest, NormalizesInFloat32AndScales) {
-  RMSNorm norm(4, 1e-6, ModuleOptions{});
+  RMSNorm norm(RmsNormOptions{4, 1e-6}, ModuleOptions{});
   at::Tensor weight = norm.named_parameters()["weight"];
   EXPECT_TRUE(at::equal(weight, at::ones({4})));
   {
@@ -24,7 +24,7 @@ TEST(RMSNormTest, NormalizesInFloat32AndScales) {
 
 TEST(SwiGLUFeedForwardTest, IsDownOfSiluGateTimesUp) {
   at::manual_seed(0);
-  SwiGLUFeedForward ffn(6, 10, ModuleOptions{});
+  SwiGLUFeedForward ffn(SwiGluOptions{6, 10}, ModuleOptions{});
   auto params = ffn.named_parameters();
   at::Tensor x = at::randn({3, 6});
   at::Tensor gate = at::matmul(x, params["gate_proj.weight"].t());
@@ -39,7 +39,7 @@ TEST(MetaDeviceTest, ModulesAllocateNothingAndKeepShapes) {
   meta.device = c10::Device(c10::kMeta);
   meta.dtype = at::kBFloat16;
   Projection projection(4096, 14336, true, meta);
-  Embedding embedding(128256, 4096, meta);
+  Embedding embedding(EmbeddingOptions{128256, 4096}, meta);
   EXPECT_TRUE(projection.weight().is_meta());
   EXPECT_EQ(projection.weight().sizes(), (std::vector<int64_t>{14336, 4096}));
   EXPECT_EQ(projection.named_parameters()["bias"].scalar_type(), at::kBFloat16);

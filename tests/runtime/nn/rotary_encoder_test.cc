@@ -40,7 +40,7 @@ TEST(RotaryEncoderTest, BothLayoutsMatchTheReference) {
   at::Tensor x = at::randn({7, 16}, at::kDouble);
   for (RopeLayout layout : {RopeLayout::kRotateHalf, RopeLayout::kInterleaved}) {
     for (double theta : {10000.0, 500000.0}) {
-      RotaryEncoder rope(16, theta, layout, std::nullopt);
+      RotaryEncoder rope(RotaryOptions{16, theta, layout, std::nullopt});
       at::Tensor expected =
           ReferenceRope(x, 11, PlainFrequencies(16, theta), layout == RopeLayout::kInterleaved);
       EXPECT_TRUE(at::allclose(rope.forward(x, at::arange(11, 18)), expected, 1e-5, 1e-5))
@@ -51,7 +51,7 @@ TEST(RotaryEncoderTest, BothLayoutsMatchTheReference) {
 
 TEST(RotaryEncoderTest, KeepsTheInputDtypeAndLeadingDimensions) {
   at::Tensor x = at::randn({2, 3, 5, 8}).to(at::kBFloat16);
-  RotaryEncoder rope(8, 10000.0, RopeLayout::kRotateHalf, std::nullopt);
+  RotaryEncoder rope(RotaryOptions{8, 10000.0, RopeLayout::kRotateHalf, std::nullopt});
   at::Tensor y = rope.forward(x, at::arange(5));
   EXPECT_EQ(y.scalar_type(), at::kBFloat16);
   EXPECT_EQ(y.sizes(), x.sizes());
@@ -90,7 +90,7 @@ TEST(RotaryEncoderTest, Llama3ScalingFollowsItsDefinition) {
   EXPECT_GT(blended, 0);
 
   at::Tensor x = at::randn({4, dim}, at::kDouble);
-  RotaryEncoder rope(dim, theta, RopeLayout::kRotateHalf, scaling);
+  RotaryEncoder rope(RotaryOptions{dim, theta, RopeLayout::kRotateHalf, scaling});
   EXPECT_TRUE(at::allclose(rope.forward(x, at::arange(100, 104)),
                            ReferenceRope(x, 100, scaled, false), 1e-4, 1e-5));
 }

@@ -1,0 +1,167 @@
+#include "runtime/blueprint/decoder_parameters.h"
+
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "runtime/core/errors.h"
+
+namespace modelhub {
+namespace {
+
+using Shape = std::vector<int64_t>;
+
+[[noreturn]] void ThrowTooLarge(const DecoderBlueprint& blueprint, const char* what) {
+  throw ConfigError(absl::StrCat(blueprint.family, " decoder"), "", SourceMark{},
+                    absl::StrCat(what, " overflows a 64-bit integer (model_dim ",
+                                 blueprint.model_dim, ", num_layers ", blueprint.num_layers,
+                                 ", vocab_size ", blueprint.vocab_size, ")"));
+}
+
+int64_t Multiply(const DecoderBlueprint& blueprint, const char* what, int64_t a, int64_t b) {
+  int64_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) ThrowTooLarge(blueprint, what);
+  return product;
+}
+
+int64_t Add(const DecoderBlueprint& blueprint, const char* what, int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) ThrowTooLarge(blueprint, what);
+  return sum;
+}
+
+// Validates `blueprint` and computes its sizes.
+DecoderSizes SizesOf(const DecoderBlueprint& blueprint) {
+  blueprint.Validate();
+  DecoderSizes sizes;
+  sizes.model_dim = blueprint.model_dim;
+  sizes.vocab_size = blueprint.vocab_size;
+  sizes.head_dim = blueprint.HeadDim();
+  sizes.q_dim =
+      Multiply(blueprint, "num_heads x head_dim", blueprint.attention.num_heads, sizes.head_dim);
+  sizes.kv_dim = Multiply(blueprint, "num_kv_heads x head_dim", blueprint.attention.num_kv_heads,
+                          sizes.head_dim);
+  sizes.ffn_inner_dim = blueprint.FfnInnerDim();
+  if (sizes.ffn_inner_dim <= 0) {
+    throw ConfigError(absl::StrCat(blueprint.family, " decoder"), "ffn.inner_dim", SourceMark{},
+                      absl::StrCat("the FFN inner dim must be positive, is ", sizes.ffn_inner_dim));
+  }
+  return sizes;
+}
+
+Shape Model(const DecoderSizes& s) { return {s.model_dim}; }
+Shape Head(const DecoderSizes& s) { return {s.head_dim}; }
+Shape Q(const DecoderSizes& s) { return {s.q_dim}; }
+Shape Kv(const DecoderSizes& s) { return {s.kv_dim}; }
+Shape VocabByModel(const DecoderSizes& s) { return {s.vocab_size, s.model_dim}; }
+Shape QByModel(const DecoderSizes& s) { return {s.q_dim, s.model_dim}; }
+Shape KvByModel(const DecoderSizes& s) { return {s.kv_dim, s.model_dim}; }
+Shape ModelByQ(const DecoderSizes& s) { return {s.model_dim, s.q_dim}; }
+Shape InnerByModel(const DecoderSizes& s) { return {s.ffn_inner_dim, s.model_dim}; }
+Shape ModelByInner(const DecoderSizes& s) { return {s.model_dim, s.ffn_inner_dim}; }
+
+// The value of the bool setting `key`.
+bool BoolSetting(const DecoderBlueprint& blueprint, std::string_view key) {
+  std::optional<bool> value;
+  VisitDecoderSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(member)>, bool>) {
+          if (key == setting.key) value = member;
+        }
+      },
+      blueprint);
+  if (!value)
+    throw std::logic_error(absl::StrCat("no bool decoder setting '", std::string(key), "'"));
+  return *value;
+}
+
+// Sums `measure(parameter)` over the parameters of `blueprint`, per-layer ones
+// once per layer.
+template <typename Measure>
+int64_t SumOver(const DecoderBlueprint& blueprint, const char* what, Measure measure) {
+  int64_t outer = 0;
+  int64_t layer = 0;
+  for (const DecoderParameter& parameter : DecoderParameterList()) {
+    if (!HasParameter(blueprint, parameter)) continue;
+    int64_t& sum = parameter.per_layer() ? layer : outer;
+    sum = Add(blueprint, what, sum, measure(parameter));
+  }
+  return Add(blueprint, what, outer, Multiply(blueprint, what, blueprint.num_layers, layer));
+}
+
+}  // namespace
+
+bool DecoderParameter::per_layer() const {
+  return std::string_view(name).find("{i}") != std::string_view::npos;
+}
+
+const std::vector<DecoderParameter>& DecoderParameterList() {
+  static const std::vector<DecoderParameter> kList = {
+      {"decoder_frontend.embed.weight", "", VocabByModel},
+      {"decoder.layers.{i}.self_attn_layer_norm.weight", "", Model},
+      {"decoder.layers.{i}.self_attn.q_proj.weight", "", QByModel},
+      {"decoder.layers.{i}.self_attn.q_proj.bias", "attention.qkv_bias", Q},
+      {"decoder.layers.{i}.self_attn.k_proj.weight", "", KvByModel},
+      {"decoder.layers.{i}.self_attn.k_proj.bias", "attention.qkv_bias", Kv},
+      {"decoder.layers.{i}.self_attn.v_proj.weight", "", KvByModel},
+      {"decoder.layers.{i}.self_attn.v_proj.bias", "attention.qkv_bias", Kv},
+      {"decoder.layers.{i}.self_attn.q_norm.weight", "attention.q_norm", Head},
+      {"decoder.layers.{i}.self_attn.k_norm.weight", "attention.k_norm", Head},
+      {"decoder.layers.{i}.self_attn.output_proj.weight", "", ModelByQ},
+      {"decoder.layers.{i}.self_attn.output_proj.bias", "attention.output_bias", Model},
+      {"decoder.layers.{i}.ffn_layer_norm.weight", "", Model},
+      {"decoder.layers.{i}.ffn.gate_proj.weight", "", InnerByModel},
+      {"decoder.layers.{i}.ffn.inner_proj.weight", "", InnerByModel},
+      {"decoder.layers.{i}.ffn.output_proj.weight", "", ModelByInner},
+      {"decoder.layer_norm.weight", "", Model},
+      {"final_proj.weight", "!tied_embeddings", VocabByModel},
+  };
+  return kList;
+}
+
+bool HasParameter(const DecoderBlueprint& blueprint, const DecoderParameter& parameter) {
+  std::string_view condition = parameter.created_by;
+  if (condition.empty()) return true;
+  const bool negated = condition.front() == '!';
+  if (negated) condition.remove_prefix(1);
+  return BoolSetting(blueprint, condition) != negated;
+}
+
+std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(
+    const DecoderBlueprint& blueprint) {
+  const DecoderSizes sizes = SizesOf(blueprint);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const DecoderParameter& parameter : DecoderParameterList()) {
+    if (!HasParameter(blueprint, parameter)) continue;
+    if (!parameter.per_layer()) {
+      shapes.emplace(parameter.name, parameter.shape(sizes));
+      continue;
+    }
+    for (int64_t i = 0; i < blueprint.num_layers; ++i) {
+      shapes.emplace(absl::StrReplaceAll(parameter.name, {{"{i}", absl::StrCat(i)}}),
+                     parameter.shape(sizes));
+    }
+  }
+  return shapes;
+}
+
+int64_t DecoderParameterCount(const DecoderBlueprint& blueprint) {
+  const DecoderSizes sizes = SizesOf(blueprint);
+  return SumOver(blueprint, "the parameter count", [&](const DecoderParameter& parameter) {
+    int64_t numel = 1;
+    for (int64_t size : parameter.shape(sizes)) {
+      numel = Multiply(blueprint, "the parameter count", numel, size);
+    }
+    return numel;
+  });
+}
+
+int64_t DecoderParameterTensorCount(const DecoderBlueprint& blueprint) {
+  SizesOf(blueprint);
+  return SumOver(blueprint, "the tensor count", [](const DecoderParameter&) { return 1; });
+}
+
+}  // namespace modelhub
