@@ -119,8 +119,9 @@ struct KeyRuleSpec {
   std::string from;
   std::string to;  // "" when dropped
   bool dropped = false;
-  std::string rope;  // "" | "query" | "key"
-  SourceMark mark;
+  std::string rope;    // "" | "query" | "key"
+  SourceMark mark;     // of the source pattern
+  SourceMark to_mark;  // of the target pattern (unset when dropped)
 };
 
 // A checkpoint format's key map (e.g. "hf", "meta").

@@ -19,6 +19,7 @@
 #include "codegen/spec_error.h"
 #include "runtime/assets/yaml_values.h"
 #include "runtime/blueprint/decoder_blueprint.h"
+#include "runtime/blueprint/decoder_parameters.h"
 #include "runtime/checkpoint/key_pattern.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/closest_names.h"
@@ -268,6 +269,19 @@ class Parser {
   HfConfigRuleSpec ParseHfRule(const std::vector<std::string>& path, const FieldSpec& field,
                                const YAML::Node& value);
   std::string JsonKey(const YAML::Node& node) const;
+  // A parameter the decoder may create, as the key-map checks see it.
+  struct ModelParameter {
+    std::string name;  // "decoder.layers.{i}.ffn.gate_proj.weight"
+    ParsedKeyPattern pattern;
+    std::string shape;         // ShapeOf(pattern), for "did you mean"
+    std::string exists_when;   // "" when always, else "<setting> is <true|false>"
+    std::string ruled_out_by;  // "" when some config creates it, else why none does
+  };
+  // The parameters of DecoderParameterList, as the spec's decoder section decides them.
+  static std::vector<ModelParameter> ListParameters(const DecoderSpec& decoder);
+  // Every key-map target names a parameter the decoder can create, and every
+  // such parameter has a source in each checkpoint format.
+  void CheckKeyMapsNameParameters(const FamilySpec& spec) const;
 
   std::string file_;  // the file being read, for positions: the spec or one it imports
   SpecFileReader read_;
@@ -913,6 +927,7 @@ void Parser::ParseKeyRules(const YAML::Node& keys_node, const std::string& what,
       continue;
     }
     rule.to = String(target, "key map target");
+    rule.to_mark = MarkOf(target);
     ParsedKeyPattern parsed = check_pattern(target, rule.to);
     KeyTemplateError error = CheckKeyTemplate(source, parsed);
     if (!error.message.empty()) {
@@ -939,6 +954,105 @@ void Parser::ParseKeyRules(const YAML::Node& keys_node, const std::string& what,
                                       expected, "'"));
     }
     format.rules.push_back(std::move(rule));
+  }
+}
+
+// Whether key-map target `target` can name the parameter `parameter`: a
+// capture of the target matches any segment; the parameter's layer index
+// matches a capture or a number.
+bool CanName(const ParsedKeyPattern& target, const ParsedKeyPattern& parameter) {
+  if (target.segments.size() != parameter.segments.size()) return false;
+  for (size_t i = 0; i < target.segments.size(); ++i) {
+    const KeySegment& t = target.segments[i];
+    const KeySegment& p = parameter.segments[i];
+    if (t.capture) continue;
+    if (p.capture ? !std::all_of(t.text.begin(), t.text.end(), IsDigit) : t.text != p.text) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<Parser::ModelParameter> Parser::ListParameters(const DecoderSpec& decoder) {
+  std::vector<ModelParameter> parameters;
+  for (const DecoderParameter& parameter : DecoderParameterList()) {
+    ModelParameter listed;
+    listed.name = parameter.name;
+    listed.pattern = ParseKeyPattern(parameter.name);
+    listed.shape = ShapeOf(listed.pattern);
+    std::string setting = parameter.created_by;
+    if (!setting.empty()) {
+      const bool negated = setting.front() == '!';
+      if (negated) setting.erase(0, 1);
+      listed.exists_when = absl::StrCat(setting, negated ? " is false" : " is true");
+      auto it = decoder.values.find(setting);
+      if (it == decoder.values.end()) {
+        if (!HasParameter(DecoderBlueprint{}, parameter)) {
+          listed.ruled_out_by =
+              absl::StrCat("the decoder section leaves ", setting, " ", negated ? "true" : "false");
+        }
+      } else if (!it->second.is_reference && it->second.literal.bool_value == negated) {
+        listed.ruled_out_by =
+            absl::StrCat("the decoder section sets ", setting, " to ", negated ? "true" : "false",
+                         " at line ", it->second.mark.line);
+      }
+    }
+    parameters.push_back(std::move(listed));
+  }
+  return parameters;
+}
+
+void Parser::CheckKeyMapsNameParameters(const FamilySpec& spec) const {
+  const std::vector<ModelParameter> parameters = ListParameters(spec.decoder);
+  for (const KeyFormatSpec& format : spec.checkpoint_formats) {
+    std::vector<bool> has_source(parameters.size(), false);
+    for (const KeyRuleSpec& rule : format.rules) {
+      if (rule.dropped) continue;
+      const ParsedKeyPattern target = ParseKeyPattern(rule.to);
+      const ModelParameter* ruled_out = nullptr;
+      bool names_one = false;
+      for (size_t i = 0; i < parameters.size(); ++i) {
+        if (!CanName(target, parameters[i].pattern)) continue;
+        if (!parameters[i].ruled_out_by.empty()) {
+          ruled_out = &parameters[i];
+          continue;
+        }
+        names_one = has_source[i] = true;
+      }
+      if (names_one) continue;
+      if (ruled_out != nullptr) {
+        throw SpecError(
+            rule.to_mark,
+            absl::StrCat("key map target '", rule.to, "' ",
+                         rule.to == ruled_out->name ? std::string("is a parameter")
+                                                    : absl::StrCat("names '", ruled_out->name, "'"),
+                         " this model never has: it exists when ", ruled_out->exists_when, ", and ",
+                         ruled_out->ruled_out_by));
+      }
+      std::vector<std::string> shapes;
+      for (const ModelParameter& parameter : parameters) shapes.push_back(parameter.shape);
+      std::vector<std::string> close;
+      for (const std::string& shape : ClosestNames(ShapeOf(target), shapes)) {
+        for (const ModelParameter& parameter : parameters) {
+          if (parameter.shape == shape) close.push_back(parameter.name);
+        }
+      }
+      throw SpecError(rule.to_mark,
+                      absl::StrCat("key map target '", rule.to, "' is no parameter of the model",
+                                   close.empty() ? ""
+                                                 : absl::StrCat(" (did you mean ",
+                                                                absl::StrJoin(close, ", "), "?)")));
+    }
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      if (has_source[i] || !parameters[i].ruled_out_by.empty()) continue;
+      throw SpecError(
+          format.mark,
+          absl::StrCat("checkpoint format '", format.name, "' gives no source for parameter '",
+                       parameters[i].name, "'",
+                       parameters[i].exists_when.empty()
+                           ? ""
+                           : absl::StrCat(" (which exists when ", parameters[i].exists_when, ")")));
+    }
   }
 }
 
@@ -1097,6 +1211,7 @@ FamilySpec Parser::Parse(const std::string& text) {
   if (auto checkpoints = map.Optional("checkpoints")) ParseCheckpoints(*checkpoints, spec);
   if (auto hugging_face = map.Optional("hugging_face")) ParseHuggingFace(*hugging_face, spec);
   map.Finish();
+  CheckKeyMapsNameParameters(spec);  // last: every error of the sections comes first
   return spec;
 }
 

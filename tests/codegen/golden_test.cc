@@ -102,13 +102,13 @@ TEST(GoldenTest, ImportedKeyMapsJoinTheSpecsOwn) {
   ASSERT_EQ(spec.checkpoint_formats.size(), 2u);
   const KeyFormatSpec& hf = spec.checkpoint_formats[0];
   EXPECT_EQ(hf.name, "hf");
-  ASSERT_EQ(hf.rules.size(), 3u);
-  EXPECT_EQ(hf.rules[0].from, "model.layers.{i}.w");
+  ASSERT_EQ(hf.rules.size(), 5u);
+  EXPECT_EQ(hf.rules[0].from, "model.layers.{i}.{block}.{proj}.weight");
   EXPECT_EQ(hf.rules[0].mark.ToString(), "tests/codegen/testdata/imports/keys.yaml:6:7");
-  EXPECT_EQ(hf.rules[2].from, "lm_head.weight");
-  EXPECT_EQ(hf.rules[2].mark.file, path);
+  EXPECT_EQ(hf.rules[4].from, "lm_head.weight");
+  EXPECT_EQ(hf.rules[4].mark.file, path);
   EXPECT_EQ(spec.checkpoint_formats[1].name, "meta");
-  ASSERT_EQ(spec.checkpoint_formats[1].rules.size(), 1u);
+  ASSERT_EQ(spec.checkpoint_formats[1].rules.size(), 5u);
   // Without a way to read files, an import is an error, not a silent omission.
   try {
     ParseSpec(Read(path), path);
