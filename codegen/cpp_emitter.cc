@@ -471,7 +471,9 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
     std::vector<std::string> aliases;
     for (const std::string& alias : spec.archs[i].aliases) aliases.push_back(CppString(alias));
     absl::StrAppend(&out, "      {", CppString(spec.archs[i].name), ", {",
-                    absl::StrJoin(aliases, ", "), "}, &MakeArch", i, "},\n");
+                    absl::StrJoin(aliases, ", "), "}, &MakeArch", i,
+                    spec.archs[i].params > 0 ? absl::StrCat(", ", spec.archs[i].params) : "",
+                    "},\n");
   }
   absl::StrAppend(&out, "  };\n}\n\nstd::vector<KeyFormatTable> KeyFormats() {\n  return {\n");
   for (size_t f = 0; f < spec.checkpoint_formats.size(); ++f) {

@@ -7,6 +7,11 @@ defines, in the calling package:
     :<name>_config   the config structs and their traits (no LibTorch);
     :<name>          the family: arch presets, key maps, registration (alwayslink)
                      and get_<name>_model_hub(). Depend on this one.
+    :<name>_conformance_test
+                     the family conformance kit (//tests/conformance) run on it:
+                     parameter counts against the spec's `params:`, YAML and
+                     config.json round trips, export and reload in every
+                     checkpoint format. A new family is tested with no test edit.
 The spec's `family:` must equal `name`. `imports` lists the spec files the spec
 imports from (`checkpoints: {import: llama.yaml}`), transitively: the compiler
 reads no other file. Generated files are build outputs named after `name`;
@@ -58,5 +63,14 @@ def modelhub_family(name, spec, imports = [], visibility = None):
             Label("//runtime/hub:model_family_registry"),
             Label("//runtime/hub:model_hub"),
             Label("//runtime/hub:typed_model_family"),
+        ],
+    )
+    native.cc_test(
+        name = name + "_conformance_test",
+        size = "small",
+        deps = [
+            ":" + name,
+            Label("//tests/conformance:family_conformance"),
+            Label("//third_party/system:gtest_main"),
         ],
     )

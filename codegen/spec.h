@@ -88,6 +88,7 @@ struct ArchSpec {
   std::vector<std::string> aliases;
   std::string doc;
   std::vector<ArchSetting> settings;
+  int64_t params = 0;  // the published parameter count; 0 when not given
   SourceMark mark;
 };
 

@@ -560,6 +560,10 @@ void Parser::ParseArchs(const YAML::Node& node, FamilySpec& spec) {
     if (auto config = map.Optional("config")) {
       if (!IsYamlNull(*config)) ParseSettings(*config, *spec.config, arch.settings);
     }
+    if (auto params = map.Optional("params")) {
+      arch.params = ParseLiteral(*params, FieldType::kInt, 0, "params").int_value;
+      if (arch.params <= 0) Fail(*params, "params must be a positive parameter count");
+    }
     map.Finish();
     spec.archs.push_back(std::move(arch));
   }

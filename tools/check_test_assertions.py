@@ -29,7 +29,6 @@ ASSERTION_HELPERS = {
     # tests/testing/error_of.h (and any local ErrorOf, which must assert too).
     "ErrorOf": "ADD_FAILURE() when the call throws nothing or another type",
     # tests/families/families_test.cc
-    "ExpectYamlRoundTrip": "EXPECT_EQ of every preset against its YAML round trip",
     # tests/runtime/assets/asset_store_test.cc
     "ExpectMentions": "EXPECT_THAT the message holds each expected piece",
     # tests/runtime/checkpoint/torch_checkpoint_test.cc

@@ -5,6 +5,7 @@
 #include <c10/core/ScalarType.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,6 +93,10 @@ class ModelFamily {
   // The resolved preset of `arch`; ModelArchitectureNotKnownError if there is none.
   std::unique_ptr<AnyConfig> GetArchConfig(std::string_view arch) const;
   virtual std::unique_ptr<AnyConfig> MaybeGetArchConfig(std::string_view arch) const = 0;
+  // The parameter count published for the preset `arch` (the spec's `params:`),
+  // or nullopt when the spec gives none; ModelArchitectureNotKnownError if
+  // there is no such preset.
+  virtual std::optional<int64_t> PublishedParameterCount(std::string_view arch) const = 0;
 
   // The key map of a checkpoint format ("hf", "meta"), or null.
   const KeyMap* FindKeyMap(std::string_view format) const;

@@ -2,6 +2,7 @@
 #define MODELHUB_RUNTIME_HUB_TYPED_MODEL_FAMILY_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct ArchPreset {
   const char* name;
   std::vector<const char*> aliases;
   ConfigT (*make)();
+  int64_t params = 0;  // the spec's published parameter count; 0 when not given
 };
 
 // A checkpoint format's generated key rules.
@@ -79,6 +81,13 @@ class TypedModelFamily final : public ModelFamily {
     const ArchPreset<ConfigT>* preset = Find(arch);
     if (preset == nullptr) return std::nullopt;
     return std::string(preset->name);
+  }
+
+  std::optional<int64_t> PublishedParameterCount(std::string_view arch) const override {
+    const ArchPreset<ConfigT>* preset = Find(arch);
+    if (preset == nullptr) ThrowArchNotKnown(arch);
+    if (preset->params == 0) return std::nullopt;
+    return preset->params;
   }
 
   std::unique_ptr<AnyConfig> MaybeGetArchConfig(std::string_view arch) const override {

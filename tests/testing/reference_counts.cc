@@ -17,6 +17,7 @@ int64_t ReferenceParameterCount(const DecoderBlueprint& b) {
 
   int64_t layer = d * q + 2 * d * kv + q * d;  // q, k, v, output projections
   if (b.attention.qkv_bias) layer += q + 2 * kv;
+  if (b.attention.output_bias) layer += d;
   if (b.attention.q_norm) layer += head;
   if (b.attention.k_norm) layer += head;
   layer += 3 * d * ffn;                                         // gate, up, down

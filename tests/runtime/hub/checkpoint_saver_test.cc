@@ -313,6 +313,7 @@ class FamilyWithoutKeyMaps : public ModelFamily {
   std::vector<std::string> arch_names() const override { return {}; }
   std::optional<std::string> ResolveArch(std::string_view) const override { return {}; }
   std::unique_ptr<AnyConfig> MaybeGetArchConfig(std::string_view) const override { return nullptr; }
+  std::optional<int64_t> PublishedParameterCount(std::string_view) const override { return {}; }
 };
 
 TEST(CheckpointSaverTest, ModelsThatCannotBeSavedAreRefusedBeforeWriting) {
