@@ -59,10 +59,10 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/checkpoint/key_map.h"
-#include "runtime/checkpoint/safetensors.h"
+#include "runtime/formats/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/model_family_registry.h"
+#include "runtime/mapping/key_map.h"
 
 // Linux 5.14; Debian 12's glibc headers may lack them.
 #ifndef MADV_POPULATE_READ

@@ -430,7 +430,7 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
   std::string out = Stamp(spec);
   absl::StrAppend(&out, "#include \"", prefix, "/", spec.family, ".h\"\n\n",
                   "#include <iterator>\n#include <memory>\n#include <vector>\n\n",
-                  "#include \"runtime/checkpoint/key_map.h\"\n",
+                  "#include \"runtime/mapping/key_map.h\"\n",
                   "#include \"runtime/hub/model_family_registry.h\"\n",
                   "#include \"runtime/hub/typed_model_family.h\"\n\n",
                   "namespace modelhub {\nnamespace {\n\n");

@@ -59,7 +59,7 @@ def modelhub_family(name, spec, imports = [], visibility = None):
         visibility = visibility,
         deps = [
             ":" + name + "_config",
-            Label("//runtime/checkpoint:key_map"),
+            Label("//runtime/mapping:key_map"),
             Label("//runtime/hub:model_family_registry"),
             Label("//runtime/hub:model_hub"),
             Label("//runtime/hub:typed_model_family"),

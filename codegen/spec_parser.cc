@@ -20,9 +20,9 @@
 #include "runtime/assets/yaml_values.h"
 #include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/blueprint/decoder_parameters.h"
-#include "runtime/checkpoint/key_pattern.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/closest_names.h"
+#include "runtime/mapping/key_pattern.h"
 
 namespace modelhub::codegen {
 namespace {

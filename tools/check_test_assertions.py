@@ -31,7 +31,7 @@ ASSERTION_HELPERS = {
     # tests/families/families_test.cc
     # tests/runtime/assets/asset_store_test.cc
     "ExpectMentions": "EXPECT_THAT the message holds each expected piece",
-    # tests/runtime/checkpoint/torch_checkpoint_test.cc
+    # tests/runtime/formats/torch_checkpoint_test.cc
     "ExpectTensors": "EXPECTs each tensor's name, dtype, shape and values against the fixture",
     # tests/runtime/hub/hf_checkpoint_test.cc
     "ExpectMatchesReference": "EXPECTs modelhub's logits against the independent reference",

@@ -2,8 +2,8 @@
 # The full test suite: every Bazel test, then the consumer example (the
 # README's "another Bazel workspace" files) built as an external workspace
 # would build it. Ends with the line "N passed, N failed", counting test cases
-# (from each target's test.xml), the check that every test body asserts, and
-# the consumer example.
+# (from each target's test.xml), the check that every test body asserts, the
+# package layering check, and the consumer example.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh || exit 1
@@ -17,6 +17,13 @@ read -r passed failed < <(tools/bazel_test_counts.sh "$summary" bazel-testlogs "
 
 echo "== every test body asserts something (tools/check_test_assertions.py)"
 if python3 tools/check_test_assertions.py; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+echo "== packages depend only on the layers below them (tools/check_layering.sh)"
+if tools/check_layering.sh; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1))

@@ -8,11 +8,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/checkpoint/checkpoint_files.h"
 #include "runtime/core/errors.h"
 #include "runtime/download/download_progress.h"
 #include "runtime/download/hf_hub.h"
 #include "runtime/download/url_cache.h"
+#include "runtime/formats/checkpoint_files.h"
 
 namespace modelhub {
 namespace fs = std::filesystem;

@@ -17,10 +17,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/checkpoint/rope_layout.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/progress_bar.h"
 #include "runtime/hub/parameter_arena.h"
+#include "runtime/mapping/rope_layout.h"
 
 namespace modelhub {
 namespace {

@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/checkpoint/checkpoint_mapping.h"
-#include "runtime/checkpoint/checkpoint_reader.h"
+#include "runtime/formats/checkpoint_reader.h"
 #include "runtime/hub/model_family.h"
+#include "runtime/mapping/checkpoint_mapping.h"
 #include "runtime/models/decoder_model.h"
 
 namespace modelhub {

@@ -21,13 +21,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "runtime/checkpoint/key_map.h"
-#include "runtime/checkpoint/rope_layout.h"
-#include "runtime/checkpoint/safetensors.h"
 #include "runtime/core/durable_file.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/progress_bar.h"
+#include "runtime/formats/safetensors.h"
 #include "runtime/hub/hf_config.h"
+#include "runtime/mapping/key_map.h"
+#include "runtime/mapping/rope_layout.h"
 
 namespace modelhub {
 namespace {

@@ -17,9 +17,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "runtime/checkpoint/checkpoint_json.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/errors.h"
+#include "runtime/formats/checkpoint_json.h"
 #include "runtime/hub/model_family_registry.h"
 
 namespace modelhub {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "runtime/blueprint/decoder_blueprint.h"
-#include "runtime/checkpoint/key_map.h"
 #include "runtime/config/yaml_fields.h"
+#include "runtime/mapping/key_map.h"
 #include "runtime/models/decoder_model.h"
 
 namespace modelhub {

@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "runtime/assets/config_merge.h"
-#include "runtime/checkpoint/checkpoint_files.h"
 #include "runtime/core/errors.h"
+#include "runtime/formats/checkpoint_files.h"
 #include "runtime/hub/hf_config.h"
 #include "runtime/hub/model_family_registry.h"
 

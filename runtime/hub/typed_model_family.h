@@ -10,11 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/checkpoint/key_map.h"
 #include "runtime/config/config_traits.h"
 #include "runtime/core/errors.h"
 #include "runtime/hub/model_family.h"
 #include "runtime/hub/model_family_registry.h"
+#include "runtime/mapping/key_map.h"
 
 namespace modelhub {
 

@@ -22,12 +22,12 @@
 #include <vector>
 
 #include "runtime/blueprint/decoder_parameters.h"
-#include "runtime/checkpoint/rope_layout.h"
-#include "runtime/checkpoint/safetensors.h"
 #include "runtime/config/yaml_fields.h"
+#include "runtime/formats/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/hf_config.h"
 #include "runtime/hub/model_family_registry.h"
+#include "runtime/mapping/rope_layout.h"
 #include "tests/testing/reference_counts.h"
 #include "tests/testing/tiny_model.h"
 

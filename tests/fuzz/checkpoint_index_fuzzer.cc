@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "runtime/checkpoint/checkpoint_files.h"
+#include "runtime/formats/checkpoint_files.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

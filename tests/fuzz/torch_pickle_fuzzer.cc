@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/checkpoint/torch_checkpoint.h"
+#include "runtime/formats/torch_checkpoint.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/testing/stored_zip.h"
 

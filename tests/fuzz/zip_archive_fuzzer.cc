@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/checkpoint/zip_archive.h"
+#include "runtime/formats/zip_archive.h"
 #include "tests/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -203,7 +203,7 @@ TEST(CliTest, InspectShowsTorchSaveFilesTheirWrapperAndMetaRanks) {
 // What torch.load(weights_only=True) reads beside the weights is listed as
 // metadata, never loaded; a bare tensor has the empty name, shown as ''.
 TEST(CliTest, InspectListsTrainingMetadataAndBareTensors) {
-  const std::string fixtures = "tests/runtime/checkpoint/torch_fixtures/";
+  const std::string fixtures = "tests/runtime/formats/torch_fixtures/";
   CommandResult training = Modelhub("inspect " + fixtures + "metadata.pt");
   ASSERT_EQ(training.exit_code, 0) << training.err;
   EXPECT_THAT(training.out, HasSubstr("#   wrapper: model\n"));

@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_join.h"
 #include "runtime/assets/yaml_values.h"
-#include "runtime/checkpoint/checkpoint_files.h"
-#include "runtime/checkpoint/checkpoint_reader.h"
 #include "runtime/config/yaml_fields.h"
 #include "runtime/core/errors.h"
+#include "runtime/formats/checkpoint_files.h"
+#include "runtime/formats/checkpoint_reader.h"
 #include "runtime/hub/model_family_registry.h"
 #include "runtime/hub/model_loader.h"
 #include "tools/cli/arch_commands.h"

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/checkpoint/safetensors.h"
+#include "runtime/formats/safetensors.h"
 
 namespace {
 

@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "families/llama/llama.h"
-#include "runtime/checkpoint/rope_layout.h"
-#include "runtime/checkpoint/safetensors.h"
 #include "runtime/core/errors.h"
+#include "runtime/formats/safetensors.h"
 #include "runtime/hub/hf_config.h"
 #include "runtime/hub/model_loader.h"
+#include "runtime/mapping/rope_layout.h"
 #include "tests/families/interleaved_toy/interleaved_toy.h"
 #include "tests/testing/error_of.h"
 #include "tests/testing/hf_reference.h"

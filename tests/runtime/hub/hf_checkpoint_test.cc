@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/checkpoint/safetensors.h"
 #include "runtime/core/errors.h"
+#include "runtime/formats/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/hf_config.h"
 #include "tests/testing/error_of.h"
