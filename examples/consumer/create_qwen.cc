@@ -11,7 +11,7 @@ int main() {
   modelhub::QwenModelHub hub = modelhub::get_qwen_model_hub();
 
   modelhub::QwenConfig config = hub.get_arch_config("qwen25_7b");
-  auto meta_model = hub.create_new_model(config, std::nullopt, std::nullopt, /*meta=*/true);
+  auto meta_model = hub.create_new_model(config, modelhub::ModelPlacement::Meta());
   std::cout << "qwen25_7b parameters: " << meta_model->num_parameters() << "\n";
 
   config.model_dim = 64;

@@ -47,6 +47,13 @@ struct ModelPlacement {
   std::optional<c10::ScalarType> dtype;
   bool meta = false;
   bool initialize = true;
+
+  // On the meta device: shapes and dtypes only.
+  static ModelPlacement Meta() {
+    ModelPlacement placement;
+    placement.meta = true;
+    return placement;
+  }
 };
 
 // How a family reads a Hugging Face config.json, as generated from its spec's

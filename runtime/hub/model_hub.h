@@ -1,10 +1,6 @@
 #ifndef MODELHUB_RUNTIME_HUB_MODEL_HUB_H_
 #define MODELHUB_RUNTIME_HUB_MODEL_HUB_H_
 
-#include <c10/core/Device.h>
-#include <c10/core/ScalarType.h>
-
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
@@ -22,7 +18,10 @@ namespace modelhub {
 
 // The typed entry point to one model family, mirroring fairseq2's ModelHub:
 // obtain it from the family's accessor (get_qwen_model_hub(), ...). Cheap to
-// copy; it refers to the registered family.
+// copy; it refers to the registered family. Methods keep fairseq2's
+// snake_case names; fairseq2's keyword arguments are option structs:
+// ModelPlacement (where a model is created), LoadOptions (how a checkpoint is
+// read), SaveOptions (how it is written).
 template <typename ModelT, typename ConfigT>
 class ModelHub {
   // ModelT is a parameter for parity with fairseq2; every family so far builds
@@ -50,17 +49,14 @@ class ModelHub {
     return family_->MaybeGetTypedArchConfig(arch);
   }
 
-  // Creates a model with newly initialized weights (or, with meta, none at all).
-  // device: default CPU; dtype: default LibTorch's default dtype. Validates
-  // `config` first (ConfigError), and refuses with a ConfigError giving the
-  // sizes and bytes a model larger than this machine's memory (RAM and swap),
-  // before allocating anything.
+  // Creates a model with newly initialized weights (or, with placement.meta,
+  // none at all) at `placement` (default: CPU, LibTorch's default dtype).
+  // Validates `config` first (ConfigError), and refuses with a ConfigError
+  // giving the sizes and bytes a model larger than this machine's memory (RAM
+  // and swap), before allocating anything.
   std::shared_ptr<ModelT> create_new_model(const ConfigT& config,
-                                           std::optional<c10::Device> device = std::nullopt,
-                                           std::optional<c10::ScalarType> dtype = std::nullopt,
-                                           bool meta = false) const {
-    return family_->CreateNewModel(TypedConfig<ConfigT>(config),
-                                   ModelPlacement{device, dtype, meta});
+                                           const ModelPlacement& placement = {}) const {
+    return family_->CreateNewModel(TypedConfig<ConfigT>(config), placement);
   }
 
   // The model cards of this family in the default store (overlays applied).
@@ -80,63 +76,53 @@ class ModelHub {
 
   // Loads the model of card `name` (or `card`) with its checkpoint, which is
   // downloaded into the cache first when it is remote (hg://, https://; see
-  // FetchCheckpoint; none with HF_HUB_OFFLINE=1). `config` replaces the card's
-  // config when given; mmap picks the reading strategy; progress draws bars on
-  // stderr when it is a terminal (a line per downloaded file otherwise). Throws
-  // ModelNotKnownError, ModelGatedError (no checkpoint), AssetCardError,
-  // AssetDownloadError, CorruptModelCheckpointError (the checkpoint does not
-  // fit), ConfigError.
-  std::shared_ptr<ModelT> load_model(std::string_view name,
-                                     std::optional<c10::Device> device = std::nullopt,
-                                     std::optional<c10::ScalarType> dtype = std::nullopt,
-                                     const std::optional<ConfigT>& config = std::nullopt,
-                                     bool mmap = false, bool progress = true) const {
-    return load_model(DefaultAssetStore().card(name), device, dtype, config, mmap, progress);
+  // FetchCheckpoint; none with HF_HUB_OFFLINE=1), at `placement`. `options`
+  // says how the checkpoint is read (mmap, progress bars on stderr when it is
+  // a terminal, a line per downloaded file otherwise); `config` replaces the
+  // card's config when given. Throws ModelNotKnownError, ModelGatedError (no
+  // checkpoint), AssetCardError, AssetDownloadError,
+  // CorruptModelCheckpointError (the checkpoint does not fit), ConfigError.
+  std::shared_ptr<ModelT> load_model(std::string_view name, const ModelPlacement& placement = {},
+                                     const LoadOptions& options = {},
+                                     const std::optional<ConfigT>& config = std::nullopt) const {
+    return load_model(DefaultAssetStore().card(name), placement, options, config);
   }
-  std::shared_ptr<ModelT> load_model(const AssetCard& card,
-                                     std::optional<c10::Device> device = std::nullopt,
-                                     std::optional<c10::ScalarType> dtype = std::nullopt,
-                                     const std::optional<ConfigT>& config = std::nullopt,
-                                     bool mmap = false, bool progress = true) const {
+  std::shared_ptr<ModelT> load_model(const AssetCard& card, const ModelPlacement& placement = {},
+                                     const LoadOptions& options = {},
+                                     const std::optional<ConfigT>& config = std::nullopt) const {
     std::optional<TypedConfig<ConfigT>> replacement;
     if (config) replacement.emplace(*config);
-    return LoadModelFromCard(card, ModelPlacement{device, dtype}, LoadOptions{mmap, progress, ""},
-                             replacement ? &*replacement : nullptr, family_name());
+    return LoadModelFromCard(card, placement, options, replacement ? &*replacement : nullptr,
+                             family_name());
   }
 
   // Loads a checkpoint given by path (see FindCheckpointFiles: safetensors or
   // torch.save files, an index, a folder, Meta's per-rank files) into a model
-  // of `config`. `restrict` as in LoadOptions.
+  // of `config` at `placement`, reading it as `options` says (including
+  // `restrict`, fairseq2's weights_only).
   std::shared_ptr<ModelT> load_custom_model(const std::string& path, const ConfigT& config,
-                                            std::optional<c10::Device> device = std::nullopt,
-                                            std::optional<c10::ScalarType> dtype = std::nullopt,
-                                            bool mmap = false, bool progress = true,
-                                            bool restrict = true) const {
-    return LoadCheckpoint(*family_, TypedConfig<ConfigT>(config), path,
-                          ModelPlacement{device, dtype}, LoadOptions{mmap, progress, "", restrict});
+                                            const ModelPlacement& placement = {},
+                                            const LoadOptions& options = {}) const {
+    return LoadCheckpoint(*family_, TypedConfig<ConfigT>(config), path, placement, options);
   }
 
   // Writes `model`, built from `config`, to the folder `dir` as a Hugging Face
   // checkpoint (config.json and safetensors files) that transformers, vLLM and
-  // load_custom_model read back as the same model; tensors are stored as
-  // `dtype` (default: the model's), in files of at most `max_shard_bytes` of
-  // tensor data. `dir` must be absent or an empty folder; a failure leaves
-  // nothing there. Throws CheckpointSaveError, TorchError (see SaveCheckpoint).
+  // load_custom_model read back as the same model; `options` gives the stored
+  // dtype (default: the model's) and the most tensor bytes per file. `dir`
+  // must be absent or an empty folder; a failure leaves nothing there. Throws
+  // CheckpointSaveError, TorchError (see SaveCheckpoint).
   void save_checkpoint(const ModelT& model, const ConfigT& config, const std::string& dir,
-                       std::optional<c10::ScalarType> dtype = std::nullopt,
-                       uint64_t max_shard_bytes = SaveOptions().max_shard_bytes,
-                       bool progress = true) const {
-    SaveCheckpoint(*family_, TypedConfig<ConfigT>(config), model, dir,
-                   SaveOptions{max_shard_bytes, dtype, progress});
+                       const SaveOptions& options = {}) const {
+    SaveCheckpoint(*family_, TypedConfig<ConfigT>(config), model, dir, options);
   }
 
   // The tensors of the checkpoint at `path`, lazily, in the model's names and
   // RoPE layout, checked against a model of `config` (fairseq2's
-  // iter_checkpoint).
+  // iter_checkpoint), read as `options` says.
   CheckpointStream iter_checkpoint(const std::string& path, const ConfigT& config,
-                                   bool mmap = false, bool restrict = true) const {
-    return CheckpointStream(*family_, TypedConfig<ConfigT>(config), path,
-                            LoadOptions{mmap, false, "", restrict});
+                                   const LoadOptions& options = {}) const {
+    return CheckpointStream(*family_, TypedConfig<ConfigT>(config), path, options);
   }
 
   // The type-erased family, for the APIs that take any family.

@@ -85,8 +85,7 @@ TEST(ToyFamilyTest, CreatesModelsAndCountsTheirParameters) {
   // embeddings 128*64; final norm 64.
   const int64_t layer = (64 * 64 + 64) + 2 * (64 * 32 + 32) + 64 * 64 + 16 + 2 * 64 + 3 * 64 * 96;
   const int64_t expected = 2 * layer + 128 * 64 + 64;
-  auto meta = hub.create_new_model(hub.get_arch_config("toy_small"), std::nullopt, std::nullopt,
-                                   /*meta=*/true);
+  auto meta = hub.create_new_model(hub.get_arch_config("toy_small"), ModelPlacement::Meta());
   EXPECT_EQ(meta->num_parameters(), expected);
 
   at::manual_seed(0);

@@ -68,17 +68,24 @@ bool TempLeft(const fs::path& dir) {
 
 Json ReadJson(const fs::path& path) { return Json::parse(std::ifstream(path)); }
 
+LoadOptions NoProgress() {
+  LoadOptions options;
+  options.progress = false;
+  return options;
+}
+
 struct Tiny {
   LlamaModelHub hub = get_llama_model_hub();
   LLaMAConfig config = hub.get_model_config("tiny");
   std::shared_ptr<DecoderModel> model;
 
   explicit Tiny(c10::ScalarType dtype = c10::kFloat)
-      : model(hub.load_model("tiny", std::nullopt, dtype, std::nullopt, false, false)) {}
+      : model(hub.load_model("tiny", ModelPlacement{std::nullopt, dtype}, NoProgress())) {}
 
   std::shared_ptr<DecoderModel> Reload(const fs::path& dir,
                                        c10::ScalarType dtype = c10::kFloat) const {
-    return hub.load_custom_model(dir.string(), config, std::nullopt, dtype, false, false);
+    return hub.load_custom_model(dir.string(), config, ModelPlacement{std::nullopt, dtype},
+                                 NoProgress());
   }
 };
 
@@ -92,8 +99,7 @@ SaveOptions Quiet(uint64_t max_shard_bytes = SaveOptions().max_shard_bytes) {
 TEST(CheckpointSaverTest, TinySavesAsOneFileAndReloadsToIdenticalLogits) {
   const Tiny tiny;
   const fs::path dir = Destination("tiny_one_file");
-  tiny.hub.save_checkpoint(*tiny.model, tiny.config, dir.string(), std::nullopt,
-                           SaveOptions().max_shard_bytes, false);
+  tiny.hub.save_checkpoint(*tiny.model, tiny.config, dir.string(), Quiet());
   EXPECT_EQ(Names(dir), (std::set<std::string>{"config.json", "model.safetensors"}));
   EXPECT_FALSE(TempLeft(dir));
 
@@ -192,8 +198,7 @@ TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
     for (at::Tensor& parameter : model->parameters()) parameter.normal_();
   }
   const fs::path dir = Destination("interleaved");
-  hub.save_checkpoint(*model, config, dir.string(), std::nullopt, SaveOptions().max_shard_bytes,
-                      false);
+  hub.save_checkpoint(*model, config, dir.string(), Quiet());
 
   const TensorFile file = OpenSafetensors((dir / "model.safetensors").string());
   const auto parameters = model->named_parameters();
@@ -212,9 +217,9 @@ TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
                         parameters["decoder.layers.1.self_attn.v_proj.weight"]));
   EXPECT_TRUE(at::equal(file.Read(*file.Find("model.layers.1.self_attn.o_proj.bias")),
                         parameters["decoder.layers.1.self_attn.output_proj.bias"]));
-  EXPECT_TRUE(at::equal(testing::FixedLogits(*hub.load_custom_model(
-                            dir.string(), config, std::nullopt, std::nullopt, false, false)),
-                        testing::FixedLogits(*model)));
+  EXPECT_TRUE(at::equal(
+      testing::FixedLogits(*hub.load_custom_model(dir.string(), config, {}, NoProgress())),
+      testing::FixedLogits(*model)));
 }
 
 // An exported config.json as the independent Hugging Face reference reads it
@@ -321,7 +326,8 @@ TEST(CheckpointSaverTest, ModelsThatCannotBeSavedAreRefusedBeforeWriting) {
   const TypedConfig<LLaMAConfig> config(tiny.config);
   const fs::path dir = Destination("refused");
 
-  const std::shared_ptr<DecoderModel> meta = tiny.hub.create_new_model(tiny.config, {}, {}, true);
+  const std::shared_ptr<DecoderModel> meta =
+      tiny.hub.create_new_model(tiny.config, ModelPlacement::Meta());
   EXPECT_NE(Refusal(tiny.hub.family(), config, *meta, dir).find("on the meta device"),
             std::string::npos);
   EXPECT_NE(Refusal(FamilyWithoutKeyMaps(), config, *tiny.model, dir)

@@ -64,11 +64,12 @@ TEST(ModelHubTest, CreateNewModelHonoursDeviceDtypeAndMeta) {
   EXPECT_EQ(model->options().device, c10::Device(c10::kCPU));
   EXPECT_FALSE(model->named_parameters()["decoder_frontend.embed.weight"].is_meta());
 
-  auto half = hub.create_new_model(Tiny(), c10::Device(c10::kCPU), c10::kBFloat16);
+  auto half = hub.create_new_model(Tiny(), ModelPlacement{c10::Device(c10::kCPU), c10::kBFloat16});
   EXPECT_EQ(half->named_parameters()["decoder.layer_norm.weight"].scalar_type(), c10::kBFloat16);
 
-  auto meta = hub.create_new_model(hub.get_arch_config("qwen25_72b"), std::nullopt, c10::kBFloat16,
-                                   /*meta=*/true);
+  ModelPlacement meta_bfloat16 = ModelPlacement::Meta();
+  meta_bfloat16.dtype = c10::kBFloat16;
+  auto meta = hub.create_new_model(hub.get_arch_config("qwen25_72b"), meta_bfloat16);
   EXPECT_TRUE(meta->named_parameters()["decoder.layer_norm.weight"].is_meta());
   EXPECT_EQ(meta->num_parameters(), 72706203648);
 }
@@ -101,8 +102,8 @@ TEST(ModelHubTest, CreateNewModelRefusesModelsLargerThanMemory) {
             0u)
       << error;
   EXPECT_NE(error.find("of memory (RAM and swap) of this machine"), std::string::npos) << error;
-  const std::string meta = testing::ErrorOf<ConfigError>(
-      [&] { hub.create_new_model(config, std::nullopt, std::nullopt, /*meta=*/true); });
+  const std::string meta =
+      testing::ErrorOf<ConfigError>([&] { hub.create_new_model(config, ModelPlacement::Meta()); });
   EXPECT_NE(meta.find("whose bookkeeping alone takes"), std::string::npos) << meta;
 }
 

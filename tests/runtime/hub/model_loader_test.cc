@@ -136,7 +136,8 @@ TEST(ModelLoaderTest, TinyLoadsByNameAndFromItsFolderAlike) {
   LlamaModelHub hub = get_llama_model_hub();
   const LLaMAConfig config = hub.get_model_config("tiny");
   EXPECT_EQ(config.model_dim, 256);
-  std::shared_ptr<DecoderModel> typed = hub.load_model("tiny", std::nullopt, at::kBFloat16);
+  std::shared_ptr<DecoderModel> typed =
+      hub.load_model("tiny", ModelPlacement{std::nullopt, at::kBFloat16});
   EXPECT_EQ(typed->options().dtype, at::kBFloat16);
   EXPECT_TRUE(at::allclose(testing::FixedLogits(*typed).to(at::kFloat),
                            testing::FixedLogits(*by_name), 0.05, 0.05));
