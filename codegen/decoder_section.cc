@@ -1,0 +1,181 @@
+// The `decoder:` section: the blueprint's settings (as runtime/blueprint lists
+// them) given as literals or `$field` references.
+
+#include "codegen/spec_sections.h"
+
+namespace modelhub::codegen::sections {
+
+void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
+  enum class Param { kInt, kFloat, kBool, kOptionalInt };
+  DecoderSpec& decoder = spec.decoder;
+  decoder.mark = MarkOf(node);
+
+  // Reads one value: "$path" references a config field, anything else is a literal.
+  auto value = [&](Map& map, const std::string& key, const std::string& path, Param param,
+                   bool required) {
+    std::optional<YAML::Node> node = required ? map.Required(key) : map.Optional(key);
+    if (!node) return;
+    DecoderValue result;
+    result.mark = MarkOf(*node);
+    result.is_float = param == Param::kFloat;
+    const std::string what = absl::StrCat("decoder value '", path, "'");
+    if (node->IsScalar() && node->Tag() != "!" && !node->Scalar().empty() &&
+        node->Scalar()[0] == '$') {
+      const std::string text = node->Scalar().substr(1);
+      result.is_reference = true;
+      const StructSpec* schema = spec.config.get();
+      const FieldSpec* field = nullptr;
+      std::string rest = text;
+      while (true) {
+        size_t dot = rest.find('.');
+        std::string segment = rest.substr(0, dot);
+        size_t bracket = segment.find('[');
+        if (bracket != std::string::npos) {
+          if (dot != std::string::npos || segment.back() != ']') {
+            Fail(*node, absl::StrCat(what, ": '[index]' may only end a reference"));
+          }
+          std::string digits = segment.substr(bracket + 1, segment.size() - bracket - 2);
+          if (digits.empty() || digits.size() > 3 ||
+              !std::all_of(digits.begin(), digits.end(), IsDigit)) {
+            Fail(*node, absl::StrCat(what, ": bad index '[", digits, "]'"));
+          }
+          result.index = std::stoul(digits);
+          segment = segment.substr(0, bracket);
+        }
+        if (schema == nullptr) {
+          Fail(*node, absl::StrCat(what, ": '$", text, "' goes through '", result.path.back(),
+                                   "', which is not a struct"));
+        }
+        field = schema->FindField(segment);
+        if (field == nullptr) {
+          Fail(*node, absl::StrCat(what, ": '$", text, "' names no field of ", schema->cpp_name,
+                                   FieldHint(segment, *schema)));
+        }
+        result.path.push_back(segment);
+        schema = field->type == FieldType::kStruct ? field->nested.get() : nullptr;
+        if (dot == std::string::npos) break;
+        rest = rest.substr(dot + 1);
+      }
+      FieldType type = field->type;
+      if (result.index) {
+        if (type != FieldType::kFloatArray || *result.index >= field->array_size) {
+          Fail(*node, absl::StrCat(what, ": '$", text, "' indexes past field '", field->name, "'"));
+        }
+        type = FieldType::kFloat;
+      }
+      result.referenced_type = type;
+      bool fits = false;
+      switch (param) {
+        case Param::kInt:
+          fits = type == FieldType::kInt;
+          break;
+        case Param::kFloat:
+          fits = type == FieldType::kFloat || type == FieldType::kInt;
+          break;
+        case Param::kBool:
+          fits = type == FieldType::kBool;
+          break;
+        case Param::kOptionalInt:
+          fits = type == FieldType::kInt || type == FieldType::kOptionalInt;
+          break;
+      }
+      if (!fits) {
+        static const char* kExpected[] = {"an int", "a number", "a bool", "an int or int?"};
+        Fail(*node, absl::StrCat(what, " needs ", kExpected[static_cast<int>(param)],
+                                 " field, but '$", text, "' has another type"));
+      }
+    } else {
+      static const FieldType kTypes[] = {FieldType::kInt, FieldType::kFloat, FieldType::kBool,
+                                         FieldType::kOptionalInt};
+      result.literal = ParseLiteral(*node, kTypes[static_cast<int>(param)], 0, what);
+    }
+    decoder.values[path] = std::move(result);
+  };
+
+  // The settings the blueprint lists, by section ("" for the top level).
+  struct Setting {
+    std::string key;  // within its section
+    std::string path;
+    Param param;
+    bool required;
+  };
+  std::map<std::string, std::vector<Setting>> sections;
+  auto add_setting = [&sections](const std::string& section, const std::string& key,
+                                 const std::string& path, const DecoderSetting& setting,
+                                 const auto& member) {
+    using Member = std::decay_t<decltype(member)>;
+    const Param param = std::is_same_v<Member, bool>      ? Param::kBool
+                        : std::is_same_v<Member, double>  ? Param::kFloat
+                        : std::is_same_v<Member, int64_t> ? Param::kInt
+                                                          : Param::kOptionalInt;
+    sections[section].push_back({key, path, param, setting.required});
+  };
+  const DecoderBlueprint blueprint;
+  const Llama3RopeScaling kDefaultScaling;
+  VisitDecoderSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        const std::string path = setting.key;
+        const size_t dot = path.rfind('.');
+        if (dot == std::string::npos) return add_setting("", path, path, setting, member);
+        add_setting(path.substr(0, dot), path.substr(dot + 1), path, setting, member);
+      },
+      blueprint);
+  VisitLlama3ScalingSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        add_setting("rope.scaling", setting.key, absl::StrCat("rope.scaling.", setting.key),
+                    setting, member);
+      },
+      kDefaultScaling);
+  // Reads the settings of `section` from `map`; each section is read once.
+  auto read_settings = [&](Map& map, const std::string& section) {
+    for (const Setting& setting : sections.at(section)) {
+      value(map, setting.key, setting.path, setting.param, setting.required);
+    }
+    sections.erase(section);
+  };
+
+  Map top(*this, node, "decoder");
+  read_settings(top, "");
+
+  Map norm(*this, top.Required("norm"), "decoder norm");
+  decoder.norm_kind = Enum(norm.Required("kind"), "norm kind", {"rms"});
+  read_settings(norm, "norm");
+  norm.Finish();
+
+  Map attention(*this, top.Required("attention"), "decoder attention");
+  decoder.attention_kind = Enum(attention.Required("kind"), "attention kind", {"gqa"});
+  read_settings(attention, "attention");
+  attention.Finish();
+
+  Map rope(*this, top.Required("rope"), "decoder rope");
+  read_settings(rope, "rope");
+  decoder.rope_layout = "rotate_half";
+  if (auto layout = rope.Optional("layout")) {
+    decoder.rope_layout = Enum(*layout, "rope layout", {"rotate_half", "interleaved"});
+  }
+  decoder.rope_scaling_kind = "none";
+  if (auto scaling_node = rope.Optional("scaling")) {
+    Map scaling(*this, *scaling_node, "decoder rope scaling");
+    decoder.rope_scaling_kind =
+        Enum(scaling.Required("kind"), "rope scaling kind", {"none", "llama3"});
+    if (decoder.rope_scaling_kind == "llama3") {
+      value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false);
+      read_settings(scaling, "rope.scaling");
+    }
+    scaling.Finish();
+  }
+  sections.erase("rope.scaling");
+  rope.Finish();
+
+  Map ffn(*this, top.Required("ffn"), "decoder ffn");
+  decoder.ffn_kind = Enum(ffn.Required("kind"), "ffn kind", {"swiglu"});
+  read_settings(ffn, "ffn");
+  ffn.Finish();
+  top.Finish();
+  if (!sections.empty()) {  // a new section in the blueprint's list needs its map here
+    throw std::logic_error(
+        absl::StrCat("decoder settings section '", sections.begin()->first, "' is not read"));
+  }
+}
+
+}  // namespace modelhub::codegen::sections
