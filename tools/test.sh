@@ -33,7 +33,8 @@ echo "== consumer example: README's 'another Bazel workspace' files (examples/co
 consumer_ok=true
 python3 tools/check_readme_example.py || consumer_ok=false
 if $consumer_ok && (cd examples/consumer && bazel build //:create_qwen //:load_tiny &&
-    bazel-bin/create_qwen && bazel-bin/load_tiny); then
+    bazel-bin/create_qwen && bazel-bin/load_tiny &&
+    bazel test --test_output=errors //nano:nano_conformance_test); then
   # Moved out of bazel-bin, the binary has no runfiles: it must say it found no
   # built-in cards instead of only "no model is named 'tiny'".
   moved=$(mktemp -d)
