@@ -221,21 +221,19 @@ std::vector<Parser::ModelParameter> Parser::ListParameters(const DecoderSpec& de
     listed.name = parameter.name;
     listed.pattern = ParseKeyPattern(parameter.name);
     listed.shape = ShapeOf(listed.pattern);
-    std::string setting = parameter.created_by;
+    const std::string setting = parameter.created_by;
     if (!setting.empty()) {
-      const bool negated = setting.front() == '!';
-      if (negated) setting.erase(0, 1);
-      listed.exists_when = absl::StrCat(setting, negated ? " is false" : " is true");
+      const char* other = parameter.created_when ? "false" : "true";
+      listed.exists_when = absl::StrCat(setting, " is ", parameter.created_when ? "true" : "false");
       auto it = decoder.values.find(setting);
       if (it == decoder.values.end()) {
         if (!HasParameter(DecoderBlueprint{}, parameter)) {
-          listed.ruled_out_by =
-              absl::StrCat("the decoder section leaves ", setting, " ", negated ? "true" : "false");
+          listed.ruled_out_by = absl::StrCat("the decoder section leaves ", setting, " ", other);
         }
-      } else if (!it->second.is_reference && it->second.literal.bool_value == negated) {
-        listed.ruled_out_by =
-            absl::StrCat("the decoder section sets ", setting, " to ", negated ? "true" : "false",
-                         " at line ", it->second.mark.line);
+      } else if (!it->second.is_reference &&
+                 it->second.literal.bool_value != parameter.created_when) {
+        listed.ruled_out_by = absl::StrCat("the decoder section sets ", setting, " to ", other,
+                                           " at line ", it->second.mark.line);
       }
     }
     parameters.push_back(std::move(listed));

@@ -100,34 +100,31 @@ bool DecoderParameter::per_layer() const {
 
 const std::vector<DecoderParameter>& DecoderParameterList() {
   static const std::vector<DecoderParameter> kList = {
-      {"decoder_frontend.embed.weight", "", VocabByModel},
-      {"decoder.layers.{i}.self_attn_layer_norm.weight", "", Model},
-      {"decoder.layers.{i}.self_attn.q_proj.weight", "", QByModel},
-      {"decoder.layers.{i}.self_attn.q_proj.bias", "attention.qkv_bias", Q},
-      {"decoder.layers.{i}.self_attn.k_proj.weight", "", KvByModel},
-      {"decoder.layers.{i}.self_attn.k_proj.bias", "attention.qkv_bias", Kv},
-      {"decoder.layers.{i}.self_attn.v_proj.weight", "", KvByModel},
-      {"decoder.layers.{i}.self_attn.v_proj.bias", "attention.qkv_bias", Kv},
-      {"decoder.layers.{i}.self_attn.q_norm.weight", "attention.q_norm", Head},
-      {"decoder.layers.{i}.self_attn.k_norm.weight", "attention.k_norm", Head},
-      {"decoder.layers.{i}.self_attn.output_proj.weight", "", ModelByQ},
-      {"decoder.layers.{i}.self_attn.output_proj.bias", "attention.output_bias", Model},
-      {"decoder.layers.{i}.ffn_layer_norm.weight", "", Model},
-      {"decoder.layers.{i}.ffn.gate_proj.weight", "", InnerByModel},
-      {"decoder.layers.{i}.ffn.inner_proj.weight", "", InnerByModel},
-      {"decoder.layers.{i}.ffn.output_proj.weight", "", ModelByInner},
-      {"decoder.layer_norm.weight", "", Model},
-      {"final_proj.weight", "!tied_embeddings", VocabByModel},
+      {"decoder_frontend.embed.weight", "", true, VocabByModel},
+      {"decoder.layers.{i}.self_attn_layer_norm.weight", "", true, Model},
+      {"decoder.layers.{i}.self_attn.q_proj.weight", "", true, QByModel},
+      {"decoder.layers.{i}.self_attn.q_proj.bias", "attention.qkv_bias", true, Q},
+      {"decoder.layers.{i}.self_attn.k_proj.weight", "", true, KvByModel},
+      {"decoder.layers.{i}.self_attn.k_proj.bias", "attention.qkv_bias", true, Kv},
+      {"decoder.layers.{i}.self_attn.v_proj.weight", "", true, KvByModel},
+      {"decoder.layers.{i}.self_attn.v_proj.bias", "attention.qkv_bias", true, Kv},
+      {"decoder.layers.{i}.self_attn.q_norm.weight", "attention.q_norm", true, Head},
+      {"decoder.layers.{i}.self_attn.k_norm.weight", "attention.k_norm", true, Head},
+      {"decoder.layers.{i}.self_attn.output_proj.weight", "", true, ModelByQ},
+      {"decoder.layers.{i}.self_attn.output_proj.bias", "attention.output_bias", true, Model},
+      {"decoder.layers.{i}.ffn_layer_norm.weight", "", true, Model},
+      {"decoder.layers.{i}.ffn.gate_proj.weight", "", true, InnerByModel},
+      {"decoder.layers.{i}.ffn.inner_proj.weight", "", true, InnerByModel},
+      {"decoder.layers.{i}.ffn.output_proj.weight", "", true, ModelByInner},
+      {"decoder.layer_norm.weight", "", true, Model},
+      {"final_proj.weight", "tied_embeddings", false, VocabByModel},
   };
   return kList;
 }
 
 bool HasParameter(const DecoderBlueprint& blueprint, const DecoderParameter& parameter) {
-  std::string_view condition = parameter.created_by;
-  if (condition.empty()) return true;
-  const bool negated = condition.front() == '!';
-  if (negated) condition.remove_prefix(1);
-  return BoolSetting(blueprint, condition) != negated;
+  return *parameter.created_by == '\0' ||
+         BoolSetting(blueprint, parameter.created_by) == parameter.created_when;
 }
 
 std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(

@@ -32,9 +32,10 @@ struct DecoderParameter {
   // The name; "{i}" stands for each layer index, and such a parameter exists
   // once per layer ("decoder.layers.{i}.ffn.gate_proj.weight").
   const char* name;
-  // The bool setting (a DecoderSetting key) that creates it: "" when every
-  // model has it, a leading '!' when the setting being false creates it.
+  // The bool setting (a DecoderSetting key) that creates it, "" when every
+  // model has it, and the value of that setting which creates it.
   const char* created_by;
+  bool created_when;
   std::vector<int64_t> (*shape)(const DecoderSizes&);
 
   // Whether it is a per-layer parameter.
