@@ -7,6 +7,7 @@ packages=(
   bazel-bootstrap       # Bazel 4.2.3 (pulls a JDK)
   g++
   libtorch-dev          # LibTorch 1.13 (CPU); LIBTORCH_HOME selects another
+  libgloo-dev           # headers of the Gloo engine of LibTorch's c10d (tensor parallelism)
   libopenblas0-pthread  # fast BLAS for LibTorch (the default reference BLAS is ~17x slower)
   libyaml-cpp-dev       # specs, configs, cards
   libabsl-dev           # strings
@@ -19,7 +20,7 @@ packages=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
-  python3-torch         # bench/: the same load done by Python torch.load, side by side
+  python3-torch         # bench/: torch.load side by side; torchrun, the launcher tests use
   clang-14              # fuzzers and the sanitizer suite (--config=fuzz)
   libclang-rt-14-dev    # libFuzzer and the sanitizer runtimes
 )

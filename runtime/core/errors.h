@@ -156,6 +156,20 @@ class TorchError : public Error {
   TorchError(const std::string& context, const std::string& torch_message);
 };
 
+// A gang of processes (fairseq2's GangError) cannot form or lost a member: a
+// launcher variable missing or invalid, a store that cannot be reached or
+// hosted, a rank that died or did not answer within the timeout, ranks that
+// disagree. `rank` is the rank the message is about (-1 when none is), and the
+// message names it.
+class GangError : public Error {
+ public:
+  GangError(const std::string& message, int rank = -1) : Error(message), rank_(rank) {}
+  int rank() const { return rank_; }
+
+ private:
+  int rank_;
+};
+
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_CORE_ERRORS_H_
