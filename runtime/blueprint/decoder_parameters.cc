@@ -99,25 +99,26 @@ bool DecoderParameter::per_layer() const {
 }
 
 const std::vector<DecoderParameter>& DecoderParameterList() {
+  using A = ShardAxis;
   static const std::vector<DecoderParameter> kList = {
-      {"decoder_frontend.embed.weight", "", true, VocabByModel},
+      {"decoder_frontend.embed.weight", "", true, VocabByModel, A::kVocab, 0},
       {"decoder.layers.{i}.self_attn_layer_norm.weight", "", true, Model},
-      {"decoder.layers.{i}.self_attn.q_proj.weight", "", true, QByModel},
-      {"decoder.layers.{i}.self_attn.q_proj.bias", "attention.qkv_bias", true, Q},
-      {"decoder.layers.{i}.self_attn.k_proj.weight", "", true, KvByModel},
-      {"decoder.layers.{i}.self_attn.k_proj.bias", "attention.qkv_bias", true, Kv},
-      {"decoder.layers.{i}.self_attn.v_proj.weight", "", true, KvByModel},
-      {"decoder.layers.{i}.self_attn.v_proj.bias", "attention.qkv_bias", true, Kv},
+      {"decoder.layers.{i}.self_attn.q_proj.weight", "", true, QByModel, A::kHeads, 0},
+      {"decoder.layers.{i}.self_attn.q_proj.bias", "attention.qkv_bias", true, Q, A::kHeads, 0},
+      {"decoder.layers.{i}.self_attn.k_proj.weight", "", true, KvByModel, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.k_proj.bias", "attention.qkv_bias", true, Kv, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.v_proj.weight", "", true, KvByModel, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.v_proj.bias", "attention.qkv_bias", true, Kv, A::kKvHeads, 0},
       {"decoder.layers.{i}.self_attn.q_norm.weight", "attention.q_norm", true, Head},
       {"decoder.layers.{i}.self_attn.k_norm.weight", "attention.k_norm", true, Head},
-      {"decoder.layers.{i}.self_attn.output_proj.weight", "", true, ModelByQ},
+      {"decoder.layers.{i}.self_attn.output_proj.weight", "", true, ModelByQ, A::kHeads, 1},
       {"decoder.layers.{i}.self_attn.output_proj.bias", "attention.output_bias", true, Model},
       {"decoder.layers.{i}.ffn_layer_norm.weight", "", true, Model},
-      {"decoder.layers.{i}.ffn.gate_proj.weight", "", true, InnerByModel},
-      {"decoder.layers.{i}.ffn.inner_proj.weight", "", true, InnerByModel},
-      {"decoder.layers.{i}.ffn.output_proj.weight", "", true, ModelByInner},
+      {"decoder.layers.{i}.ffn.gate_proj.weight", "", true, InnerByModel, A::kFfnInner, 0},
+      {"decoder.layers.{i}.ffn.inner_proj.weight", "", true, InnerByModel, A::kFfnInner, 0},
+      {"decoder.layers.{i}.ffn.output_proj.weight", "", true, ModelByInner, A::kFfnInner, 1},
       {"decoder.layer_norm.weight", "", true, Model},
-      {"final_proj.weight", "tied_embeddings", false, VocabByModel},
+      {"final_proj.weight", "tied_embeddings", false, VocabByModel, A::kVocab, 0},
   };
   return kList;
 }
@@ -127,22 +128,102 @@ bool HasParameter(const DecoderBlueprint& blueprint, const DecoderParameter& par
          BoolSetting(blueprint, parameter.created_by) == parameter.created_when;
 }
 
+// Calls `visit(name, parameter)` for every parameter of a model of
+// `blueprint`, per-layer ones once per layer with the index in the name.
+template <typename Visit>
+void ForEachParameter(const DecoderBlueprint& blueprint, Visit visit) {
+  for (const DecoderParameter& parameter : DecoderParameterList()) {
+    if (!HasParameter(blueprint, parameter)) continue;
+    if (!parameter.per_layer()) {
+      visit(std::string(parameter.name), parameter);
+      continue;
+    }
+    for (int64_t i = 0; i < blueprint.num_layers; ++i) {
+      visit(absl::StrReplaceAll(parameter.name, {{"{i}", absl::StrCat(i)}}), parameter);
+    }
+  }
+}
+
 std::map<std::string, std::vector<int64_t>> DecoderParameterShapes(
     const DecoderBlueprint& blueprint) {
   const DecoderSizes sizes = SizesOf(blueprint);
   std::map<std::string, std::vector<int64_t>> shapes;
-  for (const DecoderParameter& parameter : DecoderParameterList()) {
-    if (!HasParameter(blueprint, parameter)) continue;
-    if (!parameter.per_layer()) {
-      shapes.emplace(parameter.name, parameter.shape(sizes));
-      continue;
-    }
-    for (int64_t i = 0; i < blueprint.num_layers; ++i) {
-      shapes.emplace(absl::StrReplaceAll(parameter.name, {{"{i}", absl::StrCat(i)}}),
-                     parameter.shape(sizes));
-    }
-  }
+  ForEachParameter(blueprint, [&](std::string name, const DecoderParameter& parameter) {
+    shapes.emplace(std::move(name), parameter.shape(sizes));
+  });
   return shapes;
+}
+
+DecoderShardSizes ShardSizesOf(const DecoderBlueprint& blueprint, TensorParallelRank tp) {
+  const DecoderSizes sizes = SizesOf(blueprint);
+  const int64_t n = tp.size;
+  const auto refuse = [&](const char* field, const char* name, int64_t value,
+                          const std::string& why) {
+    throw ConfigError(absl::StrCat(blueprint.family, " decoder"), field, SourceMark{},
+                      absl::StrCat(name, " ", value, " cannot be split over ", n,
+                                   " tensor-parallel ranks: ", why));
+  };
+  const auto divisible = [&](const char* field, const char* name, int64_t value) {
+    if (value % n != 0) refuse(field, name, value, absl::StrCat("it is not divisible by ", n));
+    return value / n;
+  };
+  DecoderShardSizes shard;
+  shard.num_heads = divisible("attention.num_heads", "num_heads", blueprint.attention.num_heads);
+  const int64_t kv_heads = blueprint.attention.num_kv_heads;
+  if (kv_heads >= n) {
+    shard.num_kv_heads = divisible("attention.num_kv_heads", "num_kv_heads", kv_heads);
+    shard.first_kv_head = tp.rank * shard.num_kv_heads;
+  } else {
+    if (n % kv_heads != 0) {
+      refuse("attention.num_kv_heads", "num_kv_heads", kv_heads,
+             absl::StrCat("fewer KV heads than ranks are shared only when they divide ", n));
+    }
+    shard.num_kv_heads = 1;
+    shard.first_kv_head = tp.rank / (n / kv_heads);
+  }
+  shard.ffn_inner_dim = divisible("ffn.inner_dim", "the FFN inner dim", sizes.ffn_inner_dim);
+  shard.vocab_size = divisible("vocab_size", "vocab_size", blueprint.vocab_size);
+  shard.vocab_start = tp.rank * shard.vocab_size;
+  return shard;
+}
+
+std::map<std::string, ParameterShard> DecoderParameterShards(const DecoderBlueprint& blueprint,
+                                                             TensorParallelRank tp) {
+  const DecoderSizes sizes = SizesOf(blueprint);
+  const DecoderShardSizes shard = ShardSizesOf(blueprint, tp);
+  std::map<std::string, ParameterShard> shards;
+  ForEachParameter(blueprint, [&](std::string name, const DecoderParameter& parameter) {
+    ParameterShard& held = shards[std::move(name)];
+    held.shape = parameter.shape(sizes);
+    int64_t start = 0;
+    int64_t length = 0;
+    switch (parameter.shard_axis) {
+      case ShardAxis::kReplicated:
+        return;
+      case ShardAxis::kHeads:
+        start = tp.rank * shard.num_heads * sizes.head_dim;
+        length = shard.num_heads * sizes.head_dim;
+        break;
+      case ShardAxis::kKvHeads:
+        start = shard.first_kv_head * sizes.head_dim;
+        length = shard.num_kv_heads * sizes.head_dim;
+        break;
+      case ShardAxis::kFfnInner:
+        start = tp.rank * shard.ffn_inner_dim;
+        length = shard.ffn_inner_dim;
+        break;
+      case ShardAxis::kVocab:
+        start = shard.vocab_start;
+        length = shard.vocab_size;
+        break;
+    }
+    if (tp.size == 1) return;
+    held.dim = parameter.shard_dim;
+    held.start = start;
+    held.length = length;
+    held.shape[parameter.shard_dim] = length;
+  });
+  return shards;
 }
 
 int64_t DecoderParameterCount(const DecoderBlueprint& blueprint) {

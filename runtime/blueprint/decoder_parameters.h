@@ -27,6 +27,12 @@ struct DecoderSizes {
   int64_t ffn_inner_dim = 0;
 };
 
+// How a parameter is split over the ranks of a tensor-parallel gang
+// (Megatron's layout): whole on every rank, or sliced by attention heads, by
+// KV heads (replicated where there are fewer than ranks), by the FFN's inner
+// features or by the vocabulary, along one dimension.
+enum class ShardAxis { kReplicated, kHeads, kKvHeads, kFfnInner, kVocab };
+
 // One entry of the parameter list.
 struct DecoderParameter {
   // The name; "{i}" stands for each layer index, and such a parameter exists
@@ -37,6 +43,10 @@ struct DecoderParameter {
   const char* created_by;
   bool created_when;
   std::vector<int64_t> (*shape)(const DecoderSizes&);
+  // How it is sharded under tensor parallelism, and along which dimension
+  // (0: output features, column-parallel; 1: input features, row-parallel).
+  ShardAxis shard_axis = ShardAxis::kReplicated;
+  int shard_dim = 0;
 
   // Whether it is a per-layer parameter.
   bool per_layer() const;
@@ -63,6 +73,45 @@ int64_t DecoderParameterCount(const DecoderBlueprint& blueprint);
 // The number of parameter tensors of a DecoderModel of `blueprint`, in
 // constant time. Throws as DecoderParameterCount.
 int64_t DecoderParameterTensorCount(const DecoderBlueprint& blueprint);
+
+// A rank's place in a tensor-parallel gang.
+struct TensorParallelRank {
+  int64_t rank = 0;
+  int64_t size = 1;
+};
+
+// The part of each sharded size one rank holds.
+struct DecoderShardSizes {
+  int64_t num_heads = 0;     // query heads, from head rank * num_heads
+  int64_t num_kv_heads = 0;  // KV heads, from first_kv_head
+  int64_t first_kv_head = 0;
+  int64_t ffn_inner_dim = 0;  // from rank * ffn_inner_dim
+  int64_t vocab_start = 0;    // rows [vocab_start, vocab_start + vocab_size)
+  int64_t vocab_size = 0;     // of the embedding table and the LM head
+};
+
+// The sizes rank `tp` holds of a model of `blueprint`. With fewer KV heads
+// than ranks, tp.size / num_kv_heads ranks share each KV head and rank r holds
+// head r / (tp.size / num_kv_heads) (vLLM's rule). Throws ConfigError, before
+// anything is created or read, naming the size that cannot be split, the
+// tensor-parallel size and the divisor it lacks (num_heads, num_kv_heads, the
+// FFN inner dim, vocab_size).
+DecoderShardSizes ShardSizesOf(const DecoderBlueprint& blueprint, TensorParallelRank tp);
+
+// One parameter as a rank holds it: its shape, and which slice of the whole
+// tensor that is (`length` entries from `start` along `dim`; dim -1: all of it).
+struct ParameterShard {
+  std::vector<int64_t> shape;
+  int dim = -1;
+  int64_t start = 0;
+  int64_t length = 0;
+};
+
+// The parameters rank `tp` of a model of `blueprint` holds, by name: the
+// names of DecoderParameterShapes, each with its shard. Throws as
+// ShardSizesOf.
+std::map<std::string, ParameterShard> DecoderParameterShards(const DecoderBlueprint& blueprint,
+                                                             TensorParallelRank tp);
 
 }  // namespace modelhub
 

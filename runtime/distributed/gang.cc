@@ -1,6 +1,7 @@
 #include "runtime/distributed/gang.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 
@@ -38,12 +39,20 @@ c10::ScalarType CarrierType(c10::ScalarType type) {
   }
 }
 
+// `tensor`, or a normal copy of it if it is an inference tensor: engines write
+// from their own threads, where inference tensors may not be written.
+at::Tensor Writable(const at::Tensor& tensor) {
+  if (!tensor.is_inference()) return tensor;
+  c10::InferenceMode normal(false);
+  return tensor.clone();
+}
+
 }  // namespace
 
 void Gang::AllReduceSum(at::Tensor& tensor) {
   if (size() == 1) return;
   const c10::ScalarType type = tensor.scalar_type();
-  at::Tensor work = tensor.to(device(), ReduceType(type)).contiguous();
+  at::Tensor work = Writable(tensor.to(device(), ReduceType(type)).contiguous());
   DoAllReduceSum(work);
   if (type == c10::kBool) work = work.ne(0);
   if (work.data_ptr() != tensor.data_ptr()) tensor.copy_(work);
@@ -61,7 +70,7 @@ at::Tensor Gang::AllGather(const at::Tensor& tensor, int64_t dim) {
 void Gang::Broadcast(at::Tensor& tensor, int root) {
   if (size() == 1) return;
   const c10::ScalarType type = tensor.scalar_type();
-  at::Tensor carried = tensor.to(device()).contiguous().view(CarrierType(type));
+  at::Tensor carried = Writable(tensor.to(device()).contiguous()).view(CarrierType(type));
   DoBroadcast(carried, root);
   if (carried.data_ptr() != tensor.data_ptr()) tensor.copy_(carried.view(type));
 }

@@ -1,6 +1,7 @@
 #include "runtime/distributed/process_group_gang.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 #include <signal.h>
 #include <torch/version.h>
 #include <unistd.h>
@@ -92,6 +93,9 @@ class ProcessGroupGang : public Gang {
 
   std::vector<at::Tensor> DoAllGather(const at::Tensor& tensor) override {
     std::vector<std::vector<at::Tensor>> outputs(1);
+    // Normal tensors even under inference mode: the engine writes them from
+    // its own thread, where inference tensors may not be written.
+    c10::InferenceMode normal(false);
     for (int r = 0; r < size_; ++r) outputs[0].push_back(at::empty_like(tensor));
     Run("all-gather", [&] {
       std::vector<at::Tensor> inputs{tensor};
@@ -120,15 +124,14 @@ class ProcessGroupGang : public Gang {
       run();
     } catch (const std::exception& e) {
       const int lost = LostRank();
-      const std::string who =
-          lost >= 0 ? absl::StrCat("rank ", lost, " (pid ", (*members_)[lost].pid, " on ",
-                                   (*members_)[lost].host, ") exited")
-                    : absl::StrCat(
-                          "no rank of this host exited (one on another host may have, "
-                          "or it did not answer in time)");
-      throw GangError(absl::StrCat("lost a rank of the ", name_, " gang: ", operation, " on rank ",
-                                   root_ranks_[rank_], " failed: ", who, ": ", FirstLine(e.what())),
-                      lost);
+      const std::string why = FirstLine(e.what());
+      throw GangError(
+          absl::StrCat(
+              operation, " over the ", name_, " gang failed on rank ", root_ranks_[rank_], ": ",
+              lost >= 0 ? absl::StrCat("rank ", lost, " (pid ", (*members_)[lost].pid, " on ",
+                                       (*members_)[lost].host, ") exited (", why, ")")
+                        : why),
+          lost);
     }
   }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -132,7 +133,8 @@ TensorFile::TensorFile(TensorFile&& other) noexcept
       index_(std::move(other.index_)),
       metadata_(std::move(other.metadata_)),
       map_(std::exchange(other.map_, nullptr)),
-      map_size_(std::exchange(other.map_size_, 0)) {}
+      map_size_(std::exchange(other.map_size_, 0)),
+      bytes_read_(other.bytes_read_.load()) {}
 
 TensorFile& TensorFile::operator=(TensorFile&& other) noexcept {
   if (this != &other) {
@@ -147,6 +149,7 @@ TensorFile& TensorFile::operator=(TensorFile&& other) noexcept {
     metadata_ = std::move(other.metadata_);
     map_ = std::exchange(other.map_, nullptr);
     map_size_ = std::exchange(other.map_size_, 0);
+    bytes_read_ = other.bytes_read_.load();
   }
   return *this;
 }
@@ -187,6 +190,7 @@ void TensorFile::ReadBytes(uint64_t offset, size_t size, void* dst, std::string_
                        size - done, " bytes missing): was it truncated after it was opened?"));
     }
     done += static_cast<size_t>(got);
+    bytes_read_ += static_cast<uint64_t>(got);
   }
 }
 
@@ -220,6 +224,7 @@ void TensorFile::CopyContiguous(uint64_t begin, uint64_t size, void* dst,
   // Advice only: failure just means no read-ahead.
   ::madvise(base + first_page, end - first_page, MADV_WILLNEED);
   std::memcpy(dst, base + begin, size);
+  bytes_read_ += size;
   // Unmap the pages just copied (the page cache keeps them): otherwise every
   // mapped page counts as resident until the file closes, doubling peak RSS.
   ::madvise(base + first_page, end - first_page, MADV_DONTNEED);
@@ -248,6 +253,56 @@ void TensorFile::ReadInto(const TensorEntry& entry, void* dst) const {
         .copy_(bytes.as_strided(entry.shape, entry.strides));
   } catch (const c10::Error& error) {
     throw TorchError(absl::StrCat("reading ", what, " of ", path_), error.what_without_backtrace());
+  }
+}
+
+void TensorFile::ReadSliceInto(const TensorEntry& entry, int dim, int64_t start, int64_t length,
+                               void* dst) const {
+  const int64_t rank = static_cast<int64_t>(entry.shape.size());
+  if (dim < 0 || dim >= rank || start < 0 || length < 0 || start + length > entry.shape[dim]) {
+    throw std::out_of_range(absl::StrCat("slice [", start, ", ", start + length, ") of dim ", dim,
+                                         " is outside ", TensorLabel(entry)));
+  }
+  TensorEntry slice = entry;
+  slice.shape[dim] = length;
+  if (length == 0 || slice.numel() == 0) return;
+  const uint64_t element_bits = TensorDtypeBits(entry.dtype);
+  if (!entry.contiguous()) {
+    // The slice of a strided entry is a strided entry over a smaller span.
+    const uint64_t element = element_bits / 8;
+    slice.begin = entry.begin + static_cast<uint64_t>(start * entry.strides[dim]) * element;
+    uint64_t last = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      last += static_cast<uint64_t>((slice.shape[d] - 1) * slice.strides[d]);
+    }
+    slice.end = slice.begin + (last + 1) * element;
+    ReadInto(slice, dst);
+    return;
+  }
+  int64_t outer = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= entry.shape[d];
+  int64_t inner = 1;
+  for (int64_t d = dim + 1; d < rank; ++d) inner *= entry.shape[d];
+  // Bytes of one run (`length` rows of the inner block) and between runs.
+  const uint64_t run_bits = static_cast<uint64_t>(length * inner) * element_bits;
+  const uint64_t step_bits = static_cast<uint64_t>(entry.shape[dim] * inner) * element_bits;
+  const uint64_t start_bits = static_cast<uint64_t>(start * inner) * element_bits;
+  if (run_bits % 8 != 0 || step_bits % 8 != 0 || start_bits % 8 != 0) {
+    throw CorruptModelCheckpointError(
+        path_, absl::StrCat("a slice of ", TensorLabel(entry), " of sub-byte dtype ",
+                            std::string(TensorDtypeName(entry.dtype)),
+                            " does not start and end on whole bytes"));
+  }
+  const std::string what = absl::StrCat("a slice of ", TensorLabel(entry));
+  char* out = static_cast<char*>(dst);
+  if (outer == 1 || length == entry.shape[dim]) {
+    CopyContiguous(entry.begin + start_bits / 8, static_cast<uint64_t>(outer) * run_bits / 8, out,
+                   what);
+    return;
+  }
+  for (int64_t o = 0; o < outer; ++o) {
+    CopyContiguous(entry.begin + static_cast<uint64_t>(o) * step_bits / 8 + start_bits / 8,
+                   run_bits / 8, out + static_cast<uint64_t>(o) * run_bits / 8, what);
   }
 }
 

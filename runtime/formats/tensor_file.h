@@ -8,6 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -122,6 +123,20 @@ class TensorFile {
   // sub-byte dtypes (no reader makes them).
   void ReadInto(const TensorEntry& entry, void* dst) const;
 
+  // Copies the slice of `entry` holding `length` entries from `start` along
+  // dimension `dim`, row-major and contiguous, into `dst` (which must hold
+  // the slice's bytes). Reads only the slice: one range when it is contiguous
+  // in the file (dim 0, or a whole dimension), else one read per run of
+  // contiguous elements (a row-parallel shard of a matrix: one per row). A
+  // strided entry is read over the span of its slice. Throws as ReadInto, and
+  // std::out_of_range for a slice outside the tensor.
+  void ReadSliceInto(const TensorEntry& entry, int dim, int64_t start, int64_t length,
+                     void* dst) const;
+
+  // Bytes read from the file so far (what pread(2) returned, or what was
+  // copied from the map): for reports and tests that count real reads.
+  uint64_t bytes_read() const { return bytes_read_.load(); }
+
   // A new contiguous CPU tensor holding `entry`. Throws
   // UnsupportedDtypeError, naming the file, tensor and dtype, for dtypes
   // LibTorch 1.13 lacks (see TorchDtypeOf), and as ReadInto does.
@@ -144,6 +159,7 @@ class TensorFile {
   std::map<std::string, std::string> metadata_;
   void* map_ = nullptr;  // the whole file under ReadStrategy::kMmap
   size_t map_size_ = 0;
+  mutable std::atomic<uint64_t> bytes_read_{0};
 };
 
 // The LibTorch dtype of `entry`, a tensor of the file at `path`. Throws

@@ -158,50 +158,111 @@ at::Tensor InModelLayout(const at::Tensor& tensor, const MappedTensor& item, Rop
   return ConvertRopeLayout(tensor, blueprint.HeadDim(), from, blueprint.rope.layout);
 }
 
-// One part of one mapped tensor: what a loading thread reads.
+// One read of a loading thread: the part of one stored piece of a mapped
+// tensor that this rank holds, and where it goes in the parameter.
 struct PartTask {
   const MappedTensor* item;
   TensorPart part;
-  int64_t offset;  // where the part starts along item->split_dim
+  // What to read of the part: `length` entries from `start` along `dim`
+  // (dim -1: all of it).
+  int dim = -1;
+  int64_t start = 0;
+  int64_t length = 0;
+  // Where it goes: `place_length` entries from `place_start` along
+  // `place_dim` of the parameter (place_dim -1: all of it).
+  int place_dim = -1;
+  int64_t place_start = 0;
+  int64_t place_length = 0;
+
+  // The shape of what is read.
+  std::vector<int64_t> shape() const {
+    std::vector<int64_t> shape = part.entry->shape;
+    if (dim >= 0) shape[dim] = length;
+    return shape;
+  }
+  // Its bytes.
+  uint64_t nbytes() const {
+    if (dim < 0) return part.entry->nbytes();
+    return part.entry->nbytes() / static_cast<uint64_t>(part.entry->shape[dim]) *
+           static_cast<uint64_t>(length);
+  }
 };
 
-// Every part of `mapping`, in reading order.
-std::vector<PartTask> PartTasks(const CheckpointMapping& mapping) {
+// The reads of `mapping` a rank holding `shards` makes (all of every tensor
+// when `shards` is empty), in reading order. A stored piece of a
+// rank-sharded tensor covers a range along item.split_dim; the rank reads
+// only what overlaps its shard and skips pieces that do not.
+std::vector<PartTask> PartTasks(const CheckpointMapping& mapping,
+                                const std::map<std::string, ParameterShard>& shards) {
   std::vector<PartTask> tasks;
   for (const MappedTensor& item : mapping.tensors) {
+    const auto found = shards.find(item.name);
+    const ParameterShard* shard =
+        found == shards.end() || found->second.dim < 0 ? nullptr : &found->second;
     int64_t offset = 0;
     for (const TensorPart& part : item.parts()) {
-      tasks.push_back({&item, part, offset});
-      if (item.split_dim >= 0) offset += part.entry->shape[item.split_dim];
+      PartTask task{&item, part};
+      const int64_t size = item.split_dim >= 0 ? part.entry->shape[item.split_dim] : 0;
+      const int64_t part_start = offset;
+      offset += size;
+      if (item.split_dim >= 0) {
+        task.place_dim = item.split_dim;
+        task.place_start = part_start;
+        task.place_length = size;
+      }
+      if (shard != nullptr && shard->dim == item.split_dim) {
+        // Sliced along the dimension the pieces split: their overlap, if any.
+        const int64_t begin = std::max(part_start, shard->start);
+        const int64_t end = std::min(part_start + size, shard->start + shard->length);
+        if (begin >= end) continue;
+        task.dim = shard->dim;
+        task.start = begin - part_start;
+        task.length = end - begin;
+        task.place_start = begin - shard->start;
+        task.place_length = end - begin;
+      } else if (shard != nullptr) {
+        task.dim = shard->dim;
+        task.start = shard->start;
+        task.length = shard->length;
+      }
+      tasks.push_back(task);
     }
   }
   return tasks;
 }
 
-// Reads one part into its place in `parameter`: straight into the parameter's
-// memory when nothing needs converting and the place is contiguous, else
-// through `staging` (a byte buffer reused across tensors, so that it is
-// faulted in once).
+// Reads one task into its place in `parameter`: straight into the
+// parameter's memory when nothing needs converting and the place is
+// contiguous, else through `staging` (a byte buffer reused across tensors, so
+// that it is faulted in once).
 void LoadPart(const PartTask& task, RopeLayout from, const DecoderBlueprint& blueprint,
               at::Tensor& parameter, at::Tensor& staging) {
   const MappedTensor& item = *task.item;
   const TensorEntry& entry = *task.part.entry;
+  const TensorFile& file = *task.part.file;
   const c10::ScalarType dtype = DtypeOf(task.part);
+  const auto read = [&](void* dst) {
+    if (task.dim < 0) {
+      file.ReadInto(entry, dst);
+    } else {
+      file.ReadSliceInto(entry, task.dim, task.start, task.length, dst);
+    }
+  };
   try {
-    at::Tensor place = item.split_dim < 0 ? parameter
-                                          : parameter.narrow(item.split_dim, task.offset,
-                                                             entry.shape[item.split_dim]);
+    at::Tensor place = task.place_dim < 0
+                           ? parameter
+                           : parameter.narrow(task.place_dim, task.place_start, task.place_length);
     const bool converts = item.rope != RopeProjection::kNone && from != blueprint.rope.layout;
     if (!converts && place.device().is_cpu() && place.is_contiguous() &&
         place.scalar_type() == dtype) {
-      task.part.file->ReadInto(entry, place.data_ptr());
+      read(place.data_ptr());
       return;
     }
-    const int64_t nbytes = static_cast<int64_t>(entry.nbytes());
+    const int64_t nbytes = static_cast<int64_t>(task.nbytes());
     if (!staging.defined() || staging.numel() < nbytes) staging = at::empty({nbytes}, at::kByte);
-    task.part.file->ReadInto(entry, staging.data_ptr());
+    read(staging.data_ptr());
     place.copy_(InModelLayout(
-        at::from_blob(staging.data_ptr(), entry.shape, at::TensorOptions().dtype(dtype)), item,
+        at::from_blob(staging.data_ptr(), task.shape(), at::TensorOptions().dtype(dtype)), item,
         from, blueprint));
   } catch (const c10::Error& e) {
     throw TorchError(absl::StrCat("loading tensor '", entry.name, "' of ", task.part.file->path(),
@@ -234,10 +295,21 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
   auto parameters = model->named_parameters();
   const int threads = LoadThreads();
   if (model->options().device.is_cpu()) MoveToPopulatedArena(parameters.values(), threads);
-  ProgressBar bar(options.label.empty() ? "loading" : "loading " + options.label, mapping.bytes,
+  const TensorParallelRank tp = model->tp_rank();
+  const std::vector<PartTask> tasks =
+      PartTasks(mapping, tp.size > 1 ? DecoderParameterShards(blueprint, tp)
+                                     : std::map<std::string, ParameterShard>{});
+  uint64_t planned = 0;
+  for (const PartTask& task : tasks) planned += task.nbytes();
+  const auto bytes_read = [&reader] {
+    uint64_t total = 0;
+    for (const auto& file : reader->opened()) total += file->bytes_read();
+    return total;
+  };
+  const uint64_t read_before = bytes_read();
+  ProgressBar bar(options.label.empty() ? "loading" : "loading " + options.label, planned,
                   options.progress);
   std::mutex bar_mutex;
-  const std::vector<PartTask> tasks = PartTasks(mapping);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
@@ -250,7 +322,7 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
         const PartTask& task = tasks[i];
         LoadPart(task, mapping.layout, blueprint, *parameters.find(task.item->name), staging);
         std::lock_guard<std::mutex> lock(bar_mutex);
-        bar.Advance(task.part.entry->nbytes());
+        bar.Advance(task.nbytes());
       }
     } catch (...) {
       std::lock_guard<std::mutex> lock(bar_mutex);
@@ -264,7 +336,8 @@ std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const An
   if (error) std::rethrow_exception(error);
   if (stats != nullptr) {
     stats->format = mapping.format;
-    stats->bytes = mapping.bytes;
+    stats->bytes = bytes_read() - read_before;
+    stats->checkpoint_bytes = mapping.bytes;
     stats->seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }

@@ -42,9 +42,10 @@ struct LoadOptions {
 
 // What a load did, for reports and benchmarks.
 struct LoadStats {
-  std::string format;  // the key map used ("hf", "meta", "native")
-  uint64_t bytes = 0;  // checkpoint bytes read
-  double seconds = 0;  // wall time of reading and converting
+  std::string format;             // the key map used ("hf", "meta", "native")
+  uint64_t bytes = 0;             // tensor bytes this process read (counted at the reads)
+  uint64_t checkpoint_bytes = 0;  // tensor bytes of the whole checkpoint
+  double seconds = 0;             // wall time of reading and converting
 };
 
 // Creates a model of `config` (family `family`) at `placement` and loads the
@@ -58,6 +59,13 @@ struct LoadStats {
 // misshaped tensors, listed), ConfigError for an invalid config or a model
 // larger than memory, TorchError when LibTorch fails, Error when the
 // parameters' memory cannot be mapped.
+//
+// Tensor-parallel (placement.gangs.tp of more than one rank): every rank of
+// the gang calls it alike; each creates its shards (DecoderParameterShards)
+// and reads only their bytes: a shard along dim 0 is one byte range, one along
+// dim 1 one range per row; of a rank-sharded checkpoint (Meta's
+// consolidated.NN.pth, N files onto any number of ranks where sizes divide),
+// only the files that hold part of its slice are read.
 std::shared_ptr<DecoderModel> LoadCheckpoint(const ModelFamily& family, const AnyConfig& config,
                                              const std::string& path,
                                              const ModelPlacement& placement,

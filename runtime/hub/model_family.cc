@@ -19,7 +19,7 @@ std::shared_ptr<DecoderModel> CreateDecoderModel(const DecoderBlueprint& bluepri
       placement.meta ? c10::Device(c10::kMeta) : placement.device.value_or(c10::Device(c10::kCPU));
   options.dtype = placement.dtype.value_or(c10::typeMetaToScalarType(c10::get_default_dtype()));
   options.initialize = placement.initialize;
-  return std::make_shared<DecoderModel>(blueprint, options);
+  return std::make_shared<DecoderModel>(blueprint, options, placement.gangs.tp);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/config/yaml_fields.h"
+#include "runtime/distributed/gang.h"
 #include "runtime/mapping/key_map.h"
 #include "runtime/models/decoder_model.h"
 
@@ -42,11 +43,15 @@ class AnyConfig {
 // Where and in what precision a new model is created. Unset device: CPU; unset
 // dtype: LibTorch's default dtype; meta: shapes only, no storage (device ignored);
 // initialize false: storage left uninitialized, for loaders that fill it.
+// gangs: the model runs tensor-parallel over gangs.tp when it has more than one
+// rank (fairseq2's `gangs`; see SetupGangsFromEnvironment), each rank holding
+// and reading its own shards; unset: one process.
 struct ModelPlacement {
   std::optional<c10::Device> device;
   std::optional<c10::ScalarType> dtype;
   bool meta = false;
   bool initialize = true;
+  Gangs gangs = {};
 
   // On the meta device: shapes and dtypes only.
   static ModelPlacement Meta() {

@@ -25,18 +25,21 @@ RmsNormOptions NormOptions(const DecoderBlueprint& blueprint) {
   return {blueprint.model_dim, blueprint.norm.eps};
 }
 
-AttentionOptions AttentionOptionsOf(const DecoderBlueprint& blueprint) {
+AttentionOptions AttentionOptionsOf(const DecoderBlueprint& blueprint,
+                                    const DecoderShardSizes& shard,
+                                    const std::shared_ptr<Gang>& tp) {
   const DecoderBlueprint::Attention& attention = blueprint.attention;
   AttentionOptions options;
   options.model_dim = blueprint.model_dim;
-  options.num_heads = attention.num_heads;
-  options.num_kv_heads = attention.num_kv_heads;
+  options.num_heads = shard.num_heads;
+  options.num_kv_heads = shard.num_kv_heads;
   options.head_dim = blueprint.HeadDim();
   options.qkv_bias = attention.qkv_bias;
   options.output_bias = attention.output_bias;
   options.q_norm = attention.q_norm;
   options.k_norm = attention.k_norm;
   options.norm_eps = blueprint.norm.eps;
+  options.gang = tp;
   return options;
 }
 
@@ -50,16 +53,18 @@ RotaryOptions RotaryOptionsOf(const DecoderBlueprint& blueprint) {
 // A pre-norm residual block: x + attn(norm(x)), then h + ffn(norm(h)).
 class DecoderLayer : public torch::nn::Module {
  public:
-  DecoderLayer(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
+  DecoderLayer(const DecoderBlueprint& blueprint, const DecoderShardSizes& shard,
+               const std::shared_ptr<Gang>& tp, const ModuleOptions& options) {
     self_attn_layer_norm_ = register_module(
         "self_attn_layer_norm", std::make_shared<RMSNorm>(NormOptions(blueprint), options));
-    self_attn_ = register_module("self_attn", std::make_shared<GroupedQueryAttention>(
-                                                  AttentionOptionsOf(blueprint), options));
+    self_attn_ = register_module(
+        "self_attn",
+        std::make_shared<GroupedQueryAttention>(AttentionOptionsOf(blueprint, shard, tp), options));
     ffn_layer_norm_ = register_module("ffn_layer_norm",
                                       std::make_shared<RMSNorm>(NormOptions(blueprint), options));
     ffn_ = register_module(
         "ffn", std::make_shared<SwiGLUFeedForward>(
-                   SwiGluOptions{blueprint.model_dim, blueprint.FfnInnerDim()}, options));
+                   SwiGluOptions{blueprint.model_dim, shard.ffn_inner_dim, tp}, options));
   }
 
   at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const RotaryAngles& angles,
@@ -92,9 +97,11 @@ std::string Gigabytes(double bytes) {
 // Refuses, before anything is created, a model whose parameters (or, on the
 // meta device, their bookkeeping) would not fit in RAM and swap. Other
 // devices report their own out-of-memory errors (TorchError).
-void CheckFitsInMemory(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
+void CheckFitsInMemory(const DecoderBlueprint& blueprint, const ModuleOptions& options,
+                       int64_t tp_size) {
   if (!options.meta() && !options.device.is_cpu()) return;
-  const int64_t count = DecoderParameterCount(blueprint);
+  // A rank holds about 1/tp of the parameters (norms are whole, and small).
+  const int64_t count = DecoderParameterCount(blueprint) / tp_size;
   const int64_t tensors = DecoderParameterTensorCount(blueprint);
   // Plus the rotary encoder's frequency table, which is never on the meta device.
   const double bytes = (options.meta() ? static_cast<double>(tensors) * kMetaTensorBytes
@@ -123,8 +130,10 @@ void CheckFitsInMemory(const DecoderBlueprint& blueprint, const ModuleOptions& o
 class Frontend : public torch::nn::Module {};
 class Decoder : public torch::nn::Module {};
 
-ModuleOptions Checked(const DecoderBlueprint& blueprint, const ModuleOptions& options) {
+ModuleOptions Checked(const DecoderBlueprint& blueprint, const ModuleOptions& options,
+                      TensorParallelRank tp) {
   blueprint.Validate();
+  ShardSizesOf(blueprint, tp);
   const c10::ScalarType dtype = options.dtype;
   if (dtype != c10::kFloat && dtype != c10::kBFloat16 && dtype != c10::kHalf &&
       dtype != c10::kDouble) {
@@ -132,25 +141,32 @@ ModuleOptions Checked(const DecoderBlueprint& blueprint, const ModuleOptions& op
                                               std::string(c10::toString(dtype)),
                                               " (use float32, bfloat16 or float16)"));
   }
-  CheckFitsInMemory(blueprint, options);
+  CheckFitsInMemory(blueprint, options, tp.size);
   return options;
+}
+
+// `tp`, or a FakeGang on `device` when null.
+std::shared_ptr<Gang> GangOrAlone(std::shared_ptr<Gang> tp, c10::Device device) {
+  return tp != nullptr ? std::move(tp) : std::make_shared<FakeGang>(device);
 }
 
 }  // namespace
 
-DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options)
+DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options,
+                           std::shared_ptr<Gang> tp)
     : blueprint_(blueprint),
-      options_(Checked(blueprint, options)),
+      tp_(GangOrAlone(std::move(tp), options.device)),
       rope_(RotaryOptionsOf(blueprint)) {
+  options_ = Checked(blueprint, options, tp_rank());
+  const DecoderShardSizes shard = ShardSizesOf(blueprint, tp_rank());
   try {
     auto frontend = register_module("decoder_frontend", std::make_shared<Frontend>());
-    embed_ = frontend->register_module(
-        "embed", std::make_shared<Embedding>(
-                     EmbeddingOptions{blueprint.vocab_size, blueprint.model_dim}, options));
+    EmbeddingOptions table{shard.vocab_size, blueprint.model_dim, tp_, shard.vocab_start};
+    embed_ = frontend->register_module("embed", std::make_shared<Embedding>(table, options));
     auto decoder = register_module("decoder", std::make_shared<Decoder>());
     torch::nn::ModuleList layers;
     for (int64_t i = 0; i < blueprint.num_layers; ++i) {
-      layers_.push_back(std::make_shared<DecoderLayer>(blueprint, options));
+      layers_.push_back(std::make_shared<DecoderLayer>(blueprint, shard, tp_, options));
       layers->push_back(layers_.back());
     }
     decoder->register_module("layers", layers.ptr());
@@ -159,8 +175,9 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
     if (!blueprint.tied_embeddings) {
       final_proj_ = register_module(
           "final_proj",
-          std::make_shared<Projection>(blueprint.model_dim, blueprint.vocab_size, false, options));
+          std::make_shared<Projection>(blueprint.model_dim, shard.vocab_size, false, options));
     }
+    if (tp_->size() > 1 && options.initializes()) ShareWholeParameters();
   } catch (const c10::Error& e) {
     throw TorchError(
         absl::StrCat("creating a ", blueprint.family, " model on ", options.device.str()),
@@ -173,6 +190,15 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
 }
 
 DecoderModel::~DecoderModel() = default;
+
+void DecoderModel::ShareWholeParameters() {
+  at::NoGradGuard no_grad;
+  const std::map<std::string, ParameterShard> shards =
+      DecoderParameterShards(blueprint_, tp_rank());
+  for (auto& item : named_parameters()) {
+    if (shards.at(item.key()).dim < 0) tp_->Broadcast(item.value(), 0);
+  }
+}
 
 KvCache DecoderModel::NewKvCache() const {
   KvCache cache;
@@ -265,7 +291,8 @@ at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tens
     cache->length = key_len;
     cache->key_padding = key_padding;
   }
-  return final_proj_ ? final_proj_->forward(x) : at::linear(x, embed_->weight());
+  at::Tensor logits = final_proj_ ? final_proj_->forward(x) : at::linear(x, embed_->weight());
+  return tp_->size() > 1 ? tp_->AllGather(logits, -1) : logits;
 }
 
 }  // namespace modelhub

@@ -12,6 +12,7 @@
 
 #include "runtime/blueprint/decoder_blueprint.h"
 #include "runtime/blueprint/decoder_parameters.h"
+#include "runtime/distributed/gang.h"
 #include "runtime/nn/attention.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/rotary_encoder.h"
@@ -40,14 +41,24 @@ struct KvCache {
 //   decoder.layer_norm.weight
 //   final_proj.weight             (absent with tied embeddings)
 // exactly the parameters of DecoderParameterShapes (runtime/blueprint).
+//
+// Tensor-parallel over a gang of more than one rank (Megatron's layout): each
+// rank holds the shards DecoderParameterShards gives it (q/k/v, gate and
+// inner projections by output features; attention and FFN output projections
+// by input features, their outputs summed over the gang; the embedding table
+// and LM head by vocabulary, the logits gathered), norms whole. Every rank
+// runs forward with the same inputs and gets the whole logits.
 class DecoderModel : public torch::nn::Module {
  public:
-  // Validates the blueprint (ConfigError) and creates the parameters with
-  // `options`; on the meta device nothing is allocated. Before anything is
-  // created, a model whose parameters would not fit in this machine's memory
-  // (RAM and swap; for a meta model, the bookkeeping of its tensors) is refused
-  // with a ConfigError giving its sizes, parameter count and bytes.
-  DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options);
+  // Validates the blueprint (ConfigError, also for sizes `tp` cannot split)
+  // and creates the parameters with `options`; on the meta device nothing is
+  // allocated. Before anything is created, a model whose parameters would not
+  // fit in this machine's memory (RAM and swap; for a meta model, the
+  // bookkeeping of its tensors) is refused with a ConfigError giving its
+  // sizes, parameter count and bytes. Parameters held whole are made equal on
+  // every rank of `tp` (a collective: every rank creates the model).
+  DecoderModel(const DecoderBlueprint& blueprint, const ModuleOptions& options,
+               std::shared_ptr<Gang> tp = nullptr);
   ~DecoderModel() override;
 
   // seqs: [B, S] int64 token ids. padding_mask: [B, S] bool, true for real
@@ -67,16 +78,24 @@ class DecoderModel : public torch::nn::Module {
   const DecoderBlueprint& blueprint() const { return blueprint_; }
   // The placement the model was created with.
   const ModuleOptions& options() const { return options_; }
-  // The number of parameter elements (tied weights counted once).
+  // The number of parameter elements this rank holds (tied weights counted
+  // once).
   int64_t num_parameters() const;
+  // The tensor-parallel gang (a FakeGang in one process).
+  const std::shared_ptr<Gang>& tp_gang() const { return tp_; }
+  // This rank's place in it.
+  TensorParallelRank tp_rank() const { return {tp_->rank(), tp_->size()}; }
 
  private:
   at::Tensor ForwardUnchecked(const at::Tensor& seqs, const at::Tensor& padding_mask,
                               KvCache* cache) const;
+  // Makes the parameters every rank holds whole equal to rank 0's.
+  void ShareWholeParameters();
   void CheckInputs(const at::Tensor& seqs, const at::Tensor& padding_mask, int64_t start_pos) const;
 
   DecoderBlueprint blueprint_;
   ModuleOptions options_;
+  std::shared_ptr<Gang> tp_;
   RotaryEncoder rope_;
   std::shared_ptr<Embedding> embed_;
   std::vector<std::shared_ptr<DecoderLayer>> layers_;

@@ -69,7 +69,13 @@ std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64
   std::vector<int64_t> generated;
   for (int64_t step = 0; step < max_new_tokens; ++step) {
     at::Tensor logits = model.forward(input, {}, &cache);
-    const int64_t next = NextToken(logits[0][logits.size(1) - 1], sampling, generator);
+    int64_t next = NextToken(logits[0][logits.size(1) - 1], sampling, generator);
+    if (model.tp_gang()->size() > 1) {
+      // Rank 0's choice, so that every rank goes on with the same token.
+      at::Tensor chosen = at::full({1}, next, at::TensorOptions().dtype(at::kLong));
+      model.tp_gang()->Broadcast(chosen, 0);
+      next = chosen.item<int64_t>();
+    }
     generated.push_back(next);
     if (next == stop_token) break;
     input =

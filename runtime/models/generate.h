@@ -21,8 +21,9 @@ struct SamplingOptions {
 };
 
 // Decoding with the KV cache: one forward over the prompt, then one
-// single-token step per new token. Returns only the new tokens. Stops early
-// after `stop_token` when given (it is included). Runs under inference mode.
+// single-token step per new token. Under tensor parallelism every rank of the
+// model's gang calls it alike and gets rank 0's tokens (its seed and draws). Returns only the new
+// tokens. Stops early after `stop_token` when given (it is included). Runs under inference mode.
 // Throws InvalidModelInputError for an empty prompt, a negative count, bad
 // sampling options, or a prompt plus new tokens longer than max_seq_len.
 std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64_t>& prompt,

@@ -53,9 +53,9 @@ GroupedQueryAttention::GroupedQueryAttention(const AttentionOptions& attention,
   if (attention.k_norm) {
     k_norm_ = register_module("k_norm", std::make_shared<RMSNorm>(head_norm, options));
   }
-  output_proj_ =
-      register_module("output_proj", std::make_shared<Projection>(num_heads_ * head_dim_, model_dim,
-                                                                  attention.output_bias, options));
+  output_proj_ = register_module(
+      "output_proj", std::make_shared<Projection>(num_heads_ * head_dim_, model_dim,
+                                                  attention.output_bias, options, attention.gang));
 }
 
 at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncoder& rope,

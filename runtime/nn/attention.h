@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "runtime/distributed/gang.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/projection.h"
 #include "runtime/nn/rms_norm.h"
@@ -24,14 +25,17 @@ struct AttentionCache {
 // The shape of a GroupedQueryAttention and its optional parts.
 struct AttentionOptions {
   int64_t model_dim = 0;
-  int64_t num_heads = 0;
-  int64_t num_kv_heads = 0;
+  int64_t num_heads = 0;     // query heads this module holds
+  int64_t num_kv_heads = 0;  // KV heads this module holds (a multiple of num_heads' divisor)
   int64_t head_dim = 0;
   bool qkv_bias = false;     // biases on q_proj, k_proj, v_proj
   bool output_bias = false;  // a bias on output_proj
   bool q_norm = false;       // per-head RMSNorm of queries
   bool k_norm = false;       // per-head RMSNorm of keys
   double norm_eps = 1e-6;    // of q_norm and k_norm
+  // Tensor-parallel when given: q/k/v hold this rank's heads (column-parallel),
+  // output_proj reduces over the gang (row-parallel).
+  std::shared_ptr<Gang> gang;
 };
 
 // Causal grouped-query self-attention with fairseq2's module names: q_proj,

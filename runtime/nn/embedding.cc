@@ -4,7 +4,9 @@
 
 namespace modelhub {
 
-Embedding::Embedding(const EmbeddingOptions& embedding, const ModuleOptions& options) {
+Embedding::Embedding(const EmbeddingOptions& embedding, const ModuleOptions& options)
+    : gang_(embedding.gang != nullptr && embedding.gang->size() > 1 ? embedding.gang : nullptr),
+      first_id_(embedding.first_id) {
   weight_ = register_parameter(
       "weight",
       at::empty({embedding.num_embeddings, embedding.embedding_dim}, options.tensor_options()));
@@ -14,6 +16,14 @@ Embedding::Embedding(const EmbeddingOptions& embedding, const ModuleOptions& opt
   }
 }
 
-at::Tensor Embedding::forward(const at::Tensor& ids) const { return at::embedding(weight_, ids); }
+at::Tensor Embedding::forward(const at::Tensor& ids) const {
+  if (gang_ == nullptr) return at::embedding(weight_, ids);
+  at::Tensor local = ids - first_id_;
+  at::Tensor held = (local >= 0) & (local < weight_.size(0));
+  at::Tensor embedded =
+      at::embedding(weight_, local.clamp(0, weight_.size(0) - 1)) * held.unsqueeze(-1);
+  gang_->AllReduceSum(embedded);
+  return embedded;
+}
 
 }  // namespace modelhub

@@ -4,18 +4,27 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <memory>
+
+#include "runtime/distributed/gang.h"
 #include "runtime/nn/module_options.h"
 
 namespace modelhub {
 
 // The sizes of an Embedding.
 struct EmbeddingOptions {
-  int64_t num_embeddings = 0;
+  int64_t num_embeddings = 0;  // rows this module holds
   int64_t embedding_dim = 0;
+  // Vocabulary-parallel when `gang` is given: this module holds the rows of ids
+  // [first_id, first_id + num_embeddings) of a table split over the gang.
+  std::shared_ptr<Gang> gang;
+  int64_t first_id = 0;
 };
 
 // A token embedding table, parameter `weight` [num_embeddings, embedding_dim],
-// initialized from N(0, embedding_dim^-0.5) unless on meta.
+// initialized from N(0, embedding_dim^-0.5) unless on meta. Vocabulary-parallel
+// (Megatron): each rank embeds the ids it holds, zeros for the others, and the
+// gang sums them.
 class Embedding : public torch::nn::Module {
  public:
   Embedding(const EmbeddingOptions& embedding, const ModuleOptions& options);
@@ -27,6 +36,8 @@ class Embedding : public torch::nn::Module {
 
  private:
   at::Tensor weight_;
+  std::shared_ptr<Gang> gang_;  // null unless vocabulary-parallel
+  int64_t first_id_ = 0;
 };
 
 }  // namespace modelhub

@@ -10,7 +10,7 @@ SwiGLUFeedForward::SwiGLUFeedForward(const SwiGluOptions& ffn, const ModuleOptio
   inner_proj_ = register_module("inner_proj",
                                 std::make_shared<Projection>(model_dim, inner_dim, false, options));
   output_proj_ = register_module(
-      "output_proj", std::make_shared<Projection>(inner_dim, model_dim, false, options));
+      "output_proj", std::make_shared<Projection>(inner_dim, model_dim, false, options, ffn.gang));
 }
 
 at::Tensor SwiGLUFeedForward::forward(const at::Tensor& x) const {

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "runtime/distributed/gang.h"
 #include "runtime/nn/module_options.h"
 #include "runtime/nn/projection.h"
 
@@ -14,7 +15,11 @@ namespace modelhub {
 // The sizes of a SwiGLUFeedForward.
 struct SwiGluOptions {
   int64_t model_dim = 0;
-  int64_t inner_dim = 0;
+  int64_t inner_dim = 0;  // the features this module holds
+  // Tensor-parallel when given: gate and inner projections hold this rank's
+  // inner features (column-parallel), output_proj reduces over the gang
+  // (row-parallel).
+  std::shared_ptr<Gang> gang;
 };
 
 // The SwiGLU feed-forward block: output_proj(silu(gate_proj(x)) * inner_proj(x)),

@@ -29,56 +29,22 @@
 #include "runtime/hub/model_family_registry.h"
 #include "runtime/mapping/rope_layout.h"
 #include "tests/testing/reference_counts.h"
+#include "tests/testing/small_models.h"
 #include "tests/testing/tiny_model.h"
 
 namespace modelhub {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::BlueprintConfig;
+using testing::Exported;
+using testing::Shrunk;
 
 std::vector<const ModelFamily*> Families() {
   std::vector<const ModelFamily*> families = ListModelFamilies();
   EXPECT_FALSE(families.empty()) << "no model family is linked";
   return families;
 }
-
-// The preset's blueprint with small sizes and everything else kept: its
-// optional parameters, RoPE layout and scaling, window, tying.
-DecoderBlueprint Shrunk(DecoderBlueprint b) {
-  const bool grouped = b.attention.num_kv_heads < b.attention.num_heads;
-  b.model_dim = 64;
-  b.num_layers = 2;
-  b.vocab_size = 96;
-  b.max_seq_len = 64;
-  b.attention.num_heads = 4;
-  b.attention.num_kv_heads = grouped ? 2 : 4;
-  if (b.attention.head_dim) b.attention.head_dim = 32;  // not model_dim / num_heads
-  if (b.attention.sliding_window) b.attention.sliding_window = 4;
-  if (b.rope.llama3_scaling) b.rope.llama3_scaling->original_context_length = 16;
-  b.ffn = DecoderBlueprint::Ffn{};
-  b.ffn.inner_dim = 96;
-  return b;
-}
-
-// A config that is a bare blueprint, for building and loading models of
-// shapes no preset has.
-class BlueprintConfig final : public AnyConfig {
- public:
-  explicit BlueprintConfig(DecoderBlueprint blueprint) : blueprint_(std::move(blueprint)) {}
-  const char* type_name() const override { return "BlueprintConfig"; }
-  void Merge(const YAML::Node&, const YamlContext&) override {
-    throw std::logic_error("a BlueprintConfig takes no overrides");
-  }
-  YAML::Node ToYaml() const override { return YAML::Node(YAML::NodeType::Map); }
-  void Validate() const override { blueprint_.Validate(); }
-  DecoderBlueprint ToBlueprint() const override { return blueprint_; }
-  std::unique_ptr<AnyConfig> NewDefault() const override {
-    return std::make_unique<BlueprintConfig>(blueprint_);
-  }
-
- private:
-  DecoderBlueprint blueprint_;
-};
 
 ModelPlacement Meta() {
   ModelPlacement meta;
@@ -128,35 +94,6 @@ TEST(FamilyConformanceTest, ConfigJsonWrittenThenReadGivesTheSameModel) {
           << family->name() << " " << arch;
     }
   }
-}
-
-// The model's parameters named as `map` stores them, with q/k rows in its RoPE
-// layout; checks that each has exactly one source key, which maps back to it.
-std::vector<std::pair<std::string, at::Tensor>> Exported(const DecoderModel& model,
-                                                         const KeyMap& map,
-                                                         const std::string& what) {
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  std::set<std::string> keys;
-  for (const auto& item : model.named_parameters()) {
-    const std::optional<std::string> key = map.Unmap(item.key());
-    if (!key) {
-      ADD_FAILURE() << what << ": no source key for " << item.key();
-      continue;
-    }
-    EXPECT_TRUE(keys.insert(*key).second) << what << ": two parameters stored as " << *key;
-    const std::optional<MappedKey> back = map.Map(*key);
-    if (!back || back->dropped || back->name != item.key()) {
-      ADD_FAILURE() << what << ": " << *key << " does not map back to " << item.key();
-      continue;
-    }
-    at::Tensor tensor = item.value();
-    if (back->rope != RopeProjection::kNone) {
-      tensor = ConvertRopeLayout(tensor, model.blueprint().HeadDim(), model.blueprint().rope.layout,
-                                 map.layout());
-    }
-    tensors.emplace_back(*key, tensor);
-  }
-  return tensors;
 }
 
 TEST(FamilyConformanceTest, SmallModelsExportedInEachFormatLoadBackIdentical) {

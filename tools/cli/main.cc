@@ -5,11 +5,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "runtime/core/errors.h"
+#include "runtime/distributed/local_launcher.h"
 #include "runtime/hub/model_loader.h"
 #include "tools/cli/arch_commands.h"
 #include "tools/cli/card_commands.h"
@@ -35,6 +38,36 @@ void AddModelOptions(CLI::App* command, modelhub::cli::ModelSource& source) {
   command->add_flag("--mmap", source.mmap, "Read the checkpoint through mmap instead of pread.");
 }
 
+// Runs this command line, less --nproc, as `nproc` ranks on this machine
+// (modelhub's local launcher), and returns the launch's exit status.
+int Relaunch(int argc, char** argv, int nproc) {
+  if (std::getenv("RANK") != nullptr) {
+    std::cerr << "modelhub: error: --nproc starts ranks itself; under torchrun (RANK is set) "
+                 "leave it out\n";
+    return 2;
+  }
+  modelhub::LocalLaunch launch;
+  launch.nproc = nproc;
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  launch.argv.push_back(error ? std::string(argv[0]) : self.string());
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (arg.rfind("--nproc=", 0) == 0) continue;
+    launch.argv.push_back(arg);
+  }
+  try {
+    return modelhub::LaunchStatus(modelhub::LaunchLocalRanks(launch));
+  } catch (const modelhub::Error& e) {
+    std::cerr << "modelhub: error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,6 +77,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> asset_dirs;
   app.add_option("--asset-dir", asset_dirs,
                  "Also read asset cards from this folder or file (repeatable).");
+  int nproc = 0;
+  app.add_option("--nproc", nproc,
+                 "Run the command as N tensor-parallel ranks on this machine, as torchrun "
+                 "--standalone --nproc_per_node N does.")
+      ->check(CLI::Range(1, 4096));
   bool offline = false;
   app.add_flag("--offline", offline,
                "No network: remote checkpoints come from the cache only (as HF_HUB_OFFLINE=1).");
@@ -174,6 +212,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (nproc > 0) return Relaunch(argc, argv, nproc);
   try {
     modelhub::AddExtraAssetPaths(asset_dirs);
     if (offline) setenv("HF_HUB_OFFLINE", "1", 1);

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "runtime/core/errors.h"
+#include "runtime/distributed/process_group_gang.h"
 #include "runtime/formats/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/model_loader.h"
@@ -27,14 +28,52 @@
 namespace modelhub::cli {
 namespace {
 
-// Loads the model `source` names, reporting what was loaded on `out`.
-std::shared_ptr<DecoderModel> Load(const ModelSource& source, std::ostream& out) {
+// Output nobody sees: that of ranks other than 0.
+std::ostream& Discard() {
+  static std::ostream* discard = new std::ostream(nullptr);
+  return *discard;
+}
+
+// "12.3 MB".
+std::string Megabytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return text;
+}
+
+}  // namespace
+
+RunContext StartRun(const ModelSource& source, std::ostream& out) {
   if (source.name.empty() == source.checkpoint.empty()) {
     throw UsageError("name a model card, or give --checkpoint PATH (not both)");
   }
-  ModelPlacement placement{ParseDevice(source.device), ParseDtype(source.dtype)};
-  if (placement.device->is_meta())
+  RunContext run;
+  run.placement = ModelPlacement{ParseDevice(source.device), ParseDtype(source.dtype)};
+  if (run.placement.device->is_meta())
     throw UsageError("running a model needs a real device, not meta");
+  GangOptions options;
+  options.timeout = GangTimeoutFromEnvironment();
+  options.device_type = run.placement.device->type();
+  run.placement.gangs = SetupGangsFromEnvironment(options);
+  Gang& root = *run.placement.gangs.root;
+  if (root.size() > 1) {
+    if (run.placement.device->is_cuda()) run.placement.device = root.device();
+    CheckSameOnEveryRank(root, "model",
+                         source.name.empty() ? "--checkpoint " + source.checkpoint : source.name);
+    CheckSameOnEveryRank(root, "family and arch", source.family + " " + source.arch);
+    CheckSameOnEveryRank(root, "dtype", source.dtype);
+    CheckSameOnEveryRank(root, "device type", c10::DeviceTypeName(options.device_type, true));
+  }
+  run.out = root.rank() == 0 ? &out : &Discard();
+  return run;
+}
+
+namespace {
+
+// Loads the model `source` names, reporting what was loaded on run's output.
+std::shared_ptr<DecoderModel> Load(const ModelSource& source, const RunContext& run) {
+  const ModelPlacement& placement = run.placement;
+  std::ostream& out = *run.out;
   LoadOptions options;
   options.mmap = source.mmap;
   LoadStats stats;
@@ -55,6 +94,17 @@ std::shared_ptr<DecoderModel> Load(const ModelSource& source, std::ostream& out)
       static_cast<long long>(model->num_parameters()), stats.bytes / 1e6, stats.seconds * 1e3,
       stats.seconds > 0 ? stats.bytes / stats.seconds / 1e9 : 0.0, stats.format.c_str());
   out << line;
+  Gang& tp = *model->tp_gang();
+  if (tp.size() > 1) {
+    const at::Tensor read = tp.AllGather(
+        at::full({1}, static_cast<int64_t>(stats.bytes), at::TensorOptions().dtype(at::kLong)), 0);
+    out << "tensor-parallel over " << tp.size() << " ranks; checkpoint bytes read per rank (of "
+        << Megabytes(stats.checkpoint_bytes) << "):";
+    for (int r = 0; r < tp.size(); ++r) {
+      out << " " << r << ": " << Megabytes(static_cast<uint64_t>(read[r].item<int64_t>()));
+    }
+    out << "\n";
+  }
   return model;
 }
 
@@ -101,23 +151,26 @@ void CheckOutputFile(const std::string& path, const std::string& what) {
 void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
                 std::ostream& out) {
   const std::vector<int64_t> ids = ParseTokens(tokens);
-  if (!out_file.empty()) CheckOutputFile(out_file, "the logits");
-  std::shared_ptr<DecoderModel> model = Load(source, out);
+  const RunContext run = StartRun(source, out);
+  const bool writes = run.placement.gangs.root->rank() == 0 && !out_file.empty();
+  if (writes) CheckOutputFile(out_file, "the logits");
+  std::shared_ptr<DecoderModel> model = Load(source, run);
   c10::InferenceMode inference;
   at::Tensor input = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
   at::Tensor logits = model->forward(input.to(model->options().device))[0].to(at::kFloat).cpu();
   at::Tensor last = logits[logits.size(0) - 1];
   at::Tensor probs = last.softmax(-1);
   auto [top, order] = probs.topk(std::min<int64_t>(5, probs.size(0)));
-  out << "next token after " << ids.size() << " tokens (id, probability, logit):\n";
+  std::ostream& shown = *run.out;
+  shown << "next token after " << ids.size() << " tokens (id, probability, logit):\n";
   for (int64_t i = 0; i < top.size(0); ++i) {
     const int64_t id = order[i].item<int64_t>();
     char line[96];
     std::snprintf(line, sizeof(line), "%lld %.6f %.4f\n", static_cast<long long>(id),
                   top[i].item<double>(), last[id].item<double>());
-    out << line;
+    shown << line;
   }
-  if (!out_file.empty()) {
+  if (writes) {
     try {
       WriteSafetensors(out_file, {{"logits", logits.contiguous()}});
     } catch (const Error&) {
@@ -125,15 +178,17 @@ void RunForward(const ModelSource& source, const std::string& tokens, const std:
     } catch (const std::exception& e) {  // std::system_error: the disk is full, ...
       throw Error(absl::StrCat("cannot write the logits to ", out_file, ": ", e.what()));
     }
-    out << "wrote logits [" << logits.size(0) << ", " << logits.size(1) << "] to " << out_file
-        << "\n";
+    shown << "wrote logits [" << logits.size(0) << ", " << logits.size(1) << "] to " << out_file
+          << "\n";
   }
 }
 
 void RunGenerate(const ModelSource& source, const std::string& tokens, int64_t max_new_tokens,
                  const SamplingOptions& sampling, std::ostream& out) {
   const std::vector<int64_t> ids = ParseTokens(tokens);
-  std::shared_ptr<DecoderModel> model = Load(source, out);
+  const RunContext run = StartRun(source, out);
+  std::shared_ptr<DecoderModel> model = Load(source, run);
+  std::ostream& shown = *run.out;
   const auto start = std::chrono::steady_clock::now();
   std::vector<int64_t> generated = Generate(*model, ids, max_new_tokens, sampling);
   const double seconds =
@@ -141,8 +196,8 @@ void RunGenerate(const ModelSource& source, const std::string& tokens, int64_t m
   char line[128];
   std::snprintf(line, sizeof(line), "generated %zu tokens in %.1f ms (%s)\n", generated.size(),
                 seconds * 1e3, sampling.temperature == 0 ? "greedy" : "sampled");
-  out << line;
-  out << FormatTokens(generated) << "\n";
+  shown << line;
+  shown << FormatTokens(generated) << "\n";
 }
 
 }  // namespace modelhub::cli

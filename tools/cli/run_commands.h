@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/hub/model_family.h"
 #include "runtime/models/generate.h"
 
 namespace modelhub::cli {
@@ -21,6 +22,21 @@ struct ModelSource {
   std::string dtype = "float32";
   bool mmap = false;
 };
+
+// A run of a model command: where the model goes (with the gangs of a
+// torchrun launch, if any) and where results are printed (rank 0's output;
+// other ranks print nothing).
+struct RunContext {
+  ModelPlacement placement;
+  std::ostream* out = nullptr;
+};
+
+// Forms the gangs of the launch this process is part of (one process when
+// none: see SetupGangsFromEnvironment), every rank one tensor-parallel gang,
+// and checks that every rank runs the same model, dtype and device type
+// (GangError naming both values otherwise). UsageError for a meta device or a
+// card name and a checkpoint given together (or neither).
+RunContext StartRun(const ModelSource& source, std::ostream& out);
 
 // Parses "1,2,3" (UsageError when empty or not integers).
 std::vector<int64_t> ParseTokens(const std::string& text);

@@ -174,8 +174,8 @@ TEST(GangTest, ARankThatDiesIsNamedByTheOthers) {
       ADD_FAILURE() << "no GangError";
     } catch (const GangError& e) {
       std::cout << e.what() << std::endl;
-      EXPECT_THAT(e.what(), HasSubstr("lost a rank of the root gang: all-reduce on rank 0 failed: "
-                                      "rank 1 (pid "));
+      EXPECT_THAT(e.what(),
+                  HasSubstr("all-reduce over the root gang failed on rank 0: rank 1 (pid "));
       EXPECT_EQ(e.rank(), 1);
     }
     return;
