@@ -358,6 +358,34 @@ TEST_P(SafetensorsReadTest, MovedFilesStayUsable) {
   EXPECT_TRUE(at::equal(third.Read(*third.Find("x")), at::arange(4, at::kInt)));
 }
 
+TEST_P(SafetensorsReadTest, SlicesReadOnlyTheirBytes) {
+  const std::string path = Path("slices.safetensors");
+  const at::Tensor matrix = at::arange(6 * 8, at::TensorOptions().dtype(at::kFloat)).view({6, 8});
+  const at::Tensor cube =
+      at::arange(2 * 6 * 4, at::TensorOptions().dtype(at::kBFloat16)).view({2, 6, 4});
+  WriteSafetensors(path, {{"matrix", matrix}, {"cube", cube}});
+  TensorFile file = OpenSafetensors(path, GetParam());
+  const uint64_t before = file.bytes_read();
+  // A column shard (dim 0): one range.
+  at::Tensor rows = at::empty({2, 8});
+  file.ReadSliceInto(*file.Find("matrix"), 0, 3, 2, rows.data_ptr());
+  EXPECT_TRUE(rows.equal(matrix.narrow(0, 3, 2)));
+  EXPECT_EQ(file.bytes_read() - before, 2u * 8 * 4);
+  // A row shard (dim 1): the columns of every row, nothing else.
+  at::Tensor columns = at::empty({6, 3});
+  file.ReadSliceInto(*file.Find("matrix"), 1, 5, 3, columns.data_ptr());
+  EXPECT_TRUE(columns.equal(matrix.narrow(1, 5, 3)));
+  EXPECT_EQ(file.bytes_read() - before, 2u * 8 * 4 + 6u * 3 * 4);
+  // A middle dimension of a bfloat16 tensor.
+  at::Tensor middle = at::empty({2, 2, 4}, at::TensorOptions().dtype(at::kBFloat16));
+  file.ReadSliceInto(*file.Find("cube"), 1, 4, 2, middle.data_ptr());
+  EXPECT_TRUE(middle.equal(cube.narrow(1, 4, 2)));
+  EXPECT_THROW(file.ReadSliceInto(*file.Find("matrix"), 1, 6, 3, columns.data_ptr()),
+               std::out_of_range);
+  EXPECT_THROW(file.ReadSliceInto(*file.Find("matrix"), 2, 0, 1, columns.data_ptr()),
+               std::out_of_range);
+}
+
 INSTANTIATE_TEST_SUITE_P(Strategies, SafetensorsReadTest,
                          ::testing::Values(ReadStrategy::kPread, ReadStrategy::kMmap),
                          [](const ::testing::TestParamInfo<ReadStrategy>& info) {
