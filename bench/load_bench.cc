@@ -59,6 +59,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/proc_memory.h"
 #include "runtime/formats/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/model_family_registry.h"
@@ -77,6 +78,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using bench::ProcBytes;
+using bench::ResetPeak;
 
 constexpr size_t kMemBytes = size_t{1} << 30;  // memcpy reference size
 constexpr size_t kChunk = size_t{16} << 20;    // TensorFile's pread chunk
@@ -158,27 +161,6 @@ double Since(Clock::time_point start) {
 
 // ---------------------------------------------------------------------------
 // Resident memory, from /proc/self.
-
-// A "Key:   123 kB" field of /proc/self/status (or another such file), in bytes.
-uint64_t ProcBytes(const char* key, const char* file = "/proc/self/status") {
-  std::ifstream in(file);
-  std::string line;
-  const size_t n = std::strlen(key);
-  while (std::getline(in, line)) {
-    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') {
-      return std::stoull(line.substr(n + 1)) * 1024;
-    }
-  }
-  throw std::runtime_error(std::string("no ") + key + " in " + file);
-}
-
-// Resets VmHWM to the current VmRSS (Linux 4.0+).
-void ResetPeak() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  if (!out) throw std::runtime_error("cannot write /proc/self/clear_refs");
-}
 
 std::string ReadLine(const char* path) {
   std::ifstream in(path);

@@ -39,6 +39,10 @@ ASSERTION_HELPERS = {
     "ExpectMatchesElementary": "EXPECTs the reference logits against elementary loops",
     # tests/tools/cli_test.cc
     "ExpectOneLineError": "EXPECTs exit 1 and one 'modelhub: error:' line with the pieces",
+    # tests/runtime/distributed/gang_test.cc
+    "ExpectAllPassed": "EXPECTs every rank (whose own body asserts) to have exited 0",
+    # tests/runtime/hub/tensor_parallel_test.cc
+    "ExpectLogitsOfOneProcessOver": "EXPECTs every rank to pass; each rank EXPECTs the logits",
 }
 
 # Tests that legitimately assert nothing: (path relative to the root, "Suite.Name") with a

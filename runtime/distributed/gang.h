@@ -83,9 +83,9 @@ void CheckSameOnEveryRank(Gang& gang, const std::string& what, const std::string
 // tensor-parallel gang, `dp` the gang of the processes holding the same
 // shard in the other replicas.
 struct Gangs {
-  std::shared_ptr<Gang> root;
-  std::shared_ptr<Gang> dp;
-  std::shared_ptr<Gang> tp;
+  std::shared_ptr<Gang> root = nullptr;
+  std::shared_ptr<Gang> dp = nullptr;
+  std::shared_ptr<Gang> tp = nullptr;
 
   // One process: three FakeGangs on `device`.
   static Gangs Single(c10::Device device = c10::Device(c10::kCPU));

@@ -35,7 +35,7 @@ struct AttentionOptions {
   double norm_eps = 1e-6;    // of q_norm and k_norm
   // Tensor-parallel when given: q/k/v hold this rank's heads (column-parallel),
   // output_proj reduces over the gang (row-parallel).
-  std::shared_ptr<Gang> gang;
+  std::shared_ptr<Gang> gang = nullptr;
 };
 
 // Causal grouped-query self-attention with fairseq2's module names: q_proj,

@@ -17,7 +17,7 @@ struct EmbeddingOptions {
   int64_t embedding_dim = 0;
   // Vocabulary-parallel when `gang` is given: this module holds the rows of ids
   // [first_id, first_id + num_embeddings) of a table split over the gang.
-  std::shared_ptr<Gang> gang;
+  std::shared_ptr<Gang> gang = nullptr;
   int64_t first_id = 0;
 };
 

@@ -19,7 +19,7 @@ struct SwiGluOptions {
   // Tensor-parallel when given: gate and inner projections hold this rank's
   // inner features (column-parallel), output_proj reduces over the gang
   // (row-parallel).
-  std::shared_ptr<Gang> gang;
+  std::shared_ptr<Gang> gang = nullptr;
 };
 
 // The SwiGLU feed-forward block: output_proj(silu(gate_proj(x)) * inner_proj(x)),

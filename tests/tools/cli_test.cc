@@ -13,40 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "tests/tools/modelhub_command.h"
+
 namespace {
 
+using ::modelhub::testing::CommandResult;
+using ::modelhub::testing::Modelhub;
+using ::modelhub::testing::Slurp;
 using ::testing::HasSubstr;
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `modelhub args`; `shell` (shell commands ending in ';') runs first in
-// the same shell, to set limits.
-CommandResult Modelhub(const std::string& args, const std::string& shell = "") {
-  const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
-  const std::string out = dir + "/out.txt", err = dir + "/err.txt";
-  const std::string command =
-      shell +
-      " MODELHUB_ASSET_DIR=/nonexistent MODELHUB_USER_ASSET_DIR=/nonexistent "
-      "tools/cli/modelhub " +
-      args + " >" + out + " 2>" + err;
-  const int status = std::system(command.c_str());
-  CommandResult run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = Slurp(out);
-  run.err = Slurp(err);
-  return run;
-}
 
 int Lines(const std::string& text) {
   int lines = 0;

@@ -162,7 +162,7 @@ void CheckEveryCase() {
   }
 }
 
-void RunOver(int ranks) {
+void ExpectLogitsOfOneProcessOver(int ranks) {
   if (testing::InRank()) {
     CheckEveryCase();
     return;
@@ -172,9 +172,9 @@ void RunOver(int ranks) {
   for (const RankExit& exit : results.exits) EXPECT_EQ(exit.status, 0) << results.AllLogs();
 }
 
-TEST(TensorParallelTest, TwoRanksGiveTheLogitsOfOneProcess) { RunOver(2); }
+TEST(TensorParallelTest, TwoRanksGiveTheLogitsOfOneProcess) { ExpectLogitsOfOneProcessOver(2); }
 
-TEST(TensorParallelTest, FourRanksGiveTheLogitsOfOneProcessSharingKvHeads) { RunOver(4); }
+TEST(TensorParallelTest, FourRanksGiveTheLogitsOfOneProcessSharingKvHeads) { ExpectLogitsOfOneProcessOver(4); }
 
 }  // namespace
 }  // namespace modelhub

@@ -1,0 +1,159 @@
+// `modelhub forward` across processes, launched as users launch it: with its
+// own --nproc, with torchrun --standalone, and as two single-rank "nodes" of
+// torchrun --nnodes 2 (so RANK is not LOCAL_RANK); rank 0's logits equal the
+// single process's. Bad launches fail with one clear line.
+
+#include <ATen/ATen.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/formats/safetensors.h"
+#include "tests/tools/modelhub_command.h"
+
+namespace modelhub {
+namespace {
+
+using ::modelhub::testing::CommandResult;
+using ::modelhub::testing::Modelhub;
+using ::modelhub::testing::RunCommand;
+using ::testing::HasSubstr;
+
+const std::string kTorchrun = "/usr/bin/torchrun --redirects 1 --tee 1 --no_python";
+
+std::string Tmp(const std::string& name) {
+  return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+}
+
+std::string Binary() { return std::filesystem::absolute("tools/cli/modelhub").string(); }
+
+std::string Checkpoint() { return std::filesystem::absolute("cards/tiny").string(); }
+
+const char kTokens[] = "--tokens 3,1,4,1,5,9,2,6";
+
+// The logits a forward wrote to `path`.
+at::Tensor Logits(const std::string& path) {
+  TensorFile file = OpenSafetensors(path);
+  return file.Read(*file.Find("logits"));
+}
+
+// Expects the logits at `path` to be those of one process at `reference`: to
+// 1e-5 of their scale (the ranks sum in another order).
+void ExpectSameLogits(const std::string& path, const std::string& reference) {
+  const at::Tensor expected = Logits(reference);
+  const at::Tensor logits = Logits(path);
+  ASSERT_EQ(logits.sizes(), expected.sizes());
+  const double scale = std::max(expected.abs().max().item<double>(), 1.0);
+  EXPECT_LE((logits - expected).abs().max().item<double>(), 1e-5 * scale) << path;
+}
+
+// A TCP port free when asked.
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Runs `args_0` and `args_1` as the two single-rank nodes of one torchrun
+// --nnodes 2 launch; returns node 0's and node 1's results. A port taken
+// between choosing and binding it is chosen again.
+std::pair<CommandResult, CommandResult> TwoNodes(const std::string& args_0,
+                                                 const std::string& args_1) {
+  std::pair<CommandResult, CommandResult> results;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const std::string launch = absl::StrCat(
+        kTorchrun, " --nnodes 2 --nproc_per_node 1 --master_addr 127.0.0.1 --master_port ",
+        FreePort(), " --node_rank ");
+    const std::string node1 = Tmp("node1");
+    results.first = RunCommand(
+        absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", launch, "1 ", Binary(), " ", args_1, " >", node1,
+                     ".out 2>", node1, ".err & MODELHUB_GANG_TIMEOUT=60 ", launch, "0 ", Binary(),
+                     " ", args_0, "; status=$?; wait; exit $status"));
+    results.second.out = testing::Slurp(node1 + ".out");
+    results.second.err = testing::Slurp(node1 + ".err");
+    if ((results.first.out + results.first.err).find("in use") == std::string::npos) break;
+  }
+  return results;
+}
+
+class ParallelCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const CommandResult run = Modelhub(absl::StrCat("forward --checkpoint ", Checkpoint(), " ",
+                                                    kTokens, " --out ", Tmp("one.safetensors")));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  }
+};
+
+TEST_F(ParallelCliTest, NprocRanksWriteTheLogitsOfOneProcessAndPrintOnce) {
+  for (int ranks : {2, 4}) {
+    const std::string out = Tmp(absl::StrCat("nproc", ranks, ".safetensors"));
+    const CommandResult run = Modelhub(absl::StrCat("--nproc ", ranks, " forward --checkpoint ",
+                                                    Checkpoint(), " ", kTokens, " --out ", out));
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    ExpectSameLogits(out, Tmp("one.safetensors"));
+    EXPECT_THAT(run.out, HasSubstr(absl::StrCat("tensor-parallel over ", ranks,
+                                                " ranks; checkpoint bytes read per rank")));
+    // Results once, from rank 0.
+    EXPECT_EQ(run.out.find("next token after"), run.out.rfind("next token after")) << run.out;
+  }
+}
+
+TEST_F(ParallelCliTest, TorchrunStandaloneWritesTheLogitsOfOneProcess) {
+  const std::string out = Tmp("torchrun.safetensors");
+  const CommandResult run = RunCommand(
+      absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", kTorchrun, " --standalone --nproc_per_node 2 ",
+                   Binary(), " forward --checkpoint ", Checkpoint(), " ", kTokens, " --out ", out));
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  ExpectSameLogits(out, Tmp("one.safetensors"));
+}
+
+TEST_F(ParallelCliTest, TwoNodesOfOneRankEachWriteTheLogitsOfOneProcess) {
+  const std::string out = Tmp("nodes.safetensors");
+  const std::string args =
+      absl::StrCat("forward --checkpoint ", Checkpoint(), " ", kTokens, " --out ", out);
+  const auto [node0, node1] = TwoNodes(args, args);
+  ASSERT_EQ(node0.exit_code, 0) << node0.out << node0.err << node1.out << node1.err;
+  ExpectSameLogits(out, Tmp("one.safetensors"));
+}
+
+TEST_F(ParallelCliTest, RanksThatDisagreeAreRefusedNamingBothValues) {
+  const std::string args = absl::StrCat("forward --checkpoint ", Checkpoint(), " ", kTokens);
+  const auto [node0, node1] = TwoNodes(args, args + " --dtype bfloat16");
+  EXPECT_NE(node0.exit_code, 0);
+  EXPECT_THAT(node0.out + node0.err,
+              HasSubstr("the ranks disagree on the dtype: rank 1 has 'bfloat16' but rank 0 has "
+                        "'float32'"));
+  EXPECT_THAT(node1.out + node1.err, HasSubstr("the ranks disagree on the dtype"));
+}
+
+TEST_F(ParallelCliTest, AMissingVariableIsOneLine) {
+  const CommandResult run = Modelhub(
+      absl::StrCat("forward --checkpoint ", Checkpoint(), " ", kTokens), "RANK=0 WORLD_SIZE=2");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.err,
+            "modelhub: error: the environment variable MASTER_ADDR is not set: a multi-process "
+            "run is launched by torchrun, srun or mpirun exporting torchrun's variables\n");
+}
+
+TEST_F(ParallelCliTest, NprocUnderALauncherIsRefused) {
+  const CommandResult run = Modelhub("--nproc 2 archs", "RANK=0");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("--nproc starts ranks itself"));
+}
+
+}  // namespace
+}  // namespace modelhub
