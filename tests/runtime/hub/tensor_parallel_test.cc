@@ -174,7 +174,9 @@ void ExpectLogitsOfOneProcessOver(int ranks) {
 
 TEST(TensorParallelTest, TwoRanksGiveTheLogitsOfOneProcess) { ExpectLogitsOfOneProcessOver(2); }
 
-TEST(TensorParallelTest, FourRanksGiveTheLogitsOfOneProcessSharingKvHeads) { ExpectLogitsOfOneProcessOver(4); }
+TEST(TensorParallelTest, FourRanksGiveTheLogitsOfOneProcessSharingKvHeads) {
+  ExpectLogitsOfOneProcessOver(4);
+}
 
 }  // namespace
 }  // namespace modelhub

@@ -34,7 +34,8 @@ std::string ErrorOf(Function&& call) {
 CC
   local helper
   for helper in ExpectYamlRoundTrip ExpectMentions ExpectTensors ExpectMatchesReference \
-                ExpectMatchesElementary ExpectOneLineError; do
+                ExpectMatchesElementary ExpectOneLineError ExpectAllPassed \
+                ExpectLogitsOfOneProcessOver; do
     printf 'void %s(int x) {\n  EXPECT_EQ(x, 1);\n}\n' "${helper}" >>"${root}/tests/testing/helpers.h"
   done
 }
