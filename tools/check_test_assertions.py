@@ -41,6 +41,8 @@ ASSERTION_HELPERS = {
     "ExpectOneLineError": "EXPECTs exit 1 and one 'modelhub: error:' line with the pieces",
     # tests/runtime/distributed/gang_test.cc
     "ExpectAllPassed": "EXPECTs every rank (whose own body asserts) to have exited 0",
+    # tests/tools/parallel_cli_test.cc
+    "ExpectRanksMatchOneProcess": "ASSERTs each run exits 0 and EXPECTs the same logits",
     # tests/runtime/hub/tensor_parallel_test.cc
     "ExpectLogitsOfOneProcessOver": "EXPECTs every rank to pass; each rank EXPECTs the logits",
 }

@@ -143,7 +143,10 @@ class ProcessGroupGang : public Gang {
     for (int attempt = 0; attempt < 200; ++attempt) {
       for (int root : root_ranks_) {
         const Member& member = (*members_)[root];
-        if (member.host == host && member.pid != ::getpid() && Exited(member.pid)) return root;
+        if (member.host == host && member.pid > 0 && member.pid != ::getpid() &&
+            Exited(member.pid)) {
+          return root;
+        }
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -246,7 +249,10 @@ std::shared_ptr<const std::vector<Member>> ExchangeMembers(c10d::Store& store,
     const std::string text(value.begin(), value.end());
     const size_t space = text.rfind(' ');
     (*members)[r].host = text.substr(0, space);
-    if (space != std::string::npos) absl::SimpleAtoi(text.substr(space + 1), &(*members)[r].pid);
+    if (space == std::string::npos ||
+        !absl::SimpleAtoi(text.substr(space + 1), &(*members)[r].pid)) {
+      (*members)[r].pid = 0;  // unknown: never named as lost
+    }
   }
   return members;
 }

@@ -12,10 +12,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "runtime/formats/safetensors.h"
+#include "runtime/hub/checkpoint_saver.h"
+#include "runtime/hub/model_family_registry.h"
+#include "tests/testing/small_models.h"
 #include "tests/tools/modelhub_command.h"
 
 namespace modelhub {
@@ -128,6 +133,74 @@ TEST_F(ParallelCliTest, TwoNodesOfOneRankEachWriteTheLogitsOfOneProcess) {
   const auto [node0, node1] = TwoNodes(args, args);
   ASSERT_EQ(node0.exit_code, 0) << node0.out << node0.err << node1.out << node1.err;
   ExpectSameLogits(out, Tmp("one.safetensors"));
+}
+
+// Runs `modelhub GLOBAL forward ARGS --out` alone, under torchrun over 2
+// ranks and, when `four`, with --nproc 4, and expects the same logits each
+// time.
+void ExpectRanksMatchOneProcess(const std::string& global, const std::string& args,
+                                const std::string& name, bool four = true) {
+  const std::string forward = absl::StrCat(global, " forward ", args, " ", kTokens, " --out ");
+  const std::string alone = Tmp(name + "_1.safetensors");
+  const CommandResult run = Modelhub(forward + alone);
+  ASSERT_EQ(run.exit_code, 0) << name << ": " << run.err;
+  const std::string two = Tmp(name + "_2.safetensors");
+  const CommandResult torchrun =
+      RunCommand(absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", kTorchrun,
+                              " --standalone --nproc_per_node 2 ", Binary(), " ", forward, two));
+  ASSERT_EQ(torchrun.exit_code, 0) << name << ": " << torchrun.out << torchrun.err;
+  ExpectSameLogits(two, alone);
+  if (!four) return;
+  const std::string out = Tmp(name + "_4.safetensors");
+  const CommandResult nproc = Modelhub("--nproc 4 " + forward + out);
+  ASSERT_EQ(nproc.exit_code, 0) << name << ": " << nproc.err;
+  ExpectSameLogits(out, alone);
+}
+
+TEST_F(ParallelCliTest, HuggingFaceFoldersOfEveryFamilyRunOverRanks) {
+  int folders = 0;
+  for (const ModelFamily* family : ListModelFamilies()) {
+    if (family->FindKeyMap("hf") == nullptr) continue;
+    std::vector<DecoderBlueprint> shapes;
+    for (const std::string& arch : family->arch_names()) {
+      const DecoderBlueprint blueprint =
+          testing::Shrunk(family->GetArchConfig(arch)->ToBlueprint());
+      bool seen = false;
+      for (const DecoderBlueprint& shape : shapes) {
+        seen |= DescribeDifference(shape, blueprint).empty();
+      }
+      if (seen) continue;
+      shapes.push_back(blueprint);
+      const testing::BlueprintConfig config(blueprint);
+      std::shared_ptr<DecoderModel> model = family->CreateNewModel(config, {});
+      {
+        at::NoGradGuard no_grad;
+        at::manual_seed(static_cast<uint64_t>(++folders));
+        for (at::Tensor& parameter : model->parameters()) parameter.normal_(0, 0.5);
+      }
+      const std::string name = family->name() + "_" + arch;
+      SaveOptions options;
+      options.progress = false;
+      SaveCheckpoint(*family, config, *model, Tmp(name), options);
+      // Four ranks for the first shape of each family (the slowest launch).
+      ExpectRanksMatchOneProcess("", "--checkpoint " + Tmp(name), name, shapes.size() == 1);
+    }
+  }
+  EXPECT_GE(folders, 3);
+}
+
+TEST_F(ParallelCliTest, MetaRankFilesOfACardRunOverRanks) {
+  // The tiny card with its weights as Meta's two consolidated.NN.pth files.
+  std::filesystem::create_directories(Tmp("cards"));
+  std::ofstream card(Tmp("cards") + "/tiny_meta.yaml");
+  card << absl::StrReplaceAll(
+      testing::Slurp("cards/tiny.yaml"),
+      {{"name: tiny\n", "name: tiny_meta\n"},
+       {"checkpoint: tiny\n",
+        "checkpoint: " + std::filesystem::absolute("tests/runtime/hub/tiny_torch/meta").string() +
+            "\n"}});
+  card.close();
+  ExpectRanksMatchOneProcess("--asset-dir " + Tmp("cards"), "tiny_meta", "tiny_meta");
 }
 
 TEST_F(ParallelCliTest, RanksThatDisagreeAreRefusedNamingBothValues) {

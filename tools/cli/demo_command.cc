@@ -33,20 +33,30 @@ std::string Format(const char* format, double a, double b = 0, double c = 0) {
 
 }  // namespace
 
-void RunDemo(const std::string& device_name, const std::string& dtype_name, std::ostream& out) {
-  const c10::Device device = ParseDevice(device_name);
-  if (device.is_meta()) throw UsageError("the demo computes, so it needs a real device, not meta");
-  const c10::ScalarType dtype = ParseDtype(dtype_name);
+void RunDemo(const std::string& device_name, const std::string& dtype_name, std::ostream& shown) {
+  if (ParseDevice(device_name).is_meta()) {
+    throw UsageError("the demo computes, so it needs a real device, not meta");
+  }
+  ModelSource source;
+  source.name = "tiny";
+  source.device = device_name;
+  source.dtype = dtype_name;
+  const RunContext run = StartRun(source, shown);  // under a launcher: tensor-parallel
+  std::ostream& out = *run.out;
+  const c10::Device device = *run.placement.device;
+  const c10::ScalarType dtype = *run.placement.dtype;
 
   const AssetCard& card = DefaultAssetStore().card("tiny");
   out << "card: tiny (" << card.mark().ToString() << ")\n";
   LoadStats stats;
   auto start = std::chrono::steady_clock::now();
   std::shared_ptr<DecoderModel> model =
-      LoadModelFromCard(card, ModelPlacement{device, dtype}, LoadOptions{}, nullptr, "", &stats);
+      LoadModelFromCard(card, run.placement, LoadOptions{}, nullptr, "", &stats);
   WaitFor(model->parameters().back());
-  out << "loaded: " << model->num_parameters() << " parameters on " << device.str() << " as "
-      << DtypeName(dtype) << ", " << stats.format << " names"
+  const int ranks = model->tp_gang()->size();
+  out << "loaded: " << model->num_parameters() << " parameters"
+      << (ranks > 1 ? " per rank over " + std::to_string(ranks) + " ranks" : "") << " on "
+      << device.str() << " as " << DtypeName(dtype) << ", " << stats.format << " names"
       << Format(" in %.1f ms (%.1f MB read at %.2f GB/s)\n", 1000 * SecondsSince(start),
                 stats.bytes / 1e6, stats.bytes / stats.seconds / 1e9);
 

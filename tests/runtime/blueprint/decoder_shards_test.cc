@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "runtime/blueprint/decoder_parameters.h"
@@ -55,8 +56,8 @@ TEST(DecoderShardsTest, RanksShareKvHeadsWhenFewerThanRanks) {
     EXPECT_EQ(sizes.num_heads, 1);
     EXPECT_EQ(sizes.num_kv_heads, 1);
     EXPECT_EQ(sizes.first_kv_head, rank / 2);
-    const ParameterShard& k =
-        DecoderParameterShards(b, {rank, 4}).at("decoder.layers.0.self_attn.k_proj.weight");
+    const std::map<std::string, ParameterShard> shards = DecoderParameterShards(b, {rank, 4});
+    const ParameterShard& k = shards.at("decoder.layers.0.self_attn.k_proj.weight");
     EXPECT_EQ(k.start, rank / 2 * 8);
     EXPECT_EQ(k.length, 8);
   }

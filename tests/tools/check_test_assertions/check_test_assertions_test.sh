@@ -35,7 +35,7 @@ CC
   local helper
   for helper in ExpectYamlRoundTrip ExpectMentions ExpectTensors ExpectMatchesReference \
                 ExpectMatchesElementary ExpectOneLineError ExpectAllPassed \
-                ExpectLogitsOfOneProcessOver; do
+                ExpectLogitsOfOneProcessOver ExpectRanksMatchOneProcess; do
     printf 'void %s(int x) {\n  EXPECT_EQ(x, 1);\n}\n' "${helper}" >>"${root}/tests/testing/helpers.h"
   done
 }
