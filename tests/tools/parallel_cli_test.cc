@@ -32,6 +32,11 @@ using ::modelhub::testing::RunCommand;
 using ::testing::HasSubstr;
 
 const std::string kTorchrun = "/usr/bin/torchrun --redirects 1 --tee 1 --no_python";
+// Debian's torchrun 1.13 --standalone always puts its rendezvous on port 29400,
+// so two such launches on one machine collide: tests that use it take this
+// lock (util-linux flock) first.
+const std::string kStandalone =
+    "flock /tmp/modelhub_torchrun_standalone.lock " + kTorchrun + " --standalone";
 
 std::string Tmp(const std::string& name) {
   return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
@@ -120,8 +125,8 @@ TEST_F(ParallelCliTest, NprocRanksWriteTheLogitsOfOneProcessAndPrintOnce) {
 TEST_F(ParallelCliTest, TorchrunStandaloneWritesTheLogitsOfOneProcess) {
   const std::string out = Tmp("torchrun.safetensors");
   const CommandResult run = RunCommand(
-      absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", kTorchrun, " --standalone --nproc_per_node 2 ",
-                   Binary(), " forward --checkpoint ", Checkpoint(), " ", kTokens, " --out ", out));
+      absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", kStandalone, " --nproc_per_node 2 ", Binary(),
+                   " forward --checkpoint ", Checkpoint(), " ", kTokens, " --out ", out));
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   ExpectSameLogits(out, Tmp("one.safetensors"));
 }
@@ -146,8 +151,8 @@ void ExpectRanksMatchOneProcess(const std::string& global, const std::string& ar
   ASSERT_EQ(run.exit_code, 0) << name << ": " << run.err;
   const std::string two = Tmp(name + "_2.safetensors");
   const CommandResult torchrun =
-      RunCommand(absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", kTorchrun,
-                              " --standalone --nproc_per_node 2 ", Binary(), " ", forward, two));
+      RunCommand(absl::StrCat("MODELHUB_GANG_TIMEOUT=60 ", kStandalone, " --nproc_per_node 2 ",
+                              Binary(), " ", forward, two));
   ASSERT_EQ(torchrun.exit_code, 0) << name << ": " << torchrun.out << torchrun.err;
   ExpectSameLogits(two, alone);
   if (!four) return;
