@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Lowest first; packages on one line are one layer and may not depend on each other.
 layers=(
   "runtime/core"
-  "runtime/blueprint runtime/assets runtime/download runtime/formats runtime/distributed"
+  "runtime/blueprint runtime/assets runtime/download runtime/formats runtime/distributed runtime/tokenizers"
   "runtime/config runtime/nn runtime/mapping"
   "runtime/models"
   "runtime/hub"

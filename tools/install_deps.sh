@@ -10,7 +10,9 @@ packages=(
   libgloo-dev           # headers of the Gloo engine of LibTorch's c10d (tensor parallelism)
   libopenblas0-pthread  # fast BLAS for LibTorch (the default reference BLAS is ~17x slower)
   libyaml-cpp-dev       # specs, configs, cards
-  libabsl-dev           # strings
+  libabsl-dev           # strings, hash maps
+  libpcre2-dev          # tokenizer pre-tokenizer regexes (Unicode properties, lookahead)
+  libicu-dev            # Unicode normalization (NFC) of tokenizers
   zlib1g-dev            # CRC-32 of the small records of torch.save zips
   libcli11-dev          # command line parsing
   nlohmann-json3-dev    # JSON: safetensors headers, index files, config.json

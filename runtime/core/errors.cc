@@ -73,4 +73,29 @@ ConfigError::ConfigError(std::string config, std::string field, SourceMark mark,
 TorchError::TorchError(const std::string& context, const std::string& torch_message)
     : Error(absl::StrCat(context, ": ", FirstLine(torch_message))) {}
 
+TokenizerLoadError::TokenizerLoadError(std::string path, std::string where,
+                                       const std::string& reason)
+    : Error(absl::StrCat("cannot load tokenizer ", path, where.empty() ? "" : " at ", where, ": ",
+                         reason)),
+      path_(std::move(path)),
+      where_(std::move(where)) {}
+
+TokenizerNotKnownError::TokenizerNotKnownError(std::string name, const std::string& hint)
+    : Error(absl::StrCat("no tokenizer is named '", name, "' (see 'modelhub list')",
+                         hint.empty() ? "" : "; ", hint)),
+      name_(std::move(name)) {}
+
+TokenizerGatedError::TokenizerGatedError(std::string name, std::string url)
+    : Error(absl::StrCat("the tokenizer of '", name,
+                         "' is gated: its card names no tokenizer (no 'tokenizer' field)",
+                         url.empty() ? "" : absl::StrCat("; request access at ", url))),
+      name_(std::move(name)),
+      url_(std::move(url)) {}
+
+TokenizerFamilyNotKnownError::TokenizerFamilyNotKnownError(std::string name,
+                                                           const std::vector<std::string>& known)
+    : Error(absl::StrCat("tokenizer family '", name, "' is not known",
+                         KnownSuffix(known, "known families"))),
+      name_(std::move(name)) {}
+
 }  // namespace modelhub

@@ -170,6 +170,62 @@ class GangError : public Error {
   int rank_;
 };
 
+// A tokenizer file cannot be loaded: unreadable, not in a known format, or
+// holding something modelhub does not implement. `path` is the file, `where`
+// the place inside it (a JSON path such as "pre_tokenizer.pretokenizers[0].type",
+// or "line 12"; empty when it is the whole file) and `reason` what is wrong.
+class TokenizerLoadError : public Error {
+ public:
+  TokenizerLoadError(std::string path, std::string where, const std::string& reason);
+  const std::string& path() const { return path_; }
+  const std::string& where() const { return where_; }
+
+ private:
+  std::string path_;
+  std::string where_;
+};
+
+// No asset card is named `name` (fairseq2's TokenizerNotKnownError). `hint`,
+// when not empty, is added to the message (the closest card names).
+class TokenizerNotKnownError : public Error {
+ public:
+  explicit TokenizerNotKnownError(std::string name, const std::string& hint = "");
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// The card `name` names no tokenizer (no `tokenizer` field along its base
+// chain); `url` says where to request access.
+class TokenizerGatedError : public Error {
+ public:
+  TokenizerGatedError(std::string name, std::string url);
+  const std::string& name() const { return name_; }
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string name_;
+  std::string url_;
+};
+
+// No tokenizer family named `name` is known; `known` are those there are.
+class TokenizerFamilyNotKnownError : public Error {
+ public:
+  TokenizerFamilyNotKnownError(std::string name, const std::vector<std::string>& known);
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// Input a tokenizer cannot take: text that is not UTF-8 (the byte offset of the
+// first bad byte is in the message) or a token id outside its vocabulary.
+class InvalidTokenizerInputError : public Error {
+ public:
+  explicit InvalidTokenizerInputError(const std::string& message) : Error(message) {}
+};
+
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_CORE_ERRORS_H_
