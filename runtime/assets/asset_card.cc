@@ -190,16 +190,23 @@ std::map<std::string, std::string> AssetCard::checkpoint_sha256() const {
 }
 
 std::optional<std::string> AssetCard::checkpoint_path() const {
-  const AssetCardField* field = find("checkpoint_path");
+  return path_inside("checkpoint_path");
+}
+
+std::optional<std::string> AssetCard::path_inside(std::string_view name) const {
+  const AssetCardField* field = find(name);
+  // What the path is inside: the checkpoint, or the tokenizer's download.
+  const std::string what = name == "checkpoint_path" ? "checkpoint" : "tokenizer";
   if (field == nullptr) return std::nullopt;
   if (!IsYamlString(field->value)) {
-    Fail(*field, absl::StrCat("must be a relative path inside the checkpoint (a string), got ",
+    Fail(*field, absl::StrCat("must be a relative path inside the ", what, " (a string), got ",
                               DescribeYamlValue(field->value)));
   }
   const std::string& text = field->value.Scalar();
   const fs::path path(text);
   if (path.is_absolute() || path.has_root_path()) {
-    Fail(*field, absl::StrCat("must be a relative path inside the downloaded checkpoint, got "
+    Fail(*field, absl::StrCat("must be a relative path inside the downloaded ", what,
+                              ", got "
                               "the absolute path \"",
                               text, "\""));
   }
@@ -207,7 +214,7 @@ std::optional<std::string> AssetCard::checkpoint_path() const {
   for (const fs::path& part : path) {
     if (part == "..") {
       if (--depth < 0) {
-        Fail(*field, absl::StrCat("must stay inside the downloaded checkpoint, but \"", text,
+        Fail(*field, absl::StrCat("must stay inside the downloaded ", what, ", but \"", text,
                                   "\" climbs out of it with '..'"));
       }
     } else if (part != "." && !part.empty()) {
@@ -219,7 +226,15 @@ std::optional<std::string> AssetCard::checkpoint_path() const {
 }
 
 std::vector<ConfigOverride> AssetCard::model_config_overrides() const {
-  for (const char* key : kModelConfigFields) {
+  return config_overrides(kModelConfigFields);
+}
+
+std::vector<ConfigOverride> AssetCard::tokenizer_config_overrides() const {
+  return config_overrides(kTokenizerConfigFields);
+}
+
+std::vector<ConfigOverride> AssetCard::config_overrides(const char* const (&fields)[3]) const {
+  for (const char* key : fields) {
     std::vector<const AssetCardField*> found;  // leaf first
     for (const AssetCard* card = this; card != nullptr; card = card->base()) {
       const AssetCardField* field = card->own_field(key);

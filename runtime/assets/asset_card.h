@@ -45,6 +45,10 @@ struct AssetCardField {
 inline constexpr const char* kModelConfigFields[] = {"model_config_overrides",
                                                      "model_config_override", "model_config"};
 
+// The same for tokenizer config overrides.
+inline constexpr const char* kTokenizerConfigFields[] = {
+    "tokenizer_config_overrides", "tokenizer_config_override", "tokenizer_config"};
+
 class AssetCard {
  public:
   // `fields` are the card's own fields (without `name`), `mark` where its
@@ -102,6 +106,8 @@ class AssetCard {
   // or folder, normalized ("a/./b/" -> "a/b", "" -> "."); nullopt when absent.
   // AssetCardError when it is not a string, is absolute, or climbs out with "..".
   std::optional<std::string> checkpoint_path() const;
+  // The same for any such field, e.g. `tokenizer_path`.
+  std::optional<std::string> path_inside(std::string_view name) const;
 
   // The `checkpoint_sha256` field: the SHA-256 (64 hex digits) the downloaded
   // checkpoint file must have, as a single string, or a map from file (a repo
@@ -116,8 +122,12 @@ class AssetCard {
   // every card of the chain that has it; the other fields are ignored. Empty when
   // no card has any. Apply them with ApplyConfigOverrides.
   std::vector<ConfigOverride> model_config_overrides() const;
+  // The same for the tokenizer config (kTokenizerConfigFields).
+  std::vector<ConfigOverride> tokenizer_config_overrides() const;
 
  private:
+  // The overrides of the first of `fields` that any card of the chain has.
+  std::vector<ConfigOverride> config_overrides(const char* const (&fields)[3]) const;
   // The field `name` (found as find() does); AssetCardError when absent.
   const AssetCardField& Require(std::string_view name) const;
   [[noreturn]] void Fail(const AssetCardField& field, const std::string& message) const;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/assets/yaml_values.h"
+#include "runtime/core/closest_names.h"
 #include "runtime/core/environment.h"
 #include "runtime/core/errors.h"
 
@@ -471,7 +472,14 @@ std::shared_ptr<const AssetCard> AssetStore::retrieve_card(std::string_view name
 
 const AssetCard& AssetStore::card(std::string_view name) const {
   std::shared_ptr<const AssetCard> card = maybe_retrieve_card(name);
-  if (card == nullptr) throw ModelNotKnownError(std::string(name), unknown_name_hint_);
+  if (card == nullptr) {
+    std::string hint = unknown_name_hint_;
+    const std::vector<std::string> closest = ClosestNames(name, card_names(), 3);
+    if (hint.empty() && !closest.empty()) {
+      hint = absl::StrCat("did you mean: ", absl::StrJoin(closest, ", "));
+    }
+    throw ModelNotKnownError(std::string(name), hint);
+  }
   return *card;  // the cache keeps it alive
 }
 

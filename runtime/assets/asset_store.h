@@ -101,7 +101,8 @@ class AssetStore {
   // The same, but an unknown name throws AssetNotFoundError(name) (fairseq2's).
   std::shared_ptr<const AssetCard> retrieve_card(std::string_view name) const;
   // The same, but an unknown name throws ModelNotKnownError(name), with the
-  // hint set by set_unknown_name_hint, for model lookups. The card lives as
+  // hint set by set_unknown_name_hint or else the closest card names ("did you
+  // mean: ..."), for model lookups. The card lives as
   // long as the store.
   const AssetCard& card(std::string_view name) const;
   // What card() adds to its ModelNotKnownError, such as why a source a user may

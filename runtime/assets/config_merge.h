@@ -72,6 +72,10 @@ YAML::Node ExpandEnvVars(const YAML::Node& node, const OverrideOrigin& origin);
 YAML::Node ApplyConfigOverrides(const YAML::Node& config,
                                 const std::vector<ConfigOverride>& overrides);
 
+// Where a card wrote the config field `path` (dotted), looking through the
+// overrides from the leaf down and into `_set_` maps; an unknown mark if none.
+SourceMark FindOverrideMark(const std::vector<ConfigOverride>& overrides, const std::string& path);
+
 }  // namespace modelhub
 
 #endif  // MODELHUB_RUNTIME_ASSETS_CONFIG_MERGE_H_

@@ -1,6 +1,7 @@
 #include "runtime/hub/checkpoint_fetch.h"
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <system_error>
 #include <vector>
@@ -99,6 +100,47 @@ std::vector<std::string> ChooseRepoFiles(const HfRepoRef& repo, const RepoListin
   return chosen;
 }
 
+// The files of a tokenizer that are fetched from a repo folder.
+constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json",
+                                           "special_tokens_map.json", "tokenizer.model"};
+
+// The number of tokenizer files the snapshot holds at `inside`, or 0 when it
+// has neither tokenizer.json nor tokenizer.model there.
+int CompleteTokenizerFiles(const std::string& snapshot, const std::optional<std::string>& inside) {
+  std::error_code error;
+  const fs::path target =
+      !inside || *inside == "." ? fs::path(snapshot) : fs::path(snapshot) / *inside;
+  if (fs::is_regular_file(target, error)) return 1;
+  if (!fs::is_regular_file(target / "tokenizer.json", error) &&
+      !fs::is_regular_file(target / "tokenizer.model", error)) {
+    return 0;
+  }
+  int count = 0;
+  for (const char* name : kTokenizerFiles) count += fs::is_regular_file(target / name, error);
+  return count;
+}
+
+// The tokenizer files of the repo folder (or the one file) `inside`.
+std::vector<std::string> ChooseTokenizerFiles(const HfRepoRef& repo, const RepoListing& listing,
+                                              const std::optional<std::string>& inside,
+                                              std::string& index) {
+  index.clear();
+  const std::string folder = !inside || *inside == "." ? "" : *inside;
+  if (!folder.empty() && listing.find(folder) != nullptr) return {folder};
+  const std::string prefix = folder.empty() ? "" : folder + "/";
+  std::vector<std::string> chosen;
+  for (const char* name : kTokenizerFiles) {
+    if (listing.find(prefix + name) != nullptr) chosen.push_back(prefix + name);
+  }
+  if (listing.find(prefix + "tokenizer.json") == nullptr &&
+      listing.find(prefix + "tokenizer.model") == nullptr) {
+    throw AssetDownloadError(
+        repo.uri(), absl::StrCat("the repo has no tokenizer.json nor tokenizer.model in '",
+                                 folder.empty() ? "/" : folder, "' at commit ", listing.commit));
+  }
+  return chosen;
+}
+
 std::vector<ExpectedSha256> CardHashes(const std::map<std::string, std::string>& sha256,
                                        const std::string& file) {
   auto it = sha256.find(file);
@@ -111,9 +153,22 @@ void Count(const FileDownloadResult& result, FetchReport& report) {
   report.bytes_received += result.bytes_received;
 }
 
+// What to fetch of a repo: `complete` counts the files a cached snapshot has
+// of it at `inside` (0 when it lacks some), `choose` lists the repo files to
+// fetch (the index among them, also in `index`, whose shards follow).
+struct RepoSelection {
+  const char* what;  // "checkpoint", "tokenizer"
+  std::function<int(const std::string& snapshot, const std::optional<std::string>& inside)>
+      complete;
+  std::function<std::vector<std::string>(const HfRepoRef& repo, const RepoListing& listing,
+                                         const std::optional<std::string>& inside,
+                                         std::string& index)>
+      choose;
+};
+
 FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string>& inside,
                          const std::map<std::string, std::string>& sha256,
-                         const FetchOptions& options) {
+                         const FetchOptions& options, const RepoSelection& selection) {
   HubSettings settings = HubSettingsFromEnvironment();
   settings.offline = settings.offline || options.offline;
   const HfRepoRef repo = ParseHgUri(uri);
@@ -127,7 +182,7 @@ FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string
   FetchReport report;
   if (std::optional<std::string> commit = hub.cache().ResolveRevision(repo.revision)) {
     const std::string snapshot = hub.cache().snapshot_dir(*commit);
-    report.files_cached = CompleteSnapshotFiles(snapshot, inside);
+    report.files_cached = selection.complete(snapshot, inside);
     if (report.files_cached > 0) {
       report.path = JoinInside(uri, snapshot, inside);
       return report;
@@ -135,7 +190,7 @@ FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string
     if (settings.offline) {
       throw AssetDownloadError(
           uri, absl::StrCat("offline (HF_HUB_OFFLINE or --offline), and the cached snapshot ",
-                            snapshot, " lacks files of the checkpoint",
+                            snapshot, " lacks files of the ", selection.what,
                             inside ? absl::StrCat(" '", *inside, "'") : "",
                             "; download it once while online (modelhub download ", uri, ")"));
     }
@@ -148,7 +203,7 @@ FetchReport FetchFromHub(const std::string& uri, const std::optional<std::string
 
   const RepoListing listing = hub.List();
   std::string index;
-  std::vector<std::string> files = ChooseRepoFiles(repo, listing, inside, index);
+  std::vector<std::string> files = selection.choose(repo, listing, inside, index);
   uint64_t total = 0;
   for (const std::string& file : files) total += listing.find(file)->size;
   DownloadProgress progress(ChooseProgressStyle(options.progress, options.quiet), total);
@@ -211,7 +266,10 @@ FetchReport FetchCheckpoint(const std::string& uri, const std::optional<std::str
                             const std::map<std::string, std::string>& sha256,
                             const FetchOptions& options) {
   try {
-    if (absl::StartsWith(uri, "hg://")) return FetchFromHub(uri, inside, sha256, options);
+    if (absl::StartsWith(uri, "hg://")) {
+      return FetchFromHub(uri, inside, sha256, options,
+                          {"checkpoint", CompleteSnapshotFiles, ChooseRepoFiles});
+    }
     if (absl::StartsWith(uri, "https://") || absl::StartsWith(uri, "http://")) {
       return FetchFromUrl(uri, inside, sha256, options);
     }
@@ -220,6 +278,22 @@ FetchReport FetchCheckpoint(const std::string& uri, const std::optional<std::str
     throw AssetDownloadError(uri, absl::StrCat("the cache: ", e.what()));
   }
   throw AssetDownloadError(uri, "modelhub downloads hg://, https:// and http:// checkpoints only");
+}
+
+FetchReport FetchTokenizer(const std::string& uri, const std::optional<std::string>& inside,
+                           const FetchOptions& options) {
+  try {
+    if (absl::StartsWith(uri, "hg://")) {
+      return FetchFromHub(uri, inside, {}, options,
+                          {"tokenizer", CompleteTokenizerFiles, ChooseTokenizerFiles});
+    }
+    if (absl::StartsWith(uri, "https://") || absl::StartsWith(uri, "http://")) {
+      return FetchFromUrl(uri, inside, {}, options);
+    }
+  } catch (const std::system_error& e) {
+    throw AssetDownloadError(uri, absl::StrCat("the cache: ", e.what()));
+  }
+  throw AssetDownloadError(uri, "modelhub downloads hg://, https:// and http:// tokenizers only");
 }
 
 }  // namespace modelhub

@@ -1,10 +1,10 @@
 #ifndef MODELHUB_RUNTIME_HUB_CHECKPOINT_FETCH_H_
 #define MODELHUB_RUNTIME_HUB_CHECKPOINT_FETCH_H_
 
-// Remote checkpoints made local: hg://org/name[@revision] through the Hugging
-// Face Hub into its shared cache, http(s):// URLs into modelhub's cache
-// (archives unpacked). Fetches only what a checkpoint needs, once; a complete
-// cached copy is used with no request at all.
+// Remote checkpoints and tokenizers made local: hg://org/name[@revision]
+// through the Hugging Face Hub into its shared cache, http(s):// URLs into
+// modelhub's cache (archives unpacked). Fetches only what a checkpoint or a
+// tokenizer needs, once; a complete cached copy is used with no request at all.
 
 #include <cstdint>
 #include <map>
@@ -52,6 +52,16 @@ struct FetchReport {
 FetchReport FetchCheckpoint(const std::string& uri, const std::optional<std::string>& inside,
                             const std::map<std::string, std::string>& sha256,
                             const FetchOptions& options);
+
+// Makes the tokenizer at `uri` local, as FetchCheckpoint does, and returns
+// where it is. `inside` is the card's tokenizer_path. For hg://, only the
+// tokenizer files of the repo folder (or the one file) `inside` are fetched:
+// tokenizer.json, tokenizer_config.json, special_tokens_map.json and
+// tokenizer.model, whichever the repo has (AssetDownloadError when it has
+// neither tokenizer.json nor tokenizer.model there). A URL is fetched whole
+// (an archive unpacked: Mistral's .tar releases).
+FetchReport FetchTokenizer(const std::string& uri, const std::optional<std::string>& inside,
+                           const FetchOptions& options);
 
 }  // namespace modelhub
 

@@ -42,44 +42,6 @@ std::string RunfilesDir() {
   return fs::is_directory(runfiles, error) ? runfiles.string() : "";
 }
 
-// Where the card wrote the config field `path` (dotted), looking through the
-// overrides from the leaf down and into `_set_` maps; an unknown mark if none.
-SourceMark FindOverrideMark(const std::vector<ConfigOverride>& overrides, const std::string& path) {
-  for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
-    std::vector<YAML::Node> level = {it->value};
-    YAML::Node found;
-    for (absl::string_view key : absl::StrSplit(path, '.')) {
-      std::vector<YAML::Node> next;
-      for (const YAML::Node& node : level) {
-        if (!node.IsMap()) continue;
-        for (const auto& entry : node) {
-          const std::string name = entry.first.Scalar();
-          if (name == key) {
-            next.push_back(entry.second);
-            found = entry.first;
-          } else if (name == "_set_") {
-            for (const auto& set : entry.second) {
-              if (set.first.Scalar() == key) {
-                next.push_back(set.second);
-                found = set.first;
-              }
-            }
-          }
-        }
-      }
-      if (next.empty()) {
-        found = YAML::Node();
-        break;
-      }
-      level = next;
-    }
-    if (found.IsDefined() && !found.Mark().is_null()) {
-      return SourceMark{it->origin.mark.file, found.Mark().line + 1, found.Mark().column + 1};
-    }
-  }
-  return SourceMark{};
-}
-
 }  // namespace
 
 std::string BuiltinCardsDir() {

@@ -4,15 +4,16 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
-namespace {
+namespace {}  // namespace
 
-void CheckSampling(const SamplingOptions& sampling) {
+void CheckSamplingOptions(const SamplingOptions& sampling) {
   if (!(sampling.temperature >= 0.0)) {
     throw InvalidModelInputError(
         absl::StrCat("temperature must be 0 (greedy) or positive, not ", sampling.temperature));
@@ -25,6 +26,8 @@ void CheckSampling(const SamplingOptions& sampling) {
         absl::StrCat("top_k must be 0 (no cut) or positive, not ", sampling.top_k));
   }
 }
+
+namespace {
 
 // The next token from one row of logits [vocab].
 int64_t NextToken(const at::Tensor& logits, const SamplingOptions& sampling,
@@ -51,9 +54,17 @@ int64_t NextToken(const at::Tensor& logits, const SamplingOptions& sampling,
 std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64_t>& prompt,
                               int64_t max_new_tokens, const SamplingOptions& sampling,
                               int64_t stop_token) {
+  return Generate(model, prompt, max_new_tokens, sampling,
+                  stop_token >= 0 ? std::vector<int64_t>{stop_token} : std::vector<int64_t>{});
+}
+
+std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64_t>& prompt,
+                              int64_t max_new_tokens, const SamplingOptions& sampling,
+                              const std::vector<int64_t>& stop_tokens,
+                              const TokenCallback& on_token) {
   if (prompt.empty()) throw InvalidModelInputError("the prompt has no tokens");
   if (max_new_tokens < 0) throw InvalidModelInputError("max_new_tokens must not be negative");
-  CheckSampling(sampling);
+  CheckSamplingOptions(sampling);
   const int64_t total = static_cast<int64_t>(prompt.size()) + max_new_tokens;
   if (total > model.blueprint().max_seq_len) {
     throw InvalidModelInputError(absl::StrCat(
@@ -77,11 +88,36 @@ std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64
       next = chosen.item<int64_t>();
     }
     generated.push_back(next);
-    if (next == stop_token) break;
+    if (on_token) on_token(next);
+    if (std::find(stop_tokens.begin(), stop_tokens.end(), next) != stop_tokens.end()) break;
     input =
         at::full({1, 1}, next, at::TensorOptions().dtype(at::kLong).device(model.options().device));
   }
   return generated;
+}
+
+TextGeneration Generate(const DecoderModel& model, const Tokenizer& tokenizer,
+                        std::string_view prompt, int64_t max_new_tokens,
+                        const SamplingOptions& sampling,
+                        const std::function<void(const std::string& text)>& on_text) {
+  TextGeneration result;
+  result.prompt_ids = tokenizer.Encode(prompt, /*add_special_tokens=*/true);
+  const std::vector<int64_t>& stop = tokenizer.special_ids().stop;
+  StreamingDecoder stream(tokenizer, /*skip_special_tokens=*/true);
+  result.ids =
+      Generate(model, result.prompt_ids, max_new_tokens, sampling, stop, [&](int64_t token) {
+        if (std::find(stop.begin(), stop.end(), token) != stop.end()) {
+          result.stopped = true;
+          return;
+        }
+        const std::string text = stream.Step(token);
+        result.text += text;
+        if (on_text && !text.empty()) on_text(text);
+      });
+  const std::string rest = stream.Finish();
+  result.text += rest;
+  if (on_text && !rest.empty()) on_text(rest);
+  return result;
 }
 
 std::vector<int64_t> GenerateGreedy(const DecoderModel& model, const std::vector<int64_t>& prompt,
