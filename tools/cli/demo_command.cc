@@ -6,9 +6,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "runtime/hub/model_loader.h"
+#include "runtime/hub/tokenizer_hub.h"
 #include "runtime/models/generate.h"
 #include "tools/cli/device_options.h"
 #include "tools/cli/run_commands.h"
@@ -77,15 +79,18 @@ void RunDemo(const std::string& device_name, const std::string& dtype_name, std:
         << Format(" in %.1f ms (%.0f tokens/s)\n", 1000 * seconds, batch * seq_len / seconds);
   }
 
-  const std::vector<int64_t> prompt = {1, 2, 3, 4, 5, 6, 7, 8};
+  const std::shared_ptr<Tokenizer> tokenizer = LoadTokenizerFromCard(card);
+  const std::string prompt = "The garden in spring";
   const int64_t new_tokens = 16;
   start = std::chrono::steady_clock::now();
-  std::vector<int64_t> generated = GenerateGreedy(*model, prompt, new_tokens);
+  const TextGeneration generated = Generate(*model, *tokenizer, prompt, new_tokens);
   const double seconds = SecondsSince(start);
-  out << "generate: greedy, KV cache, prompt 1..8"
-      << Format(", %.0f new tokens in %.1f ms\n", static_cast<double>(generated.size()),
+  out << "generate: greedy, KV cache, " << generated.prompt_ids.size() << " prompt tokens"
+      << Format(", %.0f new tokens in %.1f ms\n", static_cast<double>(generated.ids.size()),
                 1000 * seconds);
-  out << FormatTokens(generated) << "\n";
+  out << "prompt: " << prompt << "\n";
+  out << "text: " << nlohmann::json(generated.text).dump() << " (random weights: any text)\n";
+  out << "ids: " << FormatTokens(generated.ids) << "\n";
 }
 
 }  // namespace modelhub::cli

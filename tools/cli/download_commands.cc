@@ -26,7 +26,7 @@ std::vector<CacheEntry> Matching(const std::string& target) {
       found.push_back(std::move(entry));
     }
   }
-  if (found.empty()) throw UsageError(absl::StrCat("nothing in the cache for ", uri));
+  if (found.empty()) throw Error(absl::StrCat("nothing in the cache for ", uri));
   return found;
 }
 

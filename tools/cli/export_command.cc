@@ -7,9 +7,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/checkpoint_saver.h"
 #include "runtime/hub/model_loader.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/run_commands.h"
 #include "tools/cli/usage_error.h"
 
 namespace modelhub::cli {
@@ -38,19 +40,34 @@ uint64_t ParseByteSize(const std::string& text) {
   return count * unit;
 }
 
-void RunExport(const std::string& name, const std::string& dir, const std::string& max_shard_size,
+void RunExport(const ModelSource& given, const std::string& dir, const std::string& max_shard_size,
                const std::string& dtype, std::ostream& out) {
+  if (given.name.empty() == given.checkpoint.empty()) {
+    throw UsageError("name a model card (or hg://org/name), or give --checkpoint PATH (not both)");
+  }
   SaveOptions options;
   options.max_shard_bytes = ParseByteSize(max_shard_size);
   const c10::ScalarType type = ParseDtype(dtype);
   CheckSaveDestination(dir);
-  const AssetCard& card = DefaultAssetStore().card(name);
-  const ModelCardConfig resolved = ResolveModelCard(card);
-  const std::shared_ptr<DecoderModel> model = LoadModelFromCard(
-      card, ModelPlacement{std::nullopt, type}, LoadOptions{}, resolved.config.get());
+  const ModelSource source = LocalizeSource(given);
+  const ModelPlacement placement{std::nullopt, type};
+  ModelCardConfig resolved;
+  std::shared_ptr<DecoderModel> model;
+  if (!source.name.empty()) {
+    const AssetCard& card = DefaultAssetStore().card(source.name);
+    resolved = ResolveModelCard(card);
+    model = LoadModelFromCard(card, placement, LoadOptions{}, resolved.config.get());
+  } else {
+    resolved = ResolveCheckpointConfig(source.checkpoint, source.family, source.arch);
+    LoadOptions load;
+    load.label = source.checkpoint;
+    load.config_origin = resolved.origin;
+    model = LoadCheckpoint(*resolved.family, *resolved.config, source.checkpoint, placement, load);
+  }
   SaveCheckpoint(*resolved.family, *resolved.config, *model, dir, options);
-  out << "exported " << name << " (" << resolved.family->name() << " " << resolved.arch << ", "
-      << model->num_parameters() << " parameters, " << DtypeName(type) << ") to " << dir << "\n";
+  out << "exported " << (given.name.empty() ? given.checkpoint : given.name) << " ("
+      << resolved.family->name() << " " << resolved.arch << ", " << model->num_parameters()
+      << " parameters, " << DtypeName(type) << ") to " << dir << "\n";
 }
 
 }  // namespace modelhub::cli

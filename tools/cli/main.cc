@@ -1,12 +1,15 @@
 // The modelhub command line. Every command is a thin layer over the public API.
 // Exit codes: 0 success, 1 failure while doing the work, 2 bad command line.
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -20,13 +23,19 @@
 #include "tools/cli/download_commands.h"
 #include "tools/cli/export_command.h"
 #include "tools/cli/run_commands.h"
+#include "tools/cli/text_commands.h"
+#include "tools/cli/tokenizer_source.h"
 #include "tools/cli/usage_error.h"
 
 namespace {
 
+constexpr char kVersion[] = "modelhub 0.16 (tokenizers; LibTorch CPU and CUDA, c10d Gloo/NCCL)";
+
 // Options that pick the model to run and where it runs.
 void AddModelOptions(CLI::App* command, modelhub::cli::ModelSource& source) {
-  command->add_option("model", source.name, "A model card name (see 'modelhub list').");
+  command->add_option("model", source.name,
+                      "A model card name (see 'modelhub list'), or hg://org/name[@revision] or "
+                      "an http(s) URL of a checkpoint (fetched into the cache).");
   command->add_option("--checkpoint", source.checkpoint,
                       "A checkpoint instead of a card: a Hugging Face folder (config.json and "
                       "safetensors), or a safetensors/index file with --family and --arch.");
@@ -36,6 +45,71 @@ void AddModelOptions(CLI::App* command, modelhub::cli::ModelSource& source) {
   command->add_option("--dtype", source.dtype, "float32, bfloat16 or float16.")
       ->capture_default_str();
   command->add_flag("--mmap", source.mmap, "Read the checkpoint through mmap instead of pread.");
+  command->add_option("--tokenizer", source.tokenizer,
+                      "A tokenizer for --prompt (tokenizer.json, tokenizer.model, or a folder) "
+                      "instead of the model's own.");
+}
+
+// Options that take the model's input: token ids or text.
+void AddInputOptions(CLI::App* command, std::string& tokens, std::string& prompt) {
+  command->add_option("--tokens", tokens, "Token ids, like 1,2,3.");
+  command->add_option("--prompt", prompt,
+                      "Text, encoded by the model's tokenizer with its special tokens. Without "
+                      "--tokens or --prompt, the text is read from the standard input.");
+}
+
+// The input of a model command: --tokens, --prompt, or the standard input
+// when it is not a terminal and neither is given.
+modelhub::cli::ModelInput ReadInput(const CLI::App* command, const std::string& tokens,
+                                    const std::string& prompt) {
+  modelhub::cli::ModelInput input;
+  input.tokens = tokens;
+  if (command->count("--prompt") > 0) {
+    input.prompt = prompt;
+  } else if (tokens.empty() && !isatty(STDIN_FILENO)) {
+    input.prompt = std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  return input;
+}
+
+// Adds the ways to name a tokenizer: a card (or hg:// repo, URL) by position,
+// --checkpoint, --tokenizer.
+void AddTokenizerOptions(CLI::App* command, modelhub::cli::TokenizerSource& source,
+                         std::vector<std::string>& positional, const char* what) {
+  command->add_option("args", positional,
+                      std::string("A model card name (or hg://org/name, a URL), then ") + what +
+                          " (read from the standard input when left out). With --checkpoint "
+                          "or --tokenizer, only " +
+                          what + ".");
+  command->add_option("--checkpoint", source.checkpoint,
+                      "The tokenizer of a Hugging Face checkpoint folder.");
+  command->add_option("--tokenizer", source.tokenizer,
+                      "A tokenizer.json, a tokenizer.model, or a folder holding one.");
+}
+
+// Splits the positional arguments of tokenize/detokenize into the source's
+// name and the input (empty when it is to be read from stdin).
+std::string SplitTokenizerArgs(modelhub::cli::TokenizerSource& source,
+                               const std::vector<std::string>& positional, bool jsonl) {
+  const bool named = source.checkpoint.empty() && source.tokenizer.empty();
+  const size_t most = (named ? 1 : 0) + (jsonl ? 0 : 1);
+  if (positional.size() > most) {
+    throw modelhub::cli::UsageError("too many arguments (see --help)");
+  }
+  size_t next = 0;
+  if (named) {
+    if (positional.empty()) {
+      throw modelhub::cli::UsageError(
+          "name a model card (or hg://org/name), or give --checkpoint or --tokenizer");
+    }
+    source.name = positional[next++];
+  }
+  if (next < positional.size()) return positional[next];
+  if (jsonl) return "";
+  if (isatty(STDIN_FILENO)) {
+    throw modelhub::cli::UsageError("give the input as an argument or on the standard input");
+  }
+  return std::string(std::istreambuf_iterator<char>(std::cin), {});
 }
 
 // Runs this command line, less --nproc, as `nproc` ranks on this machine
@@ -74,6 +148,9 @@ int main(int argc, char** argv) {
   CLI::App app{"modelhub: large language models for C++ programs, by name."};
   app.name("modelhub");
   app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+  // Global options (--offline, --asset-dir, --nproc) work after the subcommand too.
+  app.fallthrough();
   std::vector<std::string> asset_dirs;
   app.add_option("--asset-dir", asset_dirs,
                  "Also read asset cards from this folder or file (repeatable).");
@@ -125,41 +202,81 @@ int main(int argc, char** argv) {
 
   modelhub::cli::ModelSource forward_source;
   std::string forward_tokens;
+  std::string forward_prompt;
   std::string forward_out;
   CLI::App* forward = app.add_subcommand(
-      "forward", "Run token ids through a model; print the 5 most likely next tokens.");
+      "forward", "Run token ids or text through a model; print the 5 most likely next tokens.");
   AddModelOptions(forward, forward_source);
-  forward->add_option("--tokens", forward_tokens, "Token ids, like 1,2,3.")->required();
+  AddInputOptions(forward, forward_tokens, forward_prompt);
   forward->add_option("--out", forward_out,
                       "Write the logits [tokens, vocab] as float32 tensor 'logits' to this "
                       "safetensors file.");
 
   modelhub::cli::ModelSource generate_source;
   std::string generate_tokens;
-  int64_t max_new_tokens = 16;
-  modelhub::SamplingOptions sampling;
+  std::string generate_prompt;
+  modelhub::cli::GenerateRequest request;
   CLI::App* generate = app.add_subcommand(
-      "generate", "Continue token ids with a model (KV cache); the last line is the new ids.");
+      "generate",
+      "Continue text (streamed to the standard output) or token ids (the last line is the new "
+      "ids) with a model (KV cache).");
   AddModelOptions(generate, generate_source);
-  generate->add_option("--tokens", generate_tokens, "The prompt's token ids, like 1,2,3.")
-      ->required();
-  generate->add_option("--max-new-tokens", max_new_tokens, "How many tokens to add.")
+  AddInputOptions(generate, generate_tokens, generate_prompt);
+  generate
+      ->add_option("--max-new-tokens", request.max_new_tokens,
+                   "The most tokens to add (fewer when a stop token comes).")
       ->capture_default_str();
-  generate->add_option("--temperature", sampling.temperature, "0 is greedy.")
+  generate->add_option("--temperature", request.sampling.temperature, "0 is greedy.")
       ->capture_default_str();
-  generate->add_option("--top-p", sampling.top_p, "Nucleus sampling mass.")->capture_default_str();
-  generate->add_option("--top-k", sampling.top_k, "Sample among the K most likely (0: all).")
+  generate->add_option("--top-p", request.sampling.top_p, "Nucleus sampling mass, in (0, 1].")
       ->capture_default_str();
-  generate->add_option("--seed", sampling.seed, "Seed of the sampler.")->capture_default_str();
+  generate
+      ->add_option("--top-k", request.sampling.top_k, "Sample among the K most likely (0: all).")
+      ->capture_default_str();
+  generate->add_option("--seed", request.sampling.seed, "Seed of the sampler.")
+      ->capture_default_str();
+  generate->add_option("--stop-token", request.stop_tokens,
+                       "Also stop after this token id (repeatable); with --prompt the "
+                       "tokenizer's end of sequence and end of turn stop it too.");
 
-  std::string export_name;
+  modelhub::cli::TokenizerSource tokenize_source;
+  std::vector<std::string> tokenize_args;
+  modelhub::cli::TokenizeOptions tokenize_options;
+  CLI::App* tokenize = app.add_subcommand(
+      "tokenize", "Print the token ids of a text (as Hugging Face's encode gives them).");
+  AddTokenizerOptions(tokenize, tokenize_source, tokenize_args, "the text");
+  tokenize->add_flag("--pieces", tokenize_options.pieces,
+                     "One line per token: its id and its piece (a JSON string).");
+  tokenize->add_flag("--special", tokenize_options.special,
+                     "Add the tokenizer's special tokens (BOS), as add_special_tokens=True.");
+  tokenize->add_flag("--jsonl", tokenize_options.jsonl,
+                     "Each standard input line is a JSON string; each output line the JSON "
+                     "array of its ids.");
+
+  modelhub::cli::TokenizerSource detokenize_source;
+  std::vector<std::string> detokenize_args;
+  bool skip_special = false;
+  bool detokenize_jsonl = false;
+  CLI::App* detokenize =
+      app.add_subcommand("detokenize", "Print the text of token ids, like 1,2,3.");
+  AddTokenizerOptions(detokenize, detokenize_source, detokenize_args, "the ids");
+  detokenize->add_flag("--skip-special", skip_special, "Leave special tokens out.");
+  detokenize->add_flag("--jsonl", detokenize_jsonl,
+                       "Each standard input line is a JSON array of ids; each output line the "
+                       "JSON string of its text.");
+
+  modelhub::cli::ModelSource export_source;
   std::string export_dir;
   std::string max_shard_size = "5GB";
   std::string export_dtype = "float32";
   CLI::App* export_command = app.add_subcommand(
       "export", "Save a model as a Hugging Face folder (config.json, safetensors shards).");
-  export_command->add_option("model", export_name, "A model card name (see 'modelhub list').")
-      ->required();
+  export_command->add_option("model", export_source.name,
+                             "A model card name (see 'modelhub list'), or hg://org/name, a URL.");
+  export_command->add_option("--checkpoint", export_source.checkpoint,
+                             "A checkpoint instead of a card (see forward --checkpoint).");
+  export_command->add_option("--family", export_source.family, "The family of --checkpoint.");
+  export_command->add_option("--arch", export_source.arch, "The arch of --checkpoint.");
   export_command->add_option("dir", export_dir, "The folder to create (absent or empty).")
       ->required();
   export_command
@@ -207,6 +324,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "modelhub: error: " << e.what() << " (see --help)\n";
     return 2;
@@ -223,14 +342,32 @@ int main(int argc, char** argv) {
     if (inspect->parsed())
       modelhub::cli::InspectCheckpoint(inspect_path, !inspect_no_restrict, std::cout);
     if (forward->parsed()) {
-      modelhub::cli::RunForward(forward_source, forward_tokens, forward_out, std::cout);
+      modelhub::cli::RunForward(forward_source, ReadInput(forward, forward_tokens, forward_prompt),
+                                forward_out, std::cout);
     }
     if (generate->parsed()) {
-      modelhub::cli::RunGenerate(generate_source, generate_tokens, max_new_tokens, sampling,
-                                 std::cout);
+      modelhub::cli::RunGenerate(generate_source,
+                                 ReadInput(generate, generate_tokens, generate_prompt), request,
+                                 std::cout, std::cerr);
+    }
+    if (tokenize->parsed()) {
+      const std::string text =
+          SplitTokenizerArgs(tokenize_source, tokenize_args, tokenize_options.jsonl);
+      if (tokenize_options.jsonl && tokenize_options.pieces) {
+        throw modelhub::cli::UsageError("--pieces and --jsonl do not go together");
+      }
+      modelhub::cli::RunTokenize(*modelhub::cli::OpenSourceTokenizer(tokenize_source), text,
+                                 tokenize_options, std::cin, std::cout);
+    }
+    if (detokenize->parsed()) {
+      const std::string ids =
+          SplitTokenizerArgs(detokenize_source, detokenize_args, detokenize_jsonl);
+      if (!detokenize_jsonl) modelhub::cli::ParseTokens(ids);
+      modelhub::cli::RunDetokenize(*modelhub::cli::OpenSourceTokenizer(detokenize_source), ids,
+                                   skip_special, detokenize_jsonl, std::cin, std::cout);
     }
     if (export_command->parsed()) {
-      modelhub::cli::RunExport(export_name, export_dir, max_shard_size, export_dtype, std::cout);
+      modelhub::cli::RunExport(export_source, export_dir, max_shard_size, export_dtype, std::cout);
     }
     if (demo->parsed()) modelhub::cli::RunDemo(device, dtype, std::cout);
     if (download->parsed()) modelhub::cli::RunDownload(download_target, download_quiet, std::cout);

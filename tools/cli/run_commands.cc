@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -12,17 +13,22 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "runtime/assets/asset_card.h"
 #include "runtime/core/errors.h"
 #include "runtime/distributed/process_group_gang.h"
 #include "runtime/formats/safetensors.h"
+#include "runtime/hub/checkpoint_fetch.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/model_loader.h"
 #include "tools/cli/device_options.h"
+#include "tools/cli/tokenizer_source.h"
 #include "tools/cli/usage_error.h"
 
 namespace modelhub::cli {
@@ -148,27 +154,98 @@ void CheckOutputFile(const std::string& path, const std::string& what) {
   }
 }
 
-void RunForward(const ModelSource& source, const std::string& tokens, const std::string& out_file,
+ModelSource LocalizeSource(const ModelSource& source) {
+  if (!IsRemoteUri(source.name)) return source;
+  ModelSource local = source;
+  FetchOptions fetch;
+  fetch.progress = true;
+  local.checkpoint = FetchCheckpoint(source.name, std::nullopt, {}, fetch).path;
+  local.name.clear();
+  return local;
+}
+
+namespace {
+
+std::shared_ptr<Tokenizer> SourceTokenizer(const ModelSource& source) {
+  return OpenSourceTokenizer(TokenizerSource{source.name, source.checkpoint, source.tokenizer});
+}
+
+// The ids of the input: parsed, or the prompt encoded with its special tokens.
+std::vector<int64_t> InputIds(const ModelInput& input, const Tokenizer* tokenizer) {
+  if (!input.prompt) return ParseTokens(input.tokens);
+  std::vector<int64_t> ids = tokenizer->Encode(*input.prompt, /*add_special_tokens=*/true);
+  if (ids.empty()) throw UsageError("the prompt has no tokens: give some text");
+  return ids;
+}
+
+// The max_seq_len of the model `source` names, read from its card or
+// config.json without loading weights.
+int64_t MaxSeqLen(const ModelSource& source) {
+  const ModelCardConfig config =
+      source.name.empty() ? ResolveCheckpointConfig(source.checkpoint, source.family, source.arch)
+                          : ResolveModelCard(DefaultAssetStore().card(source.name));
+  return config.config->ToBlueprint().max_seq_len;
+}
+
+}  // namespace
+
+void CheckModelCommand(const ModelSource& source, const ModelInput& input,
+                       const GenerateRequest* request) {
+  if (source.name.empty() == source.checkpoint.empty()) {
+    throw UsageError("name a model card (or hg://org/name), or give --checkpoint PATH (not both)");
+  }
+  if (ParseDevice(source.device).is_meta()) {
+    throw UsageError("running a model needs a real device (cpu, cuda), not meta");
+  }
+  ParseDtype(source.dtype);
+  if (input.prompt.has_value() == !input.tokens.empty()) {
+    throw UsageError(
+        "give the input as --tokens 1,2,3 or as --prompt TEXT (or text on stdin), once");
+  }
+  if (!input.prompt) ParseTokens(input.tokens);
+  if (request == nullptr) return;
+  if (request->max_new_tokens < 0) {
+    throw UsageError(
+        absl::StrCat("--max-new-tokens must be 0 or more, not ", request->max_new_tokens));
+  }
+  try {
+    CheckSamplingOptions(request->sampling);
+  } catch (const InvalidModelInputError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+void RunForward(const ModelSource& given, const ModelInput& input, const std::string& out_file,
                 std::ostream& out) {
-  const std::vector<int64_t> ids = ParseTokens(tokens);
+  CheckModelCommand(given, input, nullptr);
+  std::shared_ptr<Tokenizer> tokenizer;
+  if (input.prompt) tokenizer = SourceTokenizer(given);
+  const std::vector<int64_t> ids = InputIds(input, tokenizer.get());
+  const ModelSource source = LocalizeSource(given);
   const RunContext run = StartRun(source, out);
   const bool writes = run.placement.gangs.root->rank() == 0 && !out_file.empty();
   if (writes) CheckOutputFile(out_file, "the logits");
   std::shared_ptr<DecoderModel> model = Load(source, run);
   c10::InferenceMode inference;
-  at::Tensor input = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
-  at::Tensor logits = model->forward(input.to(model->options().device))[0].to(at::kFloat).cpu();
+  at::Tensor batch = at::tensor(ids, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
+  at::Tensor logits = model->forward(batch.to(model->options().device))[0].to(at::kFloat).cpu();
   at::Tensor last = logits[logits.size(0) - 1];
   at::Tensor probs = last.softmax(-1);
   auto [top, order] = probs.topk(std::min<int64_t>(5, probs.size(0)));
   std::ostream& shown = *run.out;
-  shown << "next token after " << ids.size() << " tokens (id, probability, logit):\n";
+  shown << "next token after " << ids.size() << " tokens (id, probability, logit"
+        << (tokenizer ? ", text" : "") << "):\n";
   for (int64_t i = 0; i < top.size(0); ++i) {
     const int64_t id = order[i].item<int64_t>();
     char line[96];
-    std::snprintf(line, sizeof(line), "%lld %.6f %.4f\n", static_cast<long long>(id),
+    std::snprintf(line, sizeof(line), "%lld %.6f %.4f", static_cast<long long>(id),
                   top[i].item<double>(), last[id].item<double>());
     shown << line;
+    if (tokenizer) {
+      const bool known = id < tokenizer->vocab_size() && tokenizer->IdToToken(id).has_value();
+      shown << " " << (known ? nlohmann::json(tokenizer->Decode({id}, false)).dump() : "-");
+    }
+    shown << "\n";
   }
   if (writes) {
     try {
@@ -183,21 +260,49 @@ void RunForward(const ModelSource& source, const std::string& tokens, const std:
   }
 }
 
-void RunGenerate(const ModelSource& source, const std::string& tokens, int64_t max_new_tokens,
-                 const SamplingOptions& sampling, std::ostream& out) {
-  const std::vector<int64_t> ids = ParseTokens(tokens);
-  const RunContext run = StartRun(source, out);
+void RunGenerate(const ModelSource& given, const ModelInput& input, const GenerateRequest& request,
+                 std::ostream& out, std::ostream& log) {
+  CheckModelCommand(given, input, &request);
+  std::shared_ptr<Tokenizer> tokenizer;
+  if (input.prompt) tokenizer = SourceTokenizer(given);
+  const std::vector<int64_t> ids = InputIds(input, tokenizer.get());
+  const ModelSource source = LocalizeSource(given);
+  const int64_t max_seq_len = MaxSeqLen(source);
+  if (static_cast<int64_t>(ids.size()) + request.max_new_tokens > max_seq_len) {
+    throw UsageError(absl::StrCat("a prompt of ", ids.size(), " tokens plus ",
+                                  request.max_new_tokens,
+                                  " new tokens is longer than the model's max_seq_len ",
+                                  max_seq_len, "; ask for fewer with --max-new-tokens"));
+  }
+  // With a prompt, the output is the text alone; what was loaded goes to the log.
+  const RunContext run = StartRun(source, input.prompt ? log : out);
   std::shared_ptr<DecoderModel> model = Load(source, run);
   std::ostream& shown = *run.out;
+  const bool printing = run.placement.gangs.root->rank() == 0;
+  std::vector<int64_t> stop = request.stop_tokens;
+  if (tokenizer) {
+    for (const int64_t id : tokenizer->special_ids().stop) stop.push_back(id);
+  }
+  std::optional<StreamingDecoder> stream;
+  if (tokenizer) stream.emplace(*tokenizer, /*skip_special_tokens=*/true);
   const auto start = std::chrono::steady_clock::now();
-  std::vector<int64_t> generated = Generate(*model, ids, max_new_tokens, sampling);
+  std::vector<int64_t> generated =
+      Generate(*model, ids, request.max_new_tokens, request.sampling, stop, [&](int64_t id) {
+        if (!tokenizer || !printing) return;
+        if (std::find(stop.begin(), stop.end(), id) != stop.end()) return;
+        out << stream->Step(id) << std::flush;
+      });
+  if (tokenizer && printing) out << stream->Finish() << "\n" << std::flush;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char line[128];
-  std::snprintf(line, sizeof(line), "generated %zu tokens in %.1f ms (%s)\n", generated.size(),
-                seconds * 1e3, sampling.temperature == 0 ? "greedy" : "sampled");
+  const bool stopped =
+      !generated.empty() && std::find(stop.begin(), stop.end(), generated.back()) != stop.end();
+  char line[160];
+  std::snprintf(line, sizeof(line), "generated %zu tokens in %.1f ms (%s%s)\n", generated.size(),
+                seconds * 1e3, request.sampling.temperature == 0 ? "greedy" : "sampled",
+                stopped ? ", stopped at a stop token" : "");
   shown << line;
-  shown << FormatTokens(generated) << "\n";
+  if (!tokenizer) shown << FormatTokens(generated) << "\n";
 }
 
 }  // namespace modelhub::cli
