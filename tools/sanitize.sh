@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests of everything that reads untrusted input (checkpoint formats and
-# mapping, cards and configs, downloads, the hub, the spec compiler, and the
-# fuzzers' seed replays) built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# mapping, cards and configs, downloads, the hub, tokenizers, the spec
+# compiler, and the fuzzers' seed replays) built with AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 #
 #   tools/sanitize.sh [CONFIG] [bazel args...]
 #
@@ -29,6 +30,7 @@ targets=(
   //tests/runtime/distributed/...
   //tests/runtime/download/...
   //tests/runtime/hub/...
+  //tests/runtime/tokenizers/...
   //tests/testing:fake_hub_test
 )
 # MODELHUB_BAZEL_OUTPUT_BASE, when set, keeps this build in its own output base
