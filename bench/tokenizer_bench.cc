@@ -119,7 +119,7 @@ int Run(int argc, char** argv) {
     whole_ids.clear();
     whole_ids.shrink_to_fit();  // each repetition builds its result from nothing
     const Clock::time_point start = Clock::now();
-    whole_ids = tokenizer->Encode(text, /*add_special_tokens=*/false);
+    whole_ids = tokenizer->Encode(text, modelhub::SpecialTokens::kOmit);
     whole_best = std::min(whole_best, SecondsSince(start));
   }
 
@@ -129,7 +129,7 @@ int Run(int argc, char** argv) {
     size_t count = 0;
     const Clock::time_point start = Clock::now();
     for (const std::string_view line : lines) {
-      count += tokenizer->Encode(line, /*add_special_tokens=*/false).size();
+      count += tokenizer->Encode(line, modelhub::SpecialTokens::kOmit).size();
     }
     lines_best = std::min(lines_best, SecondsSince(start));
     line_ids = count;

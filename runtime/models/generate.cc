@@ -101,9 +101,9 @@ TextGeneration Generate(const DecoderModel& model, const Tokenizer& tokenizer,
                         const SamplingOptions& sampling,
                         const std::function<void(const std::string& text)>& on_text) {
   TextGeneration result;
-  result.prompt_ids = tokenizer.Encode(prompt, /*add_special_tokens=*/true);
+  result.prompt_ids = tokenizer.Encode(prompt, SpecialTokens::kAdd);
   const std::vector<int64_t>& stop = tokenizer.special_ids().stop;
-  StreamingDecoder stream(tokenizer, /*skip_special_tokens=*/true);
+  StreamingDecoder stream(tokenizer, SpecialTokenText::kSkip);
   result.ids =
       Generate(model, result.prompt_ids, max_new_tokens, sampling, stop, [&](int64_t token) {
         if (std::find(stop.begin(), stop.end(), token) != stop.end()) {

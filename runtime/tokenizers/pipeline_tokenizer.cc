@@ -326,8 +326,7 @@ void PipelineTokenizer::Fail(const std::string& where, const std::string& reason
   throw TokenizerLoadError(spec_.path, where, reason);
 }
 
-std::vector<int64_t> PipelineTokenizer::Encode(std::string_view text,
-                                               bool add_special_tokens) const {
+std::vector<int64_t> PipelineTokenizer::Encode(std::string_view text, SpecialTokens special) const {
   const size_t bad = FindInvalidUtf8(text);
   if (bad != std::string_view::npos) {
     throw InvalidTokenizerInputError(absl::StrCat(
@@ -349,7 +348,7 @@ std::vector<int64_t> PipelineTokenizer::Encode(std::string_view text,
   } else {
     EncodeRawSplit(text, true, &ids);
   }
-  if (!add_special_tokens || spec_.single_template.empty()) return ids;
+  if (special == SpecialTokens::kOmit || spec_.single_template.empty()) return ids;
   std::vector<int64_t> templated;
   templated.reserve(ids.size() + 4);
   for (const TemplateItem& item : spec_.single_template) {
@@ -561,7 +560,7 @@ void PipelineTokenizer::Split(const CompiledPreTokenizer& split, std::string_vie
 }
 
 std::string PipelineTokenizer::Decode(absl::Span<const int64_t> ids,
-                                      bool skip_special_tokens) const {
+                                      SpecialTokenText special) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -571,7 +570,7 @@ std::string PipelineTokenizer::Decode(absl::Span<const int64_t> ids,
                                                     " is not in the vocabulary of ", source(), " (",
                                                     vocab_size(), " ids)"));
     }
-    if (skip_special_tokens && kinds_[id] == 3) continue;
+    if (special == SpecialTokenText::kSkip && kinds_[id] == 3) continue;
     tokens.push_back(tokens_[id]);
   }
   if (spec_.decoders.empty()) {

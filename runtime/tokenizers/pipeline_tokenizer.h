@@ -27,8 +27,8 @@ class PipelineTokenizer : public Tokenizer {
   explicit PipelineTokenizer(PipelineSpec spec);
   ~PipelineTokenizer() override;
 
-  std::vector<int64_t> Encode(std::string_view text, bool add_special_tokens) const override;
-  std::string Decode(absl::Span<const int64_t> ids, bool skip_special_tokens) const override;
+  std::vector<int64_t> Encode(std::string_view text, SpecialTokens special) const override;
+  std::string Decode(absl::Span<const int64_t> ids, SpecialTokenText special) const override;
   std::optional<std::string> IdToToken(int64_t id) const override;
   std::optional<int64_t> TokenToId(std::string_view token) const override;
   int64_t vocab_size() const override { return static_cast<int64_t>(tokens_.size()); }

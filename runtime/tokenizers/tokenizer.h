@@ -19,6 +19,14 @@ namespace modelhub {
 
 // The tokens generation needs to know of: the beginning and end of a sequence,
 // and every token at which generated text ends (end of sequence, end of turn).
+// Whether Encode adds the special tokens the tokenizer's post-processor adds
+// (Hugging Face's add_special_tokens): BOS for Llama and Mistral, none for Qwen.
+enum class SpecialTokens { kOmit, kAdd };
+
+// Whether Decode writes special tokens as their text or leaves them out
+// (Hugging Face's skip_special_tokens).
+enum class SpecialTokenText { kKeep, kSkip };
+
 struct TokenizerSpecialIds {
   std::optional<int64_t> bos;
   std::optional<int64_t> eos;
@@ -29,21 +37,19 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // The ids of `text`. `add_special_tokens` adds what the tokenizer's
+  // The ids of `text`. SpecialTokens::kAdd adds what the tokenizer's
   // post-processor adds (BOS for Llama and Mistral, nothing for Qwen), as
   // Hugging Face's encode(add_special_tokens=True). Special tokens written in
   // the text are matched as themselves. Throws InvalidTokenizerInputError when
   // `text` is not UTF-8, naming the byte offset of the first bad byte (Hugging
   // Face refuses such text too: Python strings cannot hold it).
-  virtual std::vector<int64_t> Encode(std::string_view text,
-                                      bool add_special_tokens = false) const = 0;
+  virtual std::vector<int64_t> Encode(std::string_view text, SpecialTokens special) const = 0;
 
-  // The text of `ids`; special tokens are left out when `skip_special_tokens`.
+  // The text of `ids`; special tokens are left out with SpecialTokenText::kSkip.
   // Bytes that do not form UTF-8 come out as U+FFFD. Throws
   // InvalidTokenizerInputError for an id the tokenizer does not have (Hugging
   // Face silently drops it).
-  virtual std::string Decode(absl::Span<const int64_t> ids,
-                             bool skip_special_tokens = false) const = 0;
+  virtual std::string Decode(absl::Span<const int64_t> ids, SpecialTokenText special) const = 0;
 
   // The token of `id` as the vocabulary writes it ("Ġhello", "▁the", "<s>"), or
   // nullopt when there is none.
@@ -77,7 +83,7 @@ class Tokenizer {
 class StreamingDecoder {
  public:
   // `tokenizer` must outlive the decoder.
-  StreamingDecoder(const Tokenizer& tokenizer, bool skip_special_tokens);
+  StreamingDecoder(const Tokenizer& tokenizer, SpecialTokenText special);
 
   // Adds `id`; returns the new text (often empty while a character is
   // incomplete). Throws as Tokenizer::Decode does.
@@ -88,7 +94,7 @@ class StreamingDecoder {
 
  private:
   const Tokenizer& tokenizer_;
-  bool skip_special_tokens_;
+  SpecialTokenText special_;
   std::vector<int64_t> ids_;  // the window
   std::string prefix_;        // the text of ids_[0, prefix_index_)
   size_t prefix_index_ = 0;

@@ -19,13 +19,14 @@ namespace {
 
 void Exercise(const modelhub::Tokenizer& tokenizer, std::string_view bytes) {
   using namespace modelhub;
-  for (const std::string_view text : {std::string_view("Hello <s> world, 12345 \xC3\xA9\n"), bytes}) {
+  for (const std::string_view text :
+       {std::string_view("Hello <s> world, 12345 \xC3\xA9\n"), bytes}) {
     fuzz::ExpectOnly([&] {
-      for (const bool special : {false, true}) {
+      for (const SpecialTokens special : {SpecialTokens::kOmit, SpecialTokens::kAdd}) {
         const std::vector<int64_t> ids = tokenizer.Encode(text, special);
-        tokenizer.Decode(ids, false);
-        tokenizer.Decode(ids, true);
-        StreamingDecoder stream(tokenizer, false);
+        tokenizer.Decode(ids, SpecialTokenText::kKeep);
+        tokenizer.Decode(ids, SpecialTokenText::kSkip);
+        StreamingDecoder stream(tokenizer, SpecialTokenText::kKeep);
         for (const int64_t id : ids) stream.Step(id);
         stream.Finish();
       }

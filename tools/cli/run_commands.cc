@@ -173,7 +173,7 @@ std::shared_ptr<Tokenizer> SourceTokenizer(const ModelSource& source) {
 // The ids of the input: parsed, or the prompt encoded with its special tokens.
 std::vector<int64_t> InputIds(const ModelInput& input, const Tokenizer* tokenizer) {
   if (!input.prompt) return ParseTokens(input.tokens);
-  std::vector<int64_t> ids = tokenizer->Encode(*input.prompt, /*add_special_tokens=*/true);
+  std::vector<int64_t> ids = tokenizer->Encode(*input.prompt, SpecialTokens::kAdd);
   if (ids.empty()) throw UsageError("the prompt has no tokens: give some text");
   return ids;
 }
@@ -243,7 +243,9 @@ void RunForward(const ModelSource& given, const ModelInput& input, const std::st
     shown << line;
     if (tokenizer) {
       const bool known = id < tokenizer->vocab_size() && tokenizer->IdToToken(id).has_value();
-      shown << " " << (known ? nlohmann::json(tokenizer->Decode({id}, false)).dump() : "-");
+      shown << " "
+            << (known ? nlohmann::json(tokenizer->Decode({id}, SpecialTokenText::kKeep)).dump()
+                      : "-");
     }
     shown << "\n";
   }
@@ -284,7 +286,7 @@ void RunGenerate(const ModelSource& given, const ModelInput& input, const Genera
     for (const int64_t id : tokenizer->special_ids().stop) stop.push_back(id);
   }
   std::optional<StreamingDecoder> stream;
-  if (tokenizer) stream.emplace(*tokenizer, /*skip_special_tokens=*/true);
+  if (tokenizer) stream.emplace(*tokenizer, SpecialTokenText::kSkip);
   const auto start = std::chrono::steady_clock::now();
   std::vector<int64_t> generated =
       Generate(*model, ids, request.max_new_tokens, request.sampling, stop, [&](int64_t id) {

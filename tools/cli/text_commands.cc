@@ -18,6 +18,14 @@ nlohmann::json Parse(const std::string& line, size_t number) {
   }
 }
 
+SpecialTokens Special(const TokenizeOptions& options) {
+  return options.special ? SpecialTokens::kAdd : SpecialTokens::kOmit;
+}
+
+SpecialTokenText Text(bool skip_special) {
+  return skip_special ? SpecialTokenText::kSkip : SpecialTokenText::kKeep;
+}
+
 // Decoded text as JSON: invalid UTF-8 cannot happen (Decode replaces it).
 std::string JsonString(const std::string& text) { return nlohmann::json(text).dump(); }
 
@@ -26,7 +34,7 @@ std::string JsonString(const std::string& text) { return nlohmann::json(text).du
 void RunTokenize(const Tokenizer& tokenizer, const std::string& text,
                  const TokenizeOptions& options, std::istream& in, std::ostream& out) {
   if (!options.jsonl) {
-    const std::vector<int64_t> ids = tokenizer.Encode(text, options.special);
+    const std::vector<int64_t> ids = tokenizer.Encode(text, Special(options));
     if (!options.pieces) {
       out << FormatTokens(ids) << "\n";
       return;
@@ -44,7 +52,7 @@ void RunTokenize(const Tokenizer& tokenizer, const std::string& text,
                                value.type_name()));
     }
     try {
-      out << nlohmann::json(tokenizer.Encode(value.get<std::string>(), options.special)).dump()
+      out << nlohmann::json(tokenizer.Encode(value.get<std::string>(), Special(options))).dump()
           << "\n";
     } catch (const InvalidTokenizerInputError& e) {
       throw InvalidTokenizerInputError(
@@ -56,7 +64,7 @@ void RunTokenize(const Tokenizer& tokenizer, const std::string& text,
 void RunDetokenize(const Tokenizer& tokenizer, const std::string& ids, bool skip_special,
                    bool jsonl, std::istream& in, std::ostream& out) {
   if (!jsonl) {
-    out << tokenizer.Decode(ParseTokens(ids), skip_special) << "\n";
+    out << tokenizer.Decode(ParseTokens(ids), Text(skip_special)) << "\n";
     return;
   }
   std::string line;
@@ -73,7 +81,7 @@ void RunDetokenize(const Tokenizer& tokenizer, const std::string& ids, bool skip
           absl::StrCat("standard input line ", number, ": expected a JSON array of token ids"));
     }
     try {
-      out << JsonString(tokenizer.Decode(list, skip_special)) << "\n";
+      out << JsonString(tokenizer.Decode(list, Text(skip_special))) << "\n";
     } catch (const InvalidTokenizerInputError& e) {
       throw InvalidTokenizerInputError(
           absl::StrCat("standard input line ", number, ": ", e.what()));

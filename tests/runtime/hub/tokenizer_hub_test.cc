@@ -56,10 +56,10 @@ AssetStore StoreOf(const std::string& name, const std::string& text) {
 TEST(TokenizerHubTest, TinyCardHasItsGeneratedTokenizer) {
   const std::shared_ptr<Tokenizer> tokenizer = load_tokenizer("tiny");
   EXPECT_EQ(tokenizer->vocab_size(), 4096);
-  const std::vector<int64_t> ids = tokenizer->Encode("Hello world", true);
+  const std::vector<int64_t> ids = tokenizer->Encode("Hello world", SpecialTokens::kAdd);
   ASSERT_FALSE(ids.empty());
   EXPECT_EQ(ids.front(), 4093);  // <|begin_of_text|>
-  EXPECT_EQ(tokenizer->Decode(ids, true), "Hello world");
+  EXPECT_EQ(tokenizer->Decode(ids, SpecialTokenText::kSkip), "Hello world");
   EXPECT_EQ(tokenizer->special_ids().eos, 4094);  // <|end_of_text|>
   EXPECT_EQ(tokenizer->special_ids().bos, 4093);
 }
@@ -183,8 +183,8 @@ TEST_F(RemoteTokenizerTest, AnHgCardFetchesOnlyTheTokenizerFilesOnce) {
       StoreOf("hg-card", "name: remote\ntokenizer: hg://org/tiny\ntokenizer_family: llama\n");
   const auto remote = LoadTokenizerFromCard(store.card("remote"));
   const auto local = OpenTokenizer(TinyDir());
-  EXPECT_EQ(remote->Encode("The garden in spring, 2024!", true),
-            local->Encode("The garden in spring, 2024!", true));
+  EXPECT_EQ(remote->Encode("The garden in spring, 2024!", SpecialTokens::kAdd),
+            local->Encode("The garden in spring, 2024!", SpecialTokens::kAdd));
   bool fetched_tokenizer = false;
   for (const FakeHub::Request& request : hub_->Requests()) {
     EXPECT_THAT(request.path, ::testing::Not(HasSubstr("safetensors")));
@@ -206,9 +206,10 @@ TEST_F(RemoteTokenizerTest, Fairseq2MistralCardResolvesItsSentencePieceTokenizer
   }
   const AssetStore store = StoreOf("fairseq2-mistral", cards);
   const auto tokenizer = LoadTokenizerFromCard(store.card("mistral_7b"));
-  EXPECT_EQ(tokenizer->Encode("Hello world", true), (std::vector<int64_t>{1, 22557, 1526}));
+  EXPECT_EQ(tokenizer->Encode("Hello world", SpecialTokens::kAdd),
+            (std::vector<int64_t>{1, 22557, 1526}));
   EXPECT_EQ(tokenizer->special_ids().eos, 2);
-  EXPECT_EQ(tokenizer->Decode({1, 22557, 1526}, true), "Hello world");
+  EXPECT_EQ(tokenizer->Decode({1, 22557, 1526}, SpecialTokenText::kSkip), "Hello world");
 }
 
 }  // namespace

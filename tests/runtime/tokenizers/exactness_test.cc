@@ -39,8 +39,10 @@ TEST_P(ExactnessTest, EncodesAsTheReference) {
   const auto& records = OracleRecords(GetParam());
   ASSERT_EQ(records.size(), corpus.size());
   for (size_t i = 0; i < corpus.size(); ++i) {
-    EXPECT_EQ(tokenizer.Encode(corpus[i], false), records[i].ids) << "corpus[" << i << "]";
-    EXPECT_EQ(tokenizer.Encode(corpus[i], true), records[i].ids_special) << "corpus[" << i << "]";
+    EXPECT_EQ(tokenizer.Encode(corpus[i], SpecialTokens::kOmit), records[i].ids)
+        << "corpus[" << i << "]";
+    EXPECT_EQ(tokenizer.Encode(corpus[i], SpecialTokens::kAdd), records[i].ids_special)
+        << "corpus[" << i << "]";
   }
 }
 
@@ -48,9 +50,10 @@ TEST_P(ExactnessTest, DecodesAsTheReference) {
   const PipelineTokenizer& tokenizer = TokenizerOf(GetParam());
   const auto& records = OracleRecords(GetParam());
   for (size_t i = 0; i < records.size(); ++i) {
-    EXPECT_EQ(tokenizer.Decode(records[i].ids_special, false), records[i].decoded)
+    EXPECT_EQ(tokenizer.Decode(records[i].ids_special, SpecialTokenText::kKeep), records[i].decoded)
         << "corpus[" << i << "]";
-    EXPECT_EQ(tokenizer.Decode(records[i].ids_special, true), records[i].decoded_skip)
+    EXPECT_EQ(tokenizer.Decode(records[i].ids_special, SpecialTokenText::kSkip),
+              records[i].decoded_skip)
         << "corpus[" << i << "]";
   }
 }
@@ -59,10 +62,11 @@ TEST_P(ExactnessTest, StreamsTheDecodedText) {
   const PipelineTokenizer& tokenizer = TokenizerOf(GetParam());
   const auto& records = OracleRecords(GetParam());
   for (size_t i = 0; i < records.size(); ++i) {
-    for (const bool skip : {false, true}) {
-      const std::string& expected = skip ? records[i].decoded_skip : records[i].decoded;
+    for (const SpecialTokenText special : {SpecialTokenText::kKeep, SpecialTokenText::kSkip}) {
+      const std::string& expected =
+          special == SpecialTokenText::kSkip ? records[i].decoded_skip : records[i].decoded;
       const bool has_replacement = expected.find(kReplacementCharacter) != std::string::npos;
-      StreamingDecoder stream(tokenizer, skip);
+      StreamingDecoder stream(tokenizer, special);
       std::string text;
       for (const int64_t id : records[i].ids_special) {
         const std::string piece = stream.Step(id);
@@ -73,7 +77,8 @@ TEST_P(ExactnessTest, StreamsTheDecodedText) {
         text += piece;
       }
       text += stream.Finish();
-      EXPECT_EQ(text, expected) << "corpus[" << i << "] skip=" << skip;
+      EXPECT_EQ(text, expected) << "corpus[" << i
+                                << "] skip=" << (special == SpecialTokenText::kSkip);
     }
   }
 }

@@ -61,11 +61,11 @@ std::string LoadError(const Json& json) {
 TEST(PipelineTokenizerTest, MergesAndAddsTheTemplate) {
   const PipelineTokenizer tokenizer = Make(ByteLevelTokenizer());
   // "ab" between spaces is the single_word added token 8.
-  EXPECT_EQ(tokenizer.Encode("ab ab", false), (std::vector<int64_t>{8, 2, 8}));
-  EXPECT_EQ(tokenizer.Encode(" aab", false), (std::vector<int64_t>{2, 0, 3}));
-  EXPECT_EQ(tokenizer.Encode("ba", true), (std::vector<int64_t>{6, 1, 0}));
-  EXPECT_EQ(tokenizer.Decode({6, 3, 4}, false), "<bos>ab ab");
-  EXPECT_EQ(tokenizer.Decode({6, 3, 4}, true), "ab ab");
+  EXPECT_EQ(tokenizer.Encode("ab ab", SpecialTokens::kOmit), (std::vector<int64_t>{8, 2, 8}));
+  EXPECT_EQ(tokenizer.Encode(" aab", SpecialTokens::kOmit), (std::vector<int64_t>{2, 0, 3}));
+  EXPECT_EQ(tokenizer.Encode("ba", SpecialTokens::kAdd), (std::vector<int64_t>{6, 1, 0}));
+  EXPECT_EQ(tokenizer.Decode({6, 3, 4}, SpecialTokenText::kKeep), "<bos>ab ab");
+  EXPECT_EQ(tokenizer.Decode({6, 3, 4}, SpecialTokenText::kSkip), "ab ab");
   EXPECT_EQ(tokenizer.vocab_size(), 10);
   EXPECT_TRUE(tokenizer.IsSpecial(6));
   EXPECT_FALSE(tokenizer.IsSpecial(8));
@@ -76,32 +76,34 @@ TEST(PipelineTokenizerTest, MergesAndAddsTheTemplate) {
 TEST(PipelineTokenizerTest, AddedTokenOptions) {
   const PipelineTokenizer tokenizer = Make(ByteLevelTokenizer());
   // lstrip and rstrip take the spaces around <sep>.
-  EXPECT_EQ(tokenizer.Encode("a  <sep>  b", false), (std::vector<int64_t>{0, 7, 1}));
+  EXPECT_EQ(tokenizer.Encode("a  <sep>  b", SpecialTokens::kOmit), (std::vector<int64_t>{0, 7, 1}));
   // single_word: "ab" inside a word is not the added token.
-  EXPECT_EQ(tokenizer.Encode("aab", false), (std::vector<int64_t>{0, 3}));
-  EXPECT_EQ(tokenizer.Encode("ab", false), (std::vector<int64_t>{8}));
+  EXPECT_EQ(tokenizer.Encode("aab", SpecialTokens::kOmit), (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(tokenizer.Encode("ab", SpecialTokens::kOmit), (std::vector<int64_t>{8}));
 }
 
 TEST(PipelineTokenizerTest, RefusesTextThatIsNotUtf8) {
   const PipelineTokenizer tokenizer = Make(ByteLevelTokenizer());
-  EXPECT_EQ(ErrorOf<InvalidTokenizerInputError>([&] { tokenizer.Encode("ab\xFF", false); }),
+  EXPECT_EQ(ErrorOf<InvalidTokenizerInputError>(
+                [&] { tokenizer.Encode("ab\xFF", SpecialTokens::kOmit); }),
             "text to tokenize is not UTF-8: byte 2 (0xff) is not valid there");
 }
 
 TEST(PipelineTokenizerTest, RefusesIdsOutsideTheVocabulary) {
   const PipelineTokenizer tokenizer = Make(ByteLevelTokenizer());
   EXPECT_EQ(ErrorOf<InvalidTokenizerInputError>([&] {
-              tokenizer.Decode({0, 10}, false);
+              tokenizer.Decode({0, 10}, SpecialTokenText::kKeep);
             }),
             "token id 10 at position 1 is not in the vocabulary of test/tokenizer.json (10 ids)");
-  EXPECT_EQ(ErrorOf<InvalidTokenizerInputError>([&] { tokenizer.Decode({-1}, false); }),
-            "token id -1 at position 0 is not in the vocabulary of test/tokenizer.json (10 ids)");
+  EXPECT_EQ(
+      ErrorOf<InvalidTokenizerInputError>([&] { tokenizer.Decode({-1}, SpecialTokenText::kKeep); }),
+      "token id -1 at position 0 is not in the vocabulary of test/tokenizer.json (10 ids)");
 }
 
 TEST(PipelineTokenizerTest, StreamsACharacterSplitAcrossTokens) {
   const PipelineTokenizer tokenizer = Make(ByteLevelTokenizer());
   // "é" is the bytes C3 A9: tokens 5 ("Ã" stands for C3) and 9 ("©" for A9).
-  StreamingDecoder stream(tokenizer, false);
+  StreamingDecoder stream(tokenizer, SpecialTokenText::kKeep);
   EXPECT_EQ(stream.Step(0), "a");
   EXPECT_EQ(stream.Step(5), "");
   EXPECT_EQ(stream.Step(9), "\xC3\xA9");

@@ -156,10 +156,10 @@ TEST_F(SentencePieceMistralTest, TokenizesTheWholeCorpusAsHuggingFace) {
   for (size_t i = 0; i < corpus.size(); ++i) {
     SCOPED_TRACE("corpus[" + std::to_string(i) + "] = \"" + corpus[i] + "\"");
     const OracleRecord& want = records[i];
-    EXPECT_EQ(tokenizer_->Encode(corpus[i], false), want.ids);
-    EXPECT_EQ(tokenizer_->Encode(corpus[i], true), want.ids_special);
-    EXPECT_EQ(tokenizer_->Decode(want.ids_special, false), want.decoded);
-    EXPECT_EQ(tokenizer_->Decode(want.ids_special, true), want.decoded_skip);
+    EXPECT_EQ(tokenizer_->Encode(corpus[i], SpecialTokens::kOmit), want.ids);
+    EXPECT_EQ(tokenizer_->Encode(corpus[i], SpecialTokens::kAdd), want.ids_special);
+    EXPECT_EQ(tokenizer_->Decode(want.ids_special, SpecialTokenText::kKeep), want.decoded);
+    EXPECT_EQ(tokenizer_->Decode(want.ids_special, SpecialTokenText::kSkip), want.decoded_skip);
   }
 }
 
@@ -240,13 +240,15 @@ TEST_F(SentencePieceMistralTest, ConvertsAsMistralsTokenizerJson) {
 }
 
 TEST_F(SentencePieceMistralTest, MatchesSpecialTokensWrittenInTheText) {
-  EXPECT_EQ(tokenizer_->Encode("<s>", false), std::vector<int64_t>{1});
-  EXPECT_EQ(tokenizer_->Encode("Hello</s>", true), (std::vector<int64_t>{1, 22557, 2}));
-  EXPECT_EQ(tokenizer_->Decode({1, 22557}, false), "<s> Hello");
-  EXPECT_EQ(tokenizer_->Decode({1, 22557}, true), "Hello");
-  EXPECT_EQ(tokenizer_->Decode({22557, 2, 1, 22557}, false), "Hello</s><s> Hello");
-  EXPECT_EQ(tokenizer_->Decode({0, 13}, false), "<unk>\n");
-  EXPECT_EQ(tokenizer_->Decode({0, 13}, true), "\n");
+  EXPECT_EQ(tokenizer_->Encode("<s>", SpecialTokens::kOmit), std::vector<int64_t>{1});
+  EXPECT_EQ(tokenizer_->Encode("Hello</s>", SpecialTokens::kAdd),
+            (std::vector<int64_t>{1, 22557, 2}));
+  EXPECT_EQ(tokenizer_->Decode({1, 22557}, SpecialTokenText::kKeep), "<s> Hello");
+  EXPECT_EQ(tokenizer_->Decode({1, 22557}, SpecialTokenText::kSkip), "Hello");
+  EXPECT_EQ(tokenizer_->Decode({22557, 2, 1, 22557}, SpecialTokenText::kKeep),
+            "Hello</s><s> Hello");
+  EXPECT_EQ(tokenizer_->Decode({0, 13}, SpecialTokenText::kKeep), "<unk>\n");
+  EXPECT_EQ(tokenizer_->Decode({0, 13}, SpecialTokenText::kSkip), "\n");
 }
 
 TEST_F(SentencePieceMistralTest, VocabularyAndSpecialTokens) {
@@ -267,7 +269,7 @@ TEST_F(SentencePieceMistralTest, VocabularyAndSpecialTokens) {
 // OpenTokenizer opens a .model with this reader and sets the generation ids.
 TEST_F(SentencePieceMistralTest, OpenTokenizerSetsBosAndEos) {
   const std::shared_ptr<Tokenizer> opened = OpenTokenizer(Runfile(kModel));
-  EXPECT_EQ(opened->Encode("Hello", true), (std::vector<int64_t>{1, 22557}));
+  EXPECT_EQ(opened->Encode("Hello", SpecialTokens::kAdd), (std::vector<int64_t>{1, 22557}));
   const TokenizerSpecialIds& special = opened->special_ids();
   EXPECT_EQ(special.bos, 1);
   EXPECT_EQ(special.eos, 2);
@@ -280,12 +282,12 @@ TEST_F(SentencePieceMistralTest, StreamsTheTextDecodeGives) {
   for (const size_t index : {4u, 10u, 28u, 44u, 91u}) {
     ASSERT_LT(index, records.size());
     const std::vector<int64_t>& ids = records[index].ids_special;
-    for (const bool skip : {true, false}) {
-      StreamingDecoder decoder(*tokenizer_, skip);
+    for (const SpecialTokenText special : {SpecialTokenText::kSkip, SpecialTokenText::kKeep}) {
+      StreamingDecoder decoder(*tokenizer_, special);
       std::string streamed;
       for (const int64_t id : ids) streamed += decoder.Step(id);
       streamed += decoder.Finish();
-      EXPECT_EQ(streamed, tokenizer_->Decode(ids, skip)) << "corpus[" << index << "]";
+      EXPECT_EQ(streamed, tokenizer_->Decode(ids, special)) << "corpus[" << index << "]";
     }
   }
 }
@@ -329,9 +331,9 @@ TEST(SentencePieceModelTest, OrdersMergesAsTransformers) {
   // The pipeline runs: user-defined pieces are matched in the text, and what the
   // vocabulary lacks ("▁", "c") is <unk>, fused.
   PipelineTokenizer tokenizer(spec);
-  EXPECT_EQ(tokenizer.Encode("ab\u00e9<u>bab cc", true),
+  EXPECT_EQ(tokenizer.Encode("ab\u00e9<u>bab cc", SpecialTokens::kAdd),
             (std::vector<int64_t>{1, 0, 8, 11, 0, 10, 0}));
-  EXPECT_EQ(tokenizer.Decode({1, 8, 11, 10}, true), "ab\u00e9<u>bab");
+  EXPECT_EQ(tokenizer.Decode({1, 8, 11, 10}, SpecialTokenText::kSkip), "ab\u00e9<u>bab");
 }
 
 // Without add_dummy_prefix: no Prepend normalizer, no Strip decoder; no BOS
@@ -350,12 +352,13 @@ TEST(SentencePieceModelTest, FollowsTheDummyPrefixAndTheBosPiece) {
   EXPECT_EQ(special.bos, 1);
   EXPECT_EQ(special.eos, 2);
   PipelineTokenizer tokenizer(plain);
-  EXPECT_EQ(tokenizer.Encode("x x", true), (std::vector<int64_t>{1, 4, 5}));
-  EXPECT_EQ(tokenizer.Decode({1, 4, 5}, false), "<s>x x");
+  EXPECT_EQ(tokenizer.Encode("x x", SpecialTokens::kAdd), (std::vector<int64_t>{1, 4, 5}));
+  EXPECT_EQ(tokenizer.Decode({1, 4, 5}, SpecialTokenText::kKeep), "<s>x x");
 
   const PipelineSpec prefixed = ParseSentencePieceModel(
       pieces + BpeTrainerSpec() + IdentityNormalizerSpec(true), "prefixed.model");
-  EXPECT_EQ(PipelineTokenizer(prefixed).Encode("x x", true), (std::vector<int64_t>{1, 5, 5}));
+  EXPECT_EQ(PipelineTokenizer(prefixed).Encode("x x", SpecialTokens::kAdd),
+            (std::vector<int64_t>{1, 5, 5}));
 
   // <s> is a NORMAL piece and trainer_spec names none: no BOS, no template.
   const std::string no_bos = PieceField("<unk>", 0, kUnknown) + PieceField("<s>", 0, kNormal) +
@@ -365,7 +368,7 @@ TEST(SentencePieceModelTest, FollowsTheDummyPrefixAndTheBosPiece) {
   EXPECT_EQ(special.bos, std::nullopt);
   EXPECT_EQ(special.eos, 2);
   EXPECT_TRUE(without.single_template.empty());
-  EXPECT_EQ(PipelineTokenizer(without).Encode("x", true), std::vector<int64_t>{3});
+  EXPECT_EQ(PipelineTokenizer(without).Encode("x", SpecialTokens::kAdd), std::vector<int64_t>{3});
 
   // trainer_spec.bos_piece (46) "<B>": the CONTROL piece of that name.
   const std::string named = SpecialPieces() + PieceField("<B>", 0, kControl) +

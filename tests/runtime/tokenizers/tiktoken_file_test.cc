@@ -82,10 +82,12 @@ TEST_F(TiktokenLlama3Test, EncodesAndDecodesTheCorpusAsHuggingFaceDoes) {
     SCOPED_TRACE(absl::StrCat("corpus[", i, "] = ", corpus[i].dump()));
     const auto ids = want["ids"].get<std::vector<int64_t>>();
     const auto ids_special = want["ids_special"].get<std::vector<int64_t>>();
-    EXPECT_EQ(tokenizer_->Encode(text, false), ids);
-    EXPECT_EQ(tokenizer_->Encode(text, true), ids_special);
-    EXPECT_EQ(tokenizer_->Decode(ids_special, false), want["decoded"].get<std::string>());
-    EXPECT_EQ(tokenizer_->Decode(ids_special, true), want["decoded_skip"].get<std::string>());
+    EXPECT_EQ(tokenizer_->Encode(text, SpecialTokens::kOmit), ids);
+    EXPECT_EQ(tokenizer_->Encode(text, SpecialTokens::kAdd), ids_special);
+    EXPECT_EQ(tokenizer_->Decode(ids_special, SpecialTokenText::kKeep),
+              want["decoded"].get<std::string>());
+    EXPECT_EQ(tokenizer_->Decode(ids_special, SpecialTokenText::kSkip),
+              want["decoded_skip"].get<std::string>());
   }
 }
 
@@ -104,7 +106,7 @@ TEST_F(TiktokenLlama3Test, HasLlama3sSpecialTokensAsTheTokenizerJsonDoes) {
     EXPECT_EQ(tokenizer_->TokenToId(content), id);
     EXPECT_EQ(tokenizer_->IdToToken(id), content);
     EXPECT_TRUE(tokenizer_->IsSpecial(id));
-    EXPECT_EQ(tokenizer_->Encode(content, false), std::vector<int64_t>{id});
+    EXPECT_EQ(tokenizer_->Encode(content, SpecialTokens::kOmit), std::vector<int64_t>{id});
   }
   EXPECT_EQ(tokenizer_->vocab_size(), kBaseVocabSize + 256);
   EXPECT_EQ(tokenizer_->TokenToId("<|eot_id|>"), 128009);
@@ -115,12 +117,12 @@ TEST_F(TiktokenLlama3Test, HasLlama3sSpecialTokensAsTheTokenizerJsonDoes) {
 TEST_F(TiktokenLlama3Test, TokensAreTheirBytes) {
   // Rank 0 is "!", and " Hello" is one token: its bytes, not GPT-2 characters.
   EXPECT_EQ(tokenizer_->IdToToken(0), "!");
-  const std::vector<int64_t> hello = tokenizer_->Encode(" Hello", false);
+  const std::vector<int64_t> hello = tokenizer_->Encode(" Hello", SpecialTokens::kOmit);
   ASSERT_EQ(hello.size(), 1u);
   EXPECT_EQ(tokenizer_->IdToToken(hello[0]), " Hello");
   EXPECT_EQ(tokenizer_->TokenToId(" Hello"), hello[0]);
   EXPECT_THAT(ErrorOf<InvalidTokenizerInputError>([] {
-                tokenizer_->Decode({1, 128256}, false);
+                tokenizer_->Decode({1, 128256}, SpecialTokenText::kKeep);
               }),
               HasSubstr("token id 128256 at position 1"));
 }
@@ -156,11 +158,12 @@ TEST(TiktokenFileTest, ParsesASmallFileIntoLlama3sPipeline) {
   EXPECT_EQ(spec.pre_tokenizers[0].pattern.text, kLlama3Pattern);
 
   PipelineTokenizer tokenizer(ParseTiktokenFile(ByteRanks("QUI= 256\n"), "small.model"));
-  EXPECT_EQ(tokenizer.Encode("ABA", false), (std::vector<int64_t>{256, 'A'}));
-  EXPECT_EQ(tokenizer.Encode("ABA", true), (std::vector<int64_t>{257, 256, 'A'}));
-  EXPECT_EQ(tokenizer.Encode("A<|eot_id|>B", false), (std::vector<int64_t>{'A', 266, 'B'}));
-  EXPECT_EQ(tokenizer.Decode({257, 256, 'A'}, false), "<|begin_of_text|>ABA");
-  EXPECT_EQ(tokenizer.Decode({257, 256, 'A'}, true), "ABA");
+  EXPECT_EQ(tokenizer.Encode("ABA", SpecialTokens::kOmit), (std::vector<int64_t>{256, 'A'}));
+  EXPECT_EQ(tokenizer.Encode("ABA", SpecialTokens::kAdd), (std::vector<int64_t>{257, 256, 'A'}));
+  EXPECT_EQ(tokenizer.Encode("A<|eot_id|>B", SpecialTokens::kOmit),
+            (std::vector<int64_t>{'A', 266, 'B'}));
+  EXPECT_EQ(tokenizer.Decode({257, 256, 'A'}, SpecialTokenText::kKeep), "<|begin_of_text|>ABA");
+  EXPECT_EQ(tokenizer.Decode({257, 256, 'A'}, SpecialTokenText::kSkip), "ABA");
 }
 
 // The TokenizerLoadError of parsing `text`.
