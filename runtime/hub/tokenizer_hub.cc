@@ -17,10 +17,6 @@ namespace modelhub {
 namespace fs = std::filesystem;
 namespace {
 
-void AddStop(TokenizerSpecialIds* ids, int64_t id) {
-  if (std::find(ids->stop.begin(), ids->stop.end(), id) == ids->stop.end()) ids->stop.push_back(id);
-}
-
 // Makes the token `token` the tokenizer's end of sequence (and a stop token);
 // TokenizerLoadError naming `why` when the tokenizer has no such token.
 void SetEos(Tokenizer& tokenizer, const std::string& token, const std::string& why) {
@@ -31,7 +27,7 @@ void SetEos(Tokenizer& tokenizer, const std::string& token, const std::string& w
   }
   TokenizerSpecialIds ids = tokenizer.special_ids();
   ids.eos = *id;
-  AddStop(&ids, *id);
+  ids.AddStop(*id);
   tokenizer.set_special_ids(std::move(ids));
 }
 

@@ -7,6 +7,7 @@
 // Load one with OpenTokenizer (tokenizer_files.h) or by card through the
 // tokenizer hub (runtime/hub/tokenizer_hub.h).
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ struct TokenizerSpecialIds {
   std::optional<int64_t> bos;
   std::optional<int64_t> eos;
   std::vector<int64_t> stop;  // includes eos when there is one
+
+  // Adds `id` to `stop` unless it is there already.
+  void AddStop(int64_t id) {
+    if (std::find(stop.begin(), stop.end(), id) == stop.end()) stop.push_back(id);
+  }
 };
 
 class Tokenizer {

@@ -74,10 +74,6 @@ std::optional<nlohmann::json> ReadJsonBeside(const fs::path& dir, const char* na
   }
 }
 
-void AddStop(TokenizerSpecialIds* ids, int64_t id) {
-  if (std::find(ids->stop.begin(), ids->stop.end(), id) == ids->stop.end()) ids->stop.push_back(id);
-}
-
 // Special ids of a tokenizer.json from the configuration files beside it.
 TokenizerSpecialIds HuggingFaceSpecialIds(const Tokenizer& tokenizer, const fs::path& dir) {
   TokenizerSpecialIds ids;
@@ -87,7 +83,7 @@ TokenizerSpecialIds HuggingFaceSpecialIds(const Tokenizer& tokenizer, const fs::
       if (const auto eos = TokenText(*config, "eos_token")) ids.eos = tokenizer.TokenToId(*eos);
     }
   }
-  if (ids.eos) AddStop(&ids, *ids.eos);
+  if (ids.eos) ids.AddStop(*ids.eos);
   if (const auto generation = ReadJsonBeside(dir, "generation_config.json")) {
     const auto eos = generation->is_object() ? generation->find("eos_token_id") : generation->end();
     if (generation->is_object() && eos != generation->end()) {
@@ -95,7 +91,7 @@ TokenizerSpecialIds HuggingFaceSpecialIds(const Tokenizer& tokenizer, const fs::
       for (const auto& id : list) {
         if (id.is_number_integer() && id.get<int64_t>() >= 0 &&
             id.get<int64_t>() < tokenizer.vocab_size()) {
-          AddStop(&ids, id.get<int64_t>());
+          ids.AddStop(id.get<int64_t>());
         }
       }
       if (!ids.eos && !ids.stop.empty()) ids.eos = ids.stop.front();
@@ -119,7 +115,7 @@ std::shared_ptr<Tokenizer> OpenFile(const fs::path& path) {
     ids.bos = tokenizer->TokenToId("<|begin_of_text|>");
     ids.eos = tokenizer->TokenToId("<|end_of_text|>");
     for (const char* stop : {"<|end_of_text|>", "<|eot_id|>"}) {
-      if (const auto id = tokenizer->TokenToId(stop)) AddStop(&ids, *id);
+      if (const auto id = tokenizer->TokenToId(stop)) ids.AddStop(*id);
     }
     tokenizer->set_special_ids(std::move(ids));
     return tokenizer;
@@ -129,7 +125,7 @@ std::shared_ptr<Tokenizer> OpenFile(const fs::path& path) {
   TokenizerSpecialIds ids;
   ids.bos = special.bos;
   ids.eos = special.eos;
-  if (special.eos) AddStop(&ids, *special.eos);
+  if (special.eos) ids.AddStop(*special.eos);
   tokenizer->set_special_ids(std::move(ids));
   return tokenizer;
 }
