@@ -221,21 +221,28 @@ std::vector<Parser::ModelParameter> Parser::ListParameters(const DecoderSpec& de
     listed.name = parameter.name;
     listed.pattern = ParseKeyPattern(parameter.name);
     listed.shape = ShapeOf(listed.pattern);
-    const std::string setting = parameter.created_by;
-    if (!setting.empty()) {
-      const char* other = parameter.created_when ? "false" : "true";
-      listed.exists_when = absl::StrCat(setting, " is ", parameter.created_when ? "true" : "false");
+    std::vector<std::string> exists_when;
+    for (const ParameterCondition& condition : parameter.conditions) {
+      const std::string setting = condition.setting;
+      exists_when.push_back(absl::StrCat(setting, " is ", condition.value));
+      if (!listed.ruled_out_by.empty()) continue;
       auto it = decoder.values.find(setting);
       if (it == decoder.values.end()) {
-        if (!HasParameter(DecoderBlueprint{}, parameter)) {
-          listed.ruled_out_by = absl::StrCat("the decoder section leaves ", setting, " ", other);
+        const std::string value = SettingText(DecoderBlueprint{}, setting);
+        if (value != condition.value) {
+          listed.ruled_out_by = absl::StrCat("the decoder section leaves ", setting, " ", value);
         }
-      } else if (!it->second.is_reference &&
-                 it->second.literal.bool_value != parameter.created_when) {
-        listed.ruled_out_by = absl::StrCat("the decoder section sets ", setting, " to ", other,
-                                           " at line ", it->second.mark.line);
+      } else if (const Literal& literal = it->second.literal; !it->second.is_reference) {
+        const std::string value = literal.kind == Literal::Kind::kBool
+                                      ? (literal.bool_value ? "true" : "false")
+                                      : literal.string_value;
+        if (value != condition.value) {
+          listed.ruled_out_by = absl::StrCat("the decoder section sets ", setting, " to ", value,
+                                             " at line ", it->second.mark.line);
+        }
       }
     }
+    listed.exists_when = absl::StrJoin(exists_when, " and ");
     parameters.push_back(std::move(listed));
   }
   return parameters;

@@ -6,18 +6,21 @@
 namespace modelhub::codegen::sections {
 
 void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
-  enum class Param { kInt, kFloat, kBool, kOptionalInt };
+  enum class Param { kInt, kFloat, kBool, kOptionalInt, kOptionalFloat, kString };
   DecoderSpec& decoder = spec.decoder;
   decoder.mark = MarkOf(node);
 
   // Reads one value: "$path" references a config field, anything else is a literal.
+  // `choices`: a string setting's values, separated by spaces.
   auto value = [&](Map& map, const std::string& key, const std::string& path, Param param,
-                   bool required) {
+                   bool required, const char* choices) {
     std::optional<YAML::Node> node = required ? map.Required(key) : map.Optional(key);
     if (!node) return;
     DecoderValue result;
     result.mark = MarkOf(*node);
-    result.is_float = param == Param::kFloat;
+    result.is_float = param == Param::kFloat || param == Param::kOptionalFloat;
+    const std::vector<std::string> allowed =
+        choices != nullptr ? absl::StrSplit(choices, ' ') : std::vector<std::string>{};
     const std::string what = absl::StrCat("decoder value '", path, "'");
     if (node->IsScalar() && node->Tag() != "!" && !node->Scalar().empty() &&
         node->Scalar()[0] == '$') {
@@ -78,15 +81,40 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
         case Param::kOptionalInt:
           fits = type == FieldType::kInt || type == FieldType::kOptionalInt;
           break;
+        case Param::kOptionalFloat:
+          fits = type == FieldType::kFloat || type == FieldType::kInt ||
+                 type == FieldType::kOptionalFloat;
+          break;
+        case Param::kString:
+          fits = type == FieldType::kString;
+          break;
       }
       if (!fits) {
-        static const char* kExpected[] = {"an int", "a number", "a bool", "an int or int?"};
+        static const char* kExpected[] = {"an int",         "a number",           "a bool",
+                                          "an int or int?", "a number or float?", "a string"};
         Fail(*node, absl::StrCat(what, " needs ", kExpected[static_cast<int>(param)],
                                  " field, but '$", text, "' has another type"));
       }
+      if (param == Param::kString) {  // every value the field may take must be a choice
+        if (field->choices.empty()) {
+          Fail(*node, absl::StrCat(what, " takes one of ", absl::StrJoin(allowed, ", "), ", but '$",
+                                   text, "' may be any string: give the field these choices"));
+        }
+        for (const std::string& choice : field->choices) {
+          if (std::find(allowed.begin(), allowed.end(), choice) == allowed.end()) {
+            Fail(*node, absl::StrCat(what, " takes one of ", absl::StrJoin(allowed, ", "),
+                                     ", but '$", text, "' may be '", choice, "'"));
+          }
+        }
+      }
+    } else if (param == Param::kString) {
+      std::string what_enum = path;
+      std::replace(what_enum.begin(), what_enum.end(), '.', ' ');
+      result.literal.kind = Literal::Kind::kString;
+      result.literal.string_value = Enum(*node, what_enum, allowed);
     } else {
       static const FieldType kTypes[] = {FieldType::kInt, FieldType::kFloat, FieldType::kBool,
-                                         FieldType::kOptionalInt};
+                                         FieldType::kOptionalInt, FieldType::kOptionalFloat};
       result.literal = ParseLiteral(*node, kTypes[static_cast<int>(param)], 0, what);
     }
     decoder.values[path] = std::move(result);
@@ -98,17 +126,20 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
     std::string path;
     Param param;
     bool required;
+    const char* choices;
   };
   std::map<std::string, std::vector<Setting>> sections;
   auto add_setting = [&sections](const std::string& section, const std::string& key,
                                  const std::string& path, const DecoderSetting& setting,
                                  const auto& member) {
     using Member = std::decay_t<decltype(member)>;
-    const Param param = std::is_same_v<Member, bool>      ? Param::kBool
-                        : std::is_same_v<Member, double>  ? Param::kFloat
-                        : std::is_same_v<Member, int64_t> ? Param::kInt
-                                                          : Param::kOptionalInt;
-    sections[section].push_back({key, path, param, setting.required});
+    const Param param = std::is_same_v<Member, bool>                    ? Param::kBool
+                        : std::is_same_v<Member, double>                ? Param::kFloat
+                        : std::is_same_v<Member, int64_t>               ? Param::kInt
+                        : std::is_same_v<Member, std::string>           ? Param::kString
+                        : std::is_same_v<Member, std::optional<double>> ? Param::kOptionalFloat
+                                                                        : Param::kOptionalInt;
+    sections[section].push_back({key, path, param, setting.required, setting.choices});
   };
   const DecoderBlueprint blueprint;
   const Llama3RopeScaling kDefaultScaling;
@@ -129,7 +160,7 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
   // Reads the settings of `section` from `map`; each section is read once.
   auto read_settings = [&](Map& map, const std::string& section) {
     for (const Setting& setting : sections.at(section)) {
-      value(map, setting.key, setting.path, setting.param, setting.required);
+      value(map, setting.key, setting.path, setting.param, setting.required, setting.choices);
     }
     sections.erase(section);
   };
@@ -137,8 +168,18 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
   Map top(*this, node, "decoder");
   read_settings(top, "");
 
+  // Optional sections: their settings all have defaults.
+  for (const char* section : {"embedding", "logits"}) {
+    if (std::optional<YAML::Node> node = top.Optional(section)) {
+      Map map(*this, *node, absl::StrCat("decoder ", section));
+      read_settings(map, section);
+      map.Finish();
+    } else {
+      sections.erase(section);
+    }
+  }
+
   Map norm(*this, top.Required("norm"), "decoder norm");
-  decoder.norm_kind = Enum(norm.Required("kind"), "norm kind", {"rms"});
   read_settings(norm, "norm");
   norm.Finish();
 
@@ -159,7 +200,7 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
     decoder.rope_scaling_kind =
         Enum(scaling.Required("kind"), "rope scaling kind", {"none", "llama3"});
     if (decoder.rope_scaling_kind == "llama3") {
-      value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false);
+      value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false, nullptr);
       read_settings(scaling, "rope.scaling");
     }
     scaling.Finish();
@@ -168,7 +209,6 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
   rope.Finish();
 
   Map ffn(*this, top.Required("ffn"), "decoder ffn");
-  decoder.ffn_kind = Enum(ffn.Required("kind"), "ffn kind", {"swiglu"});
   read_settings(ffn, "ffn");
   ffn.Finish();
   top.Finish();

@@ -108,9 +108,7 @@ struct DecoderValue {
 // standard blocks. Keys are blueprint paths ("attention.num_heads").
 struct DecoderSpec {
   std::map<std::string, DecoderValue> values;
-  std::string norm_kind;          // "rms"
   std::string attention_kind;     // "gqa"
-  std::string ffn_kind;           // "swiglu"
   std::string rope_layout;        // "rotate_half" | "interleaved"
   std::string rope_scaling_kind;  // "none" | "llama3"
   SourceMark mark;

@@ -7,7 +7,13 @@ every family).
 """
 
 FAMILIES = [
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "granite",
     "llama",
     "mistral",
+    "olmo2",
     "qwen",
+    "starcoder2",
 ]

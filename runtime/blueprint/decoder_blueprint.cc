@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "runtime/core/errors.h"
 
 namespace modelhub {
@@ -24,10 +27,14 @@ void RequirePositive(const DecoderBlueprint& blueprint, int64_t value, const cha
 std::string Show(int64_t value) { return absl::StrCat(value); }
 std::string Show(bool value) { return value ? "true" : "false"; }
 std::string Show(RopeLayout layout) { return RopeLayoutName(layout); }
-std::string Show(const std::optional<int64_t>& value) { return value ? Show(*value) : "none"; }
+std::string Show(const std::string& value) { return value; }
 std::string Show(double value) {  // the shortest text that reads back as `value`
   char text[32];
   return std::string(text, std::to_chars(text, text + sizeof(text), value).ptr);
+}
+template <typename T>
+std::string Show(const std::optional<T>& value) {
+  return value ? Show(*value) : "none";
 }
 
 // Keeps the first of the differences it is shown.
@@ -50,11 +57,23 @@ void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key, in
 void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key, double value) {
   Require(blueprint, value > 0, key.c_str(), "must be positive");
 }
+template <typename T>
 void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key,
-                   const std::optional<int64_t>& value) {
+                   const std::optional<T>& value) {
   if (value) CheckPositive(blueprint, key, *value);
 }
 void CheckPositive(const DecoderBlueprint&, const std::string&, bool) {}
+void CheckPositive(const DecoderBlueprint&, const std::string&, const std::string&) {}
+
+// Validate()'s check of a string setting's choices.
+void CheckChoice(const DecoderBlueprint& blueprint, const DecoderSetting& setting,
+                 const std::string& value) {
+  const std::vector<std::string> choices = absl::StrSplit(setting.choices, ' ');
+  Require(blueprint, std::find(choices.begin(), choices.end(), value) != choices.end(), setting.key,
+          absl::StrCat("is '", value, "', not one of ", absl::StrJoin(choices, ", ")));
+}
+template <typename T>
+void CheckChoice(const DecoderBlueprint&, const DecoderSetting&, const T&) {}
 
 int64_t HeadDimOf(const DecoderBlueprint& blueprint) { return blueprint.HeadDim(); }
 int64_t FfnInnerDimOf(const DecoderBlueprint& blueprint) { return blueprint.FfnInnerDim(); }
@@ -92,6 +111,19 @@ int64_t DecoderBlueprint::HeadDim() const {
   return attention.num_heads > 0 ? model_dim / attention.num_heads : 0;
 }
 
+double DecoderBlueprint::AttentionScale() const {
+  if (attention.scale) return *attention.scale;
+  const double scalar = attention.query_pre_attn_scalar ? *attention.query_pre_attn_scalar
+                                                        : static_cast<double>(HeadDim());
+  return 1.0 / std::sqrt(scalar);
+}
+
+bool DecoderBlueprint::IsLocalLayer(int64_t layer) const {
+  if (!attention.sliding_window) return false;
+  const std::optional<int64_t>& pattern = attention.sliding_window_pattern;
+  return !pattern || (layer + 1) % *pattern != 0;
+}
+
 int64_t DecoderBlueprint::FfnInnerDim() const {
   auto dim = static_cast<int64_t>(static_cast<double>(ffn.inner_dim) * ffn.inner_dim_scale);
   if (ffn.inner_dim_multiplier != 1.0) {
@@ -105,8 +137,19 @@ void DecoderBlueprint::Validate() const {
   VisitDecoderSettings(
       [&](const DecoderSetting& setting, const auto& member) {
         if (setting.positive) CheckPositive(*this, setting.key, member);
+        if (setting.choices != nullptr) CheckChoice(*this, setting, member);
       },
       *this);
+  Require(*this, norm.before || norm.after, "norm",
+          "needs norms before or after the sub-blocks (before, after or both)");
+  Require(*this, !norm.unit_offset || norm.kind == "rms", "norm.unit_offset",
+          "applies to RMSNorm only");
+  Require(*this, attention.sliding_window || !attention.sliding_window_pattern,
+          "attention.sliding_window_pattern", "needs a sliding_window");
+  Require(*this, attention.sliding_window || !rope.local_theta, "rope.local_theta",
+          "applies to layers with a sliding window, and there is none");
+  Require(*this, !(rope.linear_factor && rope.llama3_scaling), "rope.linear_factor",
+          "cannot be combined with Llama 3 scaling");
   if (rope.llama3_scaling) {
     VisitLlama3ScalingSettings(
         [&](const DecoderSetting& setting, const auto& member) {

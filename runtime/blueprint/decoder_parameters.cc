@@ -56,27 +56,13 @@ Shape Model(const DecoderSizes& s) { return {s.model_dim}; }
 Shape Head(const DecoderSizes& s) { return {s.head_dim}; }
 Shape Q(const DecoderSizes& s) { return {s.q_dim}; }
 Shape Kv(const DecoderSizes& s) { return {s.kv_dim}; }
+Shape Inner(const DecoderSizes& s) { return {s.ffn_inner_dim}; }
 Shape VocabByModel(const DecoderSizes& s) { return {s.vocab_size, s.model_dim}; }
 Shape QByModel(const DecoderSizes& s) { return {s.q_dim, s.model_dim}; }
 Shape KvByModel(const DecoderSizes& s) { return {s.kv_dim, s.model_dim}; }
 Shape ModelByQ(const DecoderSizes& s) { return {s.model_dim, s.q_dim}; }
 Shape InnerByModel(const DecoderSizes& s) { return {s.ffn_inner_dim, s.model_dim}; }
 Shape ModelByInner(const DecoderSizes& s) { return {s.model_dim, s.ffn_inner_dim}; }
-
-// The value of the bool setting `key`.
-bool BoolSetting(const DecoderBlueprint& blueprint, std::string_view key) {
-  std::optional<bool> value;
-  VisitDecoderSettings(
-      [&](const DecoderSetting& setting, const auto& member) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(member)>, bool>) {
-          if (key == setting.key) value = member;
-        }
-      },
-      blueprint);
-  if (!value)
-    throw std::logic_error(absl::StrCat("no bool decoder setting '", std::string(key), "'"));
-  return *value;
-}
 
 // Sums `measure(parameter)` over the parameters of `blueprint`, per-layer ones
 // once per layer.
@@ -98,34 +84,79 @@ bool DecoderParameter::per_layer() const {
   return std::string_view(name).find("{i}") != std::string_view::npos;
 }
 
+std::string SettingText(const DecoderBlueprint& blueprint, std::string_view key) {
+  std::optional<std::string> value;
+  VisitDecoderSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        using Member = std::decay_t<decltype(member)>;
+        if (key != setting.key) return;
+        if constexpr (std::is_same_v<Member, bool>) {
+          value = member ? "true" : "false";
+        } else if constexpr (std::is_same_v<Member, std::string>) {
+          value = member;
+        }
+      },
+      blueprint);
+  if (!value) {
+    throw std::logic_error(
+        absl::StrCat("no bool or string decoder setting '", std::string(key), "'"));
+  }
+  return *value;
+}
+
 const std::vector<DecoderParameter>& DecoderParameterList() {
   using A = ShardAxis;
+  // Conditions, by the setting values that create parameters.
+  const ParameterCondition before{"norm.before", "true"};
+  const ParameterCondition after{"norm.after", "true"};
+  const ParameterCondition layer_norm{"norm.kind", "layer"};
+  const ParameterCondition qkv_bias{"attention.qkv_bias", "true"};
+  const ParameterCondition q_norm{"attention.q_norm", "true"};
+  const ParameterCondition k_norm{"attention.k_norm", "true"};
+  const ParameterCondition per_head{"attention.qk_norm_per_head", "true"};
+  const ParameterCondition whole_width{"attention.qk_norm_per_head", "false"};
+  const ParameterCondition gated{"ffn.kind", "glu"};
+  const ParameterCondition ffn_bias{"ffn.bias", "true"};
   static const std::vector<DecoderParameter> kList = {
-      {"decoder_frontend.embed.weight", "", true, VocabByModel, A::kVocab, 0},
-      {"decoder.layers.{i}.self_attn_layer_norm.weight", "", true, Model},
-      {"decoder.layers.{i}.self_attn.q_proj.weight", "", true, QByModel, A::kHeads, 0},
-      {"decoder.layers.{i}.self_attn.q_proj.bias", "attention.qkv_bias", true, Q, A::kHeads, 0},
-      {"decoder.layers.{i}.self_attn.k_proj.weight", "", true, KvByModel, A::kKvHeads, 0},
-      {"decoder.layers.{i}.self_attn.k_proj.bias", "attention.qkv_bias", true, Kv, A::kKvHeads, 0},
-      {"decoder.layers.{i}.self_attn.v_proj.weight", "", true, KvByModel, A::kKvHeads, 0},
-      {"decoder.layers.{i}.self_attn.v_proj.bias", "attention.qkv_bias", true, Kv, A::kKvHeads, 0},
-      {"decoder.layers.{i}.self_attn.q_norm.weight", "attention.q_norm", true, Head},
-      {"decoder.layers.{i}.self_attn.k_norm.weight", "attention.k_norm", true, Head},
-      {"decoder.layers.{i}.self_attn.output_proj.weight", "", true, ModelByQ, A::kHeads, 1},
-      {"decoder.layers.{i}.self_attn.output_proj.bias", "attention.output_bias", true, Model},
-      {"decoder.layers.{i}.ffn_layer_norm.weight", "", true, Model},
-      {"decoder.layers.{i}.ffn.gate_proj.weight", "", true, InnerByModel, A::kFfnInner, 0},
-      {"decoder.layers.{i}.ffn.inner_proj.weight", "", true, InnerByModel, A::kFfnInner, 0},
-      {"decoder.layers.{i}.ffn.output_proj.weight", "", true, ModelByInner, A::kFfnInner, 1},
-      {"decoder.layer_norm.weight", "", true, Model},
-      {"final_proj.weight", "tied_embeddings", false, VocabByModel, A::kVocab, 0},
+      {"decoder_frontend.embed.weight", {}, VocabByModel, A::kVocab, 0},
+      {"decoder.layers.{i}.self_attn_layer_norm.weight", {before}, Model},
+      {"decoder.layers.{i}.self_attn_layer_norm.bias", {before, layer_norm}, Model},
+      {"decoder.layers.{i}.self_attn.q_proj.weight", {}, QByModel, A::kHeads, 0},
+      {"decoder.layers.{i}.self_attn.q_proj.bias", {qkv_bias}, Q, A::kHeads, 0},
+      {"decoder.layers.{i}.self_attn.k_proj.weight", {}, KvByModel, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.k_proj.bias", {qkv_bias}, Kv, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.v_proj.weight", {}, KvByModel, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.v_proj.bias", {qkv_bias}, Kv, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.q_norm.weight", {q_norm, per_head}, Head},
+      {"decoder.layers.{i}.self_attn.q_norm.weight", {q_norm, whole_width}, Q, A::kHeads, 0},
+      {"decoder.layers.{i}.self_attn.k_norm.weight", {k_norm, per_head}, Head},
+      {"decoder.layers.{i}.self_attn.k_norm.weight", {k_norm, whole_width}, Kv, A::kKvHeads, 0},
+      {"decoder.layers.{i}.self_attn.output_proj.weight", {}, ModelByQ, A::kHeads, 1},
+      {"decoder.layers.{i}.self_attn.output_proj.bias", {{"attention.output_bias", "true"}}, Model},
+      {"decoder.layers.{i}.self_attn_post_layer_norm.weight", {after}, Model},
+      {"decoder.layers.{i}.self_attn_post_layer_norm.bias", {after, layer_norm}, Model},
+      {"decoder.layers.{i}.ffn_layer_norm.weight", {before}, Model},
+      {"decoder.layers.{i}.ffn_layer_norm.bias", {before, layer_norm}, Model},
+      {"decoder.layers.{i}.ffn.gate_proj.weight", {gated}, InnerByModel, A::kFfnInner, 0},
+      {"decoder.layers.{i}.ffn.gate_proj.bias", {gated, ffn_bias}, Inner, A::kFfnInner, 0},
+      {"decoder.layers.{i}.ffn.inner_proj.weight", {}, InnerByModel, A::kFfnInner, 0},
+      {"decoder.layers.{i}.ffn.inner_proj.bias", {ffn_bias}, Inner, A::kFfnInner, 0},
+      {"decoder.layers.{i}.ffn.output_proj.weight", {}, ModelByInner, A::kFfnInner, 1},
+      {"decoder.layers.{i}.ffn.output_proj.bias", {ffn_bias}, Model},
+      {"decoder.layers.{i}.ffn_post_layer_norm.weight", {after}, Model},
+      {"decoder.layers.{i}.ffn_post_layer_norm.bias", {after, layer_norm}, Model},
+      {"decoder.layer_norm.weight", {}, Model},
+      {"decoder.layer_norm.bias", {layer_norm}, Model},
+      {"final_proj.weight", {{"tied_embeddings", "false"}}, VocabByModel, A::kVocab, 0},
   };
   return kList;
 }
 
 bool HasParameter(const DecoderBlueprint& blueprint, const DecoderParameter& parameter) {
-  return *parameter.created_by == '\0' ||
-         BoolSetting(blueprint, parameter.created_by) == parameter.created_when;
+  for (const ParameterCondition& condition : parameter.conditions) {
+    if (SettingText(blueprint, condition.setting) != condition.value) return false;
+  }
+  return true;
 }
 
 // Calls `visit(name, parameter)` for every parameter of a model of
@@ -177,6 +208,10 @@ DecoderShardSizes ShardSizesOf(const DecoderBlueprint& blueprint, TensorParallel
     if (n % kv_heads != 0) {
       refuse("attention.num_kv_heads", "num_kv_heads", kv_heads,
              absl::StrCat("fewer KV heads than ranks are shared only when they divide ", n));
+    }
+    if (blueprint.attention.k_norm && !blueprint.attention.qk_norm_per_head) {
+      refuse("attention.num_kv_heads", "num_kv_heads", kv_heads,
+             "a k norm over the whole width needs every rank to hold KV heads of its own");
     }
     shard.num_kv_heads = 1;
     shard.first_kv_head = tp.rank / (n / kv_heads);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/blueprint/decoder_blueprint.h"
@@ -27,6 +28,13 @@ struct DecoderSizes {
   int64_t ffn_inner_dim = 0;
 };
 
+// A setting value under which a parameter exists: the setting's DecoderSetting
+// key and its value as text ("true"/"false" for a bool, the string itself).
+struct ParameterCondition {
+  const char* setting;
+  const char* value;
+};
+
 // How a parameter is split over the ranks of a tensor-parallel gang
 // (Megatron's layout): whole on every rank, or sliced by attention heads, by
 // KV heads (replicated where there are fewer than ranks), by the FFN's inner
@@ -38,10 +46,9 @@ struct DecoderParameter {
   // The name; "{i}" stands for each layer index, and such a parameter exists
   // once per layer ("decoder.layers.{i}.ffn.gate_proj.weight").
   const char* name;
-  // The bool setting (a DecoderSetting key) that creates it, "" when every
-  // model has it, and the value of that setting which creates it.
-  const char* created_by;
-  bool created_when;
+  // The settings that create it, all of which must hold; empty when every
+  // model has it.
+  std::vector<ParameterCondition> conditions;
   std::vector<int64_t> (*shape)(const DecoderSizes&);
   // How it is sharded under tensor parallelism, and along which dimension
   // (0: output features, column-parallel; 1: input features, row-parallel).
@@ -57,6 +64,11 @@ const std::vector<DecoderParameter>& DecoderParameterList();
 
 // Whether a model of `blueprint` has `parameter`.
 bool HasParameter(const DecoderBlueprint& blueprint, const DecoderParameter& parameter);
+
+// The value of the bool or string setting `key` (a DecoderSetting key) of
+// `blueprint` as text, as ParameterCondition holds it. Throws std::logic_error
+// for a key that names no such setting.
+std::string SettingText(const DecoderBlueprint& blueprint, std::string_view key);
 
 // The parameters of a DecoderModel of `blueprint`, by name, with their shapes:
 // exactly those of its named_parameters(), computed from the blueprint alone.

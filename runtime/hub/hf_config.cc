@@ -46,8 +46,8 @@ bool Present(const Json* value) { return value != nullptr && !value->is_null(); 
 enum class JsonKind { kInt, kNumber, kBool, kString, kObject };
 
 // How transformers types a config.json key that modelhub reads or requires
-// (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config). Only these keys are
-// read: a key a spec's hugging_face section names must be listed here
+// (the config classes of the model types the linked specs read). Only these
+// keys are read: a key a spec's hugging_face section names must be listed here
 // (hf_config_test's EveryKeyASpecReadsIsTyped checks every linked family).
 struct KeyType {
   const char* key;
@@ -70,6 +70,18 @@ constexpr KeyType kKeyTypes[] = {
     {"max_position_embeddings", JsonKind::kInt, true, ""},
     {"sliding_window", JsonKind::kInt, true, "*"},
     {"rms_norm_eps", JsonKind::kNumber, true, ""},
+    {"norm_epsilon", JsonKind::kNumber, true, ""},
+    {"use_bias", JsonKind::kBool, false, ""},
+    {"hidden_activation", JsonKind::kString, false, "*"},
+    {"query_pre_attn_scalar", JsonKind::kNumber, true, "*"},
+    {"attn_logit_softcapping", JsonKind::kNumber, true, "*"},
+    {"final_logit_softcapping", JsonKind::kNumber, true, "*"},
+    {"sliding_window_pattern", JsonKind::kInt, true, ""},
+    {"rope_local_base_freq", JsonKind::kNumber, true, ""},
+    {"embedding_multiplier", JsonKind::kNumber, true, ""},
+    {"residual_multiplier", JsonKind::kNumber, true, ""},
+    {"attention_multiplier", JsonKind::kNumber, true, ""},
+    {"logits_scaling", JsonKind::kNumber, true, ""},
     {"rope_theta", JsonKind::kNumber, true, ""},
     {"tie_word_embeddings", JsonKind::kBool, false, ""},
     {"attention_bias", JsonKind::kBool, false, ""},
@@ -222,10 +234,24 @@ const HfConfigRule* RuleOf(const HfConfigTable& table, const std::string& field)
   return nullptr;
 }
 
+// Whether `table` reads or requires config.json key `key` (or a key inside it).
+bool Mentions(const HfConfigTable& table, std::string_view key);
+
+// The config.json key a setting's hf_key ("a" or "a|b") names for a family
+// whose config.json reads per `table`: the first alternative it reads, else
+// the first.
+std::string HfKeyIn(const HfConfigTable& table, const char* hf_key) {
+  const std::vector<std::string> keys = absl::StrSplit(hf_key, '|');
+  for (const std::string& key : keys) {
+    if (Mentions(table, key)) return key;
+  }
+  return keys.front();
+}
+
 // The config.json key behind a field of the decoder blueprint (a setting's
 // key, or the start of some, as ConfigError names them), as HfConfigJson
-// writes it; "model_type" when none is.
-const char* HfKeyOf(std::string_view field) {
+// writes it for `table`'s family; "model_type" when none is.
+std::string HfKeyOf(const HfConfigTable& table, std::string_view field) {
   if (field.substr(0, 12) == "rope.scaling") return "rope_scaling";
   const char* key = nullptr;
   const DerivedSize* derived = nullptr;  // of the first setting within `field`
@@ -249,7 +275,7 @@ const char* HfKeyOf(std::string_view field) {
       }
     });
   }
-  return key != nullptr ? key : "model_type";
+  return key != nullptr ? HfKeyIn(table, key) : "model_type";
 }
 
 // Refuses attention heads the decoder cannot build, naming the config.json keys
@@ -287,6 +313,29 @@ void CheckHeads(const DecoderBlueprint& blueprint, const Json& json, const std::
   if (blueprint.HeadDim() % 2 != 0) {
     refuse(absl::StrCat("head_dim ", blueprint.HeadDim(), " (", division,
                         ") must be even for rotary embeddings"));
+  }
+}
+
+// Refuses a config.json whose `layer_types` (what transformers 4.53+ reads
+// first) disagrees with the per-layer pattern of sliding-window and global
+// layers the model follows, naming the first layer that differs. Checked
+// where the model has such a pattern; other models attend alike in every layer.
+void CheckLayerTypes(const DecoderBlueprint& blueprint, const Json& root, const std::string& path) {
+  const Json* types = Lookup(root, "layer_types");
+  if (!blueprint.attention.sliding_window_pattern || !Present(types)) return;
+  auto refuse = [&](const std::string& why) {
+    throw CorruptModelCheckpointError(path, absl::StrCat("config.json key 'layer_types' ", why));
+  };
+  if (!types->is_array() || static_cast<int64_t>(types->size()) != blueprint.num_layers) {
+    refuse(absl::StrCat("must list the type of each of the ", blueprint.num_layers, " layers"));
+  }
+  for (int64_t i = 0; i < blueprint.num_layers; ++i) {
+    const char* expected = blueprint.IsLocalLayer(i) ? "sliding_attention" : "full_attention";
+    const Json& type = (*types)[static_cast<size_t>(i)];
+    if (type != expected) {
+      refuse(absl::StrCat("gives layer ", i, " ", type.dump(), ", but sliding_window_pattern ",
+                          *blueprint.attention.sliding_window_pattern, " makes it ", expected));
+    }
   }
 }
 
@@ -351,8 +400,9 @@ const char* TorchDtypeName(c10::ScalarType dtype) {
 
 // A setting's value as config.json holds it (derived sizes as the size,
 // an unset optional as null).
+template <typename T>
 Json SettingJson(const DecoderBlueprint& blueprint, const DecoderSetting& setting,
-                 const std::optional<int64_t>& value) {
+                 const std::optional<T>& value) {
   if (setting.derived != nullptr) return setting.derived->of(blueprint);
   return value ? Json(*value) : Json(nullptr);
 }
@@ -371,13 +421,12 @@ Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
       {"architectures", Json::array({type.architecture})},
       {"model_type", type.model_type},
       {"torch_dtype", dtype},
-      {"hidden_act", "silu"},
   };
   VisitDecoderSettings(
       [&](const DecoderSetting& setting, const auto& value) {
         if (setting.hf_key == nullptr) return;
         if (setting.hf_only_where_read && !Mentions(table, setting.hf_key)) return;
-        json[setting.hf_key] = SettingJson(blueprint, setting, value);
+        json[HfKeyIn(table, setting.hf_key)] = SettingJson(blueprint, setting, value);
       },
       blueprint);
   if (Mentions(table, "rope_scaling")) {
@@ -387,8 +436,16 @@ Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
       VisitLlama3ScalingSettings([&](const DecoderSetting& setting,
                                      const auto& value) { scaling[setting.hf_key] = value; },
                                  *llama3);
+    } else if (blueprint.rope.linear_factor) {
+      scaling = {{"rope_type", "linear"}, {"factor", *blueprint.rope.linear_factor}};
     }
     json["rope_scaling"] = scaling;
+  }
+  // transformers types it int: written as one where it is whole.
+  if (auto scalar = json.find("query_pre_attn_scalar");
+      scalar != json.end() && scalar->is_number_float() &&
+      scalar->get<double>() == std::floor(scalar->get<double>())) {
+    *scalar = static_cast<int64_t>(scalar->get<double>());
   }
   if (Mentions(table, "use_sliding_window")) {
     json["use_sliding_window"] = blueprint.attention.sliding_window.has_value();
@@ -478,6 +535,7 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
   }
   const DecoderBlueprint blueprint = result.config->ToBlueprint();
   CheckHeads(blueprint, json, result.arch, path);
+  CheckLayerTypes(blueprint, root, path);
   try {
     result.config->Validate();
   } catch (const ConfigError& e) {
@@ -496,8 +554,8 @@ HfModelConfig ParseHfConfig(const std::string& json_text, const std::string& pat
     blueprint.Validate();
   } catch (const ConfigError& e) {
     throw CorruptModelCheckpointError(
-        path, absl::StrCat("config.json key '", HfKeyOf(e.field()), "' gives a ", family.name(),
-                           " decoder whose ", e.field(), " ", e.reason()));
+        path, absl::StrCat("config.json key '", HfKeyOf(table, e.field()), "' gives a ",
+                           family.name(), " decoder whose ", e.field(), " ", e.reason()));
   }
   return result;
 }

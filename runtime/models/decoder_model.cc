@@ -4,6 +4,7 @@
 #include <sys/sysinfo.h>
 #include <torch/nn/modules/container/modulelist.h>
 
+#include <cmath>
 #include <cstdio>
 #include <new>
 #include <string>
@@ -12,17 +13,28 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/core/errors.h"
 #include "runtime/nn/embedding.h"
+#include "runtime/nn/feed_forward.h"
+#include "runtime/nn/layer_norm.h"
 #include "runtime/nn/projection.h"
 #include "runtime/nn/rms_norm.h"
-#include "runtime/nn/swiglu_ffn.h"
 
 namespace modelhub {
 
 namespace {
 
 // The blocks' options, from the blueprint.
-RmsNormOptions NormOptions(const DecoderBlueprint& blueprint) {
-  return {blueprint.model_dim, blueprint.norm.eps};
+std::optional<RmsNormOptions> QkNormOptions(const DecoderBlueprint& blueprint, bool present,
+                                            int64_t heads, int64_t all_heads,
+                                            const std::shared_ptr<Gang>& tp) {
+  if (!present) return std::nullopt;
+  const int64_t head_dim = blueprint.HeadDim();
+  RmsNormOptions norm{head_dim, blueprint.norm.eps, blueprint.norm.unit_offset};
+  if (!blueprint.attention.qk_norm_per_head) {
+    norm.dim = heads * head_dim;
+    norm.gang = tp;
+    norm.full_dim = all_heads * head_dim;
+  }
+  return norm;
 }
 
 AttentionOptions AttentionOptionsOf(const DecoderBlueprint& blueprint,
@@ -36,49 +48,125 @@ AttentionOptions AttentionOptionsOf(const DecoderBlueprint& blueprint,
   options.head_dim = blueprint.HeadDim();
   options.qkv_bias = attention.qkv_bias;
   options.output_bias = attention.output_bias;
-  options.q_norm = attention.q_norm;
-  options.k_norm = attention.k_norm;
-  options.norm_eps = blueprint.norm.eps;
+  options.q_norm =
+      QkNormOptions(blueprint, attention.q_norm, shard.num_heads, attention.num_heads, tp);
+  options.k_norm =
+      QkNormOptions(blueprint, attention.k_norm, shard.num_kv_heads, attention.num_kv_heads, tp);
+  options.qk_norm_per_head = attention.qk_norm_per_head;
+  options.scale = blueprint.AttentionScale();
+  options.logit_softcap = attention.logit_softcap;
   options.gang = tp;
   return options;
 }
 
+FeedForwardOptions FeedForwardOptionsOf(const DecoderBlueprint& blueprint,
+                                        const DecoderShardSizes& shard,
+                                        const std::shared_ptr<Gang>& tp) {
+  const DecoderBlueprint::Ffn& ffn = blueprint.ffn;
+  return {blueprint.model_dim,
+          shard.ffn_inner_dim,
+          ffn.kind == "glu",
+          ActivationNamed(ffn.activation),
+          ffn.bias,
+          tp};
+}
+
 RotaryOptions RotaryOptionsOf(const DecoderBlueprint& blueprint) {
   return {blueprint.HeadDim(), blueprint.rope.theta, blueprint.rope.layout,
-          blueprint.rope.llama3_scaling};
+          blueprint.rope.llama3_scaling, blueprint.rope.linear_factor};
+}
+
+// The RoPE of layers attending within the sliding window, when it differs.
+std::optional<RotaryEncoder> LocalRotaryEncoder(const DecoderBlueprint& blueprint) {
+  if (!blueprint.rope.local_theta) return std::nullopt;
+  return RotaryEncoder(RotaryOptions{blueprint.HeadDim(), *blueprint.rope.local_theta,
+                                     blueprint.rope.layout, std::nullopt, std::nullopt});
 }
 
 }  // namespace
 
-// A pre-norm residual block: x + attn(norm(x)), then h + ffn(norm(h)).
-class DecoderLayer : public torch::nn::Module {
+// A norm of the blueprint's kind (RMSNorm or LayerNorm), registered with its
+// parent under a name; empty when not created.
+class DecoderNorm {
  public:
-  DecoderLayer(const DecoderBlueprint& blueprint, const DecoderShardSizes& shard,
-               const std::shared_ptr<Gang>& tp, const ModuleOptions& options) {
-    self_attn_layer_norm_ = register_module(
-        "self_attn_layer_norm", std::make_shared<RMSNorm>(NormOptions(blueprint), options));
-    self_attn_ = register_module(
-        "self_attn",
-        std::make_shared<GroupedQueryAttention>(AttentionOptionsOf(blueprint, shard, tp), options));
-    ffn_layer_norm_ = register_module("ffn_layer_norm",
-                                      std::make_shared<RMSNorm>(NormOptions(blueprint), options));
-    ffn_ = register_module(
-        "ffn", std::make_shared<SwiGLUFeedForward>(
-                   SwiGluOptions{blueprint.model_dim, shard.ffn_inner_dim, tp}, options));
+  DecoderNorm() = default;
+  DecoderNorm(torch::nn::Module& parent, const std::string& name, const DecoderBlueprint& blueprint,
+              const ModuleOptions& options) {
+    if (blueprint.norm.kind == "layer") {
+      layer_ = parent.register_module(
+          name, std::make_shared<LayerNorm>(
+                    LayerNormOptions{blueprint.model_dim, blueprint.norm.eps}, options));
+    } else {
+      rms_ = parent.register_module(
+          name, std::make_shared<RMSNorm>(RmsNormOptions{blueprint.model_dim, blueprint.norm.eps,
+                                                         blueprint.norm.unit_offset},
+                                          options));
+    }
   }
 
-  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const RotaryAngles& angles,
-                     const at::Tensor& mask, AttentionCache* cache) const {
-    at::Tensor h =
-        x + self_attn_->forward(self_attn_layer_norm_->forward(x), rope, angles, mask, cache);
-    return h + ffn_->forward(ffn_layer_norm_->forward(h));
+  bool defined() const { return rms_ != nullptr || layer_ != nullptr; }
+  at::Tensor forward(const at::Tensor& x) const {
+    return rms_ != nullptr ? rms_->forward(x) : layer_->forward(x);
   }
 
  private:
-  std::shared_ptr<RMSNorm> self_attn_layer_norm_;
+  std::shared_ptr<RMSNorm> rms_;
+  std::shared_ptr<LayerNorm> layer_;
+};
+
+// A residual block of attention then FFN, each sub-block's input normalized
+// (norm.before), its output normalized (norm.after) and scaled by the
+// residual multiplier before it is added: x + m * post(attn(pre(x))).
+class DecoderLayer : public torch::nn::Module {
+ public:
+  DecoderLayer(const DecoderBlueprint& blueprint, int64_t index, const DecoderShardSizes& shard,
+               const std::shared_ptr<Gang>& tp, const ModuleOptions& options)
+      : local_(blueprint.IsLocalLayer(index)), residual_multiplier_(blueprint.residual_multiplier) {
+    const bool before = blueprint.norm.before;
+    const bool after = blueprint.norm.after;
+    if (before)
+      self_attn_layer_norm_ = DecoderNorm(*this, "self_attn_layer_norm", blueprint, options);
+    self_attn_ = register_module(
+        "self_attn",
+        std::make_shared<GroupedQueryAttention>(AttentionOptionsOf(blueprint, shard, tp), options));
+    if (after) {
+      self_attn_post_layer_norm_ =
+          DecoderNorm(*this, "self_attn_post_layer_norm", blueprint, options);
+    }
+    if (before) ffn_layer_norm_ = DecoderNorm(*this, "ffn_layer_norm", blueprint, options);
+    ffn_ = register_module(
+        "ffn", std::make_shared<FeedForward>(FeedForwardOptionsOf(blueprint, shard, tp), options));
+    if (after) ffn_post_layer_norm_ = DecoderNorm(*this, "ffn_post_layer_norm", blueprint, options);
+  }
+
+  // Whether the layer attends within the sliding window.
+  bool local() const { return local_; }
+
+  at::Tensor forward(const at::Tensor& x, const RotaryEncoder& rope, const RotaryAngles& angles,
+                     const at::Tensor& mask, AttentionCache* cache) const {
+    at::Tensor h = x + Residual(self_attn_post_layer_norm_,
+                                self_attn_->forward(Input(self_attn_layer_norm_, x), rope, angles,
+                                                    mask, cache));
+    return h + Residual(ffn_post_layer_norm_, ffn_->forward(Input(ffn_layer_norm_, h)));
+  }
+
+ private:
+  static at::Tensor Input(const DecoderNorm& norm, const at::Tensor& x) {
+    return norm.defined() ? norm.forward(x) : x;
+  }
+  at::Tensor Residual(const DecoderNorm& norm, const at::Tensor& y) const {
+    at::Tensor out = norm.defined() ? norm.forward(y) : y;
+    return residual_multiplier_ == 1.0 ? out : out * residual_multiplier_;
+  }
+
+  bool local_;
+  double residual_multiplier_;
+  DecoderNorm self_attn_layer_norm_;
   std::shared_ptr<GroupedQueryAttention> self_attn_;
-  std::shared_ptr<RMSNorm> ffn_layer_norm_;
-  std::shared_ptr<SwiGLUFeedForward> ffn_;
+  DecoderNorm self_attn_post_layer_norm_;
+  DecoderNorm ffn_layer_norm_;
+  std::shared_ptr<FeedForward> ffn_;
+  DecoderNorm ffn_post_layer_norm_;
 };
 
 namespace {
@@ -156,7 +244,8 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
                            std::shared_ptr<Gang> tp)
     : blueprint_(blueprint),
       tp_(GangOrAlone(std::move(tp), options.device)),
-      rope_(RotaryOptionsOf(blueprint)) {
+      rope_(RotaryOptionsOf(blueprint)),
+      local_rope_(LocalRotaryEncoder(blueprint)) {
   options_ = Checked(blueprint, options, tp_rank());
   const DecoderShardSizes shard = ShardSizesOf(blueprint, tp_rank());
   try {
@@ -166,12 +255,11 @@ DecoderModel::DecoderModel(const DecoderBlueprint& blueprint, const ModuleOption
     auto decoder = register_module("decoder", std::make_shared<Decoder>());
     torch::nn::ModuleList layers;
     for (int64_t i = 0; i < blueprint.num_layers; ++i) {
-      layers_.push_back(std::make_shared<DecoderLayer>(blueprint, shard, tp_, options));
+      layers_.push_back(std::make_shared<DecoderLayer>(blueprint, i, shard, tp_, options));
       layers->push_back(layers_.back());
     }
     decoder->register_module("layers", layers.ptr());
-    layer_norm_ = decoder->register_module(
-        "layer_norm", std::make_shared<RMSNorm>(NormOptions(blueprint), options));
+    layer_norm_ = std::make_unique<DecoderNorm>(*decoder, "layer_norm", blueprint, options);
     if (!blueprint.tied_embeddings) {
       final_proj_ = register_module(
           "final_proj",
@@ -275,16 +363,38 @@ at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tens
     }
     key_padding = current;
   }
-  // Positions, mask and RoPE angles are the same for every layer: computed once.
+  // Positions, masks and RoPE angles are shared by the layers: computed once,
+  // for global layers and for those attending within the sliding window.
   at::Tensor positions = TokenPositions(key_len, key_padding, device);
-  at::Tensor mask =
-      MakeAttentionMask(seq_len, positions, blueprint_.attention.sliding_window, key_padding);
-  RotaryAngles angles = rope_.Angles(positions.slice(1, start_pos).unsqueeze(1), device,
-                                     embed_->weight().scalar_type());
+  const std::optional<int64_t>& window = blueprint_.attention.sliding_window;
+  const at::ScalarType dtype = embed_->weight().scalar_type();
+  at::Tensor query_positions = positions.slice(1, start_pos).unsqueeze(1);
+  at::Tensor global_mask, local_mask;
+  RotaryAngles global_angles, local_angles;
+  for (const auto& layer : layers_) {
+    at::Tensor& mask = layer->local() ? local_mask : global_mask;
+    if (!mask.defined()) {
+      mask = MakeAttentionMask(seq_len, positions, layer->local() ? window : std::nullopt,
+                               key_padding);
+    }
+    RotaryAngles& angles = layer->local() && local_rope_ ? local_angles : global_angles;
+    if (!angles.cos.defined()) {
+      angles = (layer->local() && local_rope_ ? *local_rope_ : rope_)
+                   .Angles(query_positions, device, dtype);
+    }
+  }
 
   at::Tensor x = embed_->forward(seqs.to(device));
+  if (blueprint_.embedding.scale_by_sqrt_dim) {  // the factor rounded to the model's dtype
+    x = x * at::scalar_tensor(std::sqrt(static_cast<double>(blueprint_.model_dim)), x.options());
+  }
+  if (blueprint_.embedding.multiplier != 1.0) x = x * blueprint_.embedding.multiplier;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x, rope_, angles, mask, cache != nullptr ? &cache->layers[i] : nullptr);
+    const bool local = layers_[i]->local();
+    x = layers_[i]->forward(x, local && local_rope_ ? *local_rope_ : rope_,
+                            local && local_rope_ ? local_angles : global_angles,
+                            local ? local_mask : global_mask,
+                            cache != nullptr ? &cache->layers[i] : nullptr);
   }
   x = layer_norm_->forward(x);
   if (cache != nullptr) {
@@ -292,7 +402,12 @@ at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tens
     cache->key_padding = key_padding;
   }
   at::Tensor logits = final_proj_ ? final_proj_->forward(x) : at::linear(x, embed_->weight());
-  return tp_->size() > 1 ? tp_->AllGather(logits, -1) : logits;
+  if (tp_->size() > 1) logits = tp_->AllGather(logits, -1);
+  if (blueprint_.logits.divisor != 1.0) logits = logits / blueprint_.logits.divisor;
+  if (const std::optional<double>& cap = blueprint_.logits.softcap) {
+    logits = at::tanh(logits / *cap) * *cap;
+  }
+  return logits;
 }
 
 }  // namespace modelhub

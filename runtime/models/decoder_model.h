@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,7 @@ namespace modelhub {
 
 class Embedding;
 class Projection;
-class RMSNorm;
+class DecoderNorm;
 class DecoderLayer;
 
 // State of incremental decoding: per-layer keys/values plus which cached
@@ -36,9 +37,9 @@ struct KvCache {
 // Module tree (fairseq2's names, hence its checkpoint names):
 //   decoder_frontend.embed.weight
 //   decoder.layers.N.{self_attn_layer_norm, self_attn.{q,k,v}_proj,
-//     self_attn.{q,k}_norm, self_attn.output_proj, ffn_layer_norm,
-//     ffn.{gate,inner,output}_proj}
-//   decoder.layer_norm.weight
+//     self_attn.{q,k}_norm, self_attn.output_proj, self_attn_post_layer_norm,
+//     ffn_layer_norm, ffn.{gate,inner,output}_proj, ffn_post_layer_norm}
+//   decoder.layer_norm.{weight,bias}
 //   final_proj.weight             (absent with tied embeddings)
 // exactly the parameters of DecoderParameterShapes (runtime/blueprint).
 //
@@ -97,9 +98,10 @@ class DecoderModel : public torch::nn::Module {
   ModuleOptions options_;
   std::shared_ptr<Gang> tp_;
   RotaryEncoder rope_;
+  std::optional<RotaryEncoder> local_rope_;  // of sliding-window layers, when it differs
   std::shared_ptr<Embedding> embed_;
   std::vector<std::shared_ptr<DecoderLayer>> layers_;
-  std::shared_ptr<RMSNorm> layer_norm_;
+  std::unique_ptr<DecoderNorm> layer_norm_;
   std::shared_ptr<Projection> final_proj_;  // null when tied
 };
 

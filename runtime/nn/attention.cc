@@ -37,7 +37,11 @@ GroupedQueryAttention::GroupedQueryAttention(const AttentionOptions& attention,
                                              const ModuleOptions& options)
     : num_heads_(attention.num_heads),
       num_kv_heads_(attention.num_kv_heads),
-      head_dim_(attention.head_dim) {
+      head_dim_(attention.head_dim),
+      scale_(attention.scale > 0 ? attention.scale
+                                 : 1.0 / std::sqrt(static_cast<double>(attention.head_dim))),
+      logit_softcap_(attention.logit_softcap),
+      qk_norm_per_head_(attention.qk_norm_per_head) {
   const int64_t model_dim = attention.model_dim;
   const bool bias = attention.qkv_bias;
   q_proj_ = register_module(
@@ -46,12 +50,11 @@ GroupedQueryAttention::GroupedQueryAttention(const AttentionOptions& attention,
       "k_proj", std::make_shared<Projection>(model_dim, num_kv_heads_ * head_dim_, bias, options));
   v_proj_ = register_module(
       "v_proj", std::make_shared<Projection>(model_dim, num_kv_heads_ * head_dim_, bias, options));
-  const RmsNormOptions head_norm{head_dim_, attention.norm_eps};
   if (attention.q_norm) {
-    q_norm_ = register_module("q_norm", std::make_shared<RMSNorm>(head_norm, options));
+    q_norm_ = register_module("q_norm", std::make_shared<RMSNorm>(*attention.q_norm, options));
   }
   if (attention.k_norm) {
-    k_norm_ = register_module("k_norm", std::make_shared<RMSNorm>(head_norm, options));
+    k_norm_ = register_module("k_norm", std::make_shared<RMSNorm>(*attention.k_norm, options));
   }
   output_proj_ = register_module(
       "output_proj", std::make_shared<Projection>(num_heads_ * head_dim_, model_dim,
@@ -63,14 +66,21 @@ at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncod
                                           AttentionCache* cache) const {
   const int64_t batch = x.size(0);
   const int64_t seq_len = x.size(1);
+  at::Tensor q = q_proj_->forward(x);
+  at::Tensor k = k_proj_->forward(x);
+  at::Tensor v = v_proj_->forward(x);
+  if (!qk_norm_per_head_) {  // over the whole projection, before heads are split
+    if (q_norm_) q = q_norm_->forward(q);
+    if (k_norm_) k = k_norm_->forward(k);
+  }
   // [B, S, H * D] -> [B, H, S, D]
-  at::Tensor q = q_proj_->forward(x).view({batch, seq_len, num_heads_, head_dim_}).transpose(1, 2);
-  at::Tensor k =
-      k_proj_->forward(x).view({batch, seq_len, num_kv_heads_, head_dim_}).transpose(1, 2);
-  at::Tensor v =
-      v_proj_->forward(x).view({batch, seq_len, num_kv_heads_, head_dim_}).transpose(1, 2);
-  if (q_norm_) q = q_norm_->forward(q);
-  if (k_norm_) k = k_norm_->forward(k);
+  q = q.view({batch, seq_len, num_heads_, head_dim_}).transpose(1, 2);
+  k = k.view({batch, seq_len, num_kv_heads_, head_dim_}).transpose(1, 2);
+  v = v.view({batch, seq_len, num_kv_heads_, head_dim_}).transpose(1, 2);
+  if (qk_norm_per_head_) {
+    if (q_norm_) q = q_norm_->forward(q);
+    if (k_norm_) k = k_norm_->forward(k);
+  }
   q = rope.Rotate(q, angles);
   k = rope.Rotate(k, angles);
 
@@ -88,15 +98,22 @@ at::Tensor GroupedQueryAttention::forward(const at::Tensor& x, const RotaryEncod
   }
   at::Tensor attended;
 #if TORCH_VERSION_MAJOR >= 2
-  attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false);
+  const bool fused = !logit_softcap_ && scale_ == 1.0 / std::sqrt(static_cast<double>(head_dim_));
 #else
-  // Scores and softmax in at least float32.
-  const at::ScalarType compute = at::promote_types(q.scalar_type(), at::kFloat);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  at::Tensor scores = at::matmul(q.to(compute), k.to(compute).transpose(-2, -1)) * scale;
-  scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
-  attended = at::matmul(at::softmax(scores, -1), v.to(compute)).to(x.scalar_type());
+  const bool fused = false;
 #endif
+  if (fused) {
+#if TORCH_VERSION_MAJOR >= 2
+    attended = at::scaled_dot_product_attention(q, k, v, mask, 0.0, false);
+#endif
+  } else {
+    // Scores and softmax in at least float32.
+    const at::ScalarType compute = at::promote_types(q.scalar_type(), at::kFloat);
+    at::Tensor scores = at::matmul(q.to(compute), k.to(compute).transpose(-2, -1)) * scale_;
+    if (logit_softcap_) scores = at::tanh(scores / *logit_softcap_) * *logit_softcap_;
+    scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
+    attended = at::matmul(at::softmax(scores, -1), v.to(compute)).to(x.scalar_type());
+  }
   at::Tensor merged = attended.transpose(1, 2).reshape({batch, seq_len, num_heads_ * head_dim_});
   return output_proj_->forward(merged);
 }

@@ -30,18 +30,25 @@ struct AttentionOptions {
   int64_t head_dim = 0;
   bool qkv_bias = false;     // biases on q_proj, k_proj, v_proj
   bool output_bias = false;  // a bias on output_proj
-  bool q_norm = false;       // per-head RMSNorm of queries
-  bool k_norm = false;       // per-head RMSNorm of keys
-  double norm_eps = 1e-6;    // of q_norm and k_norm
+  // RMSNorms of queries and of keys, before RoPE, when given: over each head
+  // (dim head_dim) or, with qk_norm_per_head false, over the whole projection
+  // (dim: the features this module holds; sharded norms carry their gang).
+  std::optional<RmsNormOptions> q_norm;
+  std::optional<RmsNormOptions> k_norm;
+  bool qk_norm_per_head = true;
+  double scale = 0;                     // scores are q.k times this; 0: head_dim ** -0.5
+  std::optional<double> logit_softcap;  // scores become cap * tanh(scores / cap)
   // Tensor-parallel when given: q/k/v hold this rank's heads (column-parallel),
   // output_proj reduces over the gang (row-parallel).
   std::shared_ptr<Gang> gang = nullptr;
 };
 
 // Causal grouped-query self-attention with fairseq2's module names: q_proj,
-// k_proj, v_proj (optional bias), optional per-head q_norm/k_norm (RMSNorm over
-// head_dim, applied before RoPE), output_proj (optional bias). Uses LibTorch's
-// scaled_dot_product_attention where it exists (2.x), a float32 softmax otherwise.
+// k_proj, v_proj (optional bias), optional q_norm/k_norm (RMSNorm per head or
+// over the whole projection, applied before RoPE), output_proj (optional
+// bias). Scores are scaled, optionally soft-capped (before the mask), and
+// softmaxed in float32; LibTorch's scaled_dot_product_attention serves where
+// it exists (2.x) and neither a custom scale nor a cap is asked for.
 class GroupedQueryAttention : public torch::nn::Module {
  public:
   GroupedQueryAttention(const AttentionOptions& attention, const ModuleOptions& options);
@@ -57,6 +64,9 @@ class GroupedQueryAttention : public torch::nn::Module {
   int64_t num_heads_;
   int64_t num_kv_heads_;
   int64_t head_dim_;
+  double scale_;
+  std::optional<double> logit_softcap_;
+  bool qk_norm_per_head_;
   std::shared_ptr<Projection> q_proj_;
   std::shared_ptr<Projection> k_proj_;
   std::shared_ptr<Projection> v_proj_;

@@ -33,7 +33,9 @@ RotaryEncoder::RotaryEncoder(const RotaryOptions& rope)
     : layout_(rope.layout),
       inverse_frequencies_(
           at::tensor(RopeInverseFrequencies(rope.head_dim, rope.theta, rope.llama3_scaling),
-                     at::TensorOptions().dtype(at::kDouble))) {}
+                     at::TensorOptions().dtype(at::kDouble))) {
+  if (rope.linear_factor) inverse_frequencies_ /= *rope.linear_factor;
+}
 
 namespace {
 

@@ -33,6 +33,8 @@ struct RotaryOptions {
   double theta = 10000.0;
   RopeLayout layout = RopeLayout::kRotateHalf;
   std::optional<Llama3RopeScaling> llama3_scaling;
+  // Linear scaling (position interpolation): the inverse frequencies divided by it.
+  std::optional<double> linear_factor;
 };
 
 class RotaryEncoder {

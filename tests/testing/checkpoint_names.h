@@ -8,9 +8,10 @@
 
 namespace modelhub::testing {
 
-// The tensor names a Hugging Face checkpoint (transformers' Llama/Qwen2/Qwen3/
-// Mistral layout) holds for a model with `blueprint`, written down from that
-// layout rather than derived from modelhub's key maps.
+// The tensor names a Hugging Face checkpoint (transformers' Llama/Qwen2/Qwen3/Gemma/
+// Gemma 2/3/OLMo 2/Granite/StarCoder 2/Mistral layouts) holds for a model with
+// `blueprint`, written down from those layouts rather than derived from
+// modelhub's key maps.
 std::vector<std::string> HuggingFaceTensorNames(const DecoderBlueprint& blueprint);
 
 // The tensor names of a Meta reference checkpoint (consolidated.NN.pth) for

@@ -17,18 +17,60 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 
 bool IsKnownType(const std::string& type) {
-  return type == "llama" || type == "qwen2" || type == "qwen3" || type == "mistral";
+  return type == "llama" || type == "qwen2" || type == "qwen3" || type == "mistral" ||
+         type == "gemma" || type == "gemma2" || type == "gemma3_text" || type == "olmo2" ||
+         type == "granite" || type == "starcoder2";
 }
 
 std::string Architecture(const std::string& type) {
   if (type == "llama") return "LlamaForCausalLM";
   if (type == "qwen2") return "Qwen2ForCausalLM";
   if (type == "qwen3") return "Qwen3ForCausalLM";
-  return "MistralForCausalLM";
+  if (type == "mistral") return "MistralForCausalLM";
+  if (type == "gemma") return "GemmaForCausalLM";
+  if (type == "gemma2") return "Gemma2ForCausalLM";
+  if (type == "gemma3_text") return "Gemma3ForCausalLM";
+  if (type == "olmo2") return "Olmo2ForCausalLM";
+  if (type == "granite") return "GraniteForCausalLM";
+  return "Starcoder2ForCausalLM";
+}
+
+// The gemma types: embeddings times sqrt(hidden_size), RMSNorm x * (1 + w),
+// GeGLU-style gated MLP with hidden_act.
+bool IsGemma(const std::string& type) {
+  return type == "gemma" || type == "gemma2" || type == "gemma3_text";
+}
+
+// Gemma 2 and 3: input_layernorm, post_attention_layernorm (on the attention
+// output), pre_feedforward_layernorm, post_feedforward_layernorm (on the MLP
+// output); query_pre_attn_scalar; soft-capping; sliding layers.
+bool HasSandwichNorms(const std::string& type) { return type == "gemma2" || type == "gemma3_text"; }
+
+// RMSNorm over each head's head_dim of q and k, before RoPE.
+bool HasPerHeadQkNorm(const std::string& type) { return type == "qwen3" || type == "gemma3_text"; }
+
+// RMSNorm over the whole q / k projection width, before the split into heads.
+bool HasWholeWidthQkNorm(const std::string& type) { return type == "olmo2"; }
+
+// OLMo 2 has no pre-norms: norms on the attention and MLP outputs instead.
+bool HasInputNorm(const std::string& type) { return type != "olmo2"; }
+
+// StarCoder2: LayerNorm with weight and bias, and the c_fc / c_proj MLP.
+bool IsStarcoder2(const std::string& type) { return type == "starcoder2"; }
+
+// Whether the type writes a sliding_window key to config.json.
+bool WritesSlidingWindow(const std::string& type) {
+  return type == "mistral" || type == "qwen2" || type == "qwen3" || HasSandwichNorms(type) ||
+         IsStarcoder2(type);
+}
+
+bool IsKnownActivation(const std::string& act) {
+  return act == "silu" || act == "gelu" || act == "gelu_pytorch_tanh";
 }
 
 void CheckConfig(const HfConfig& c) {
-  TORCH_CHECK(IsKnownType(c.model_type), "unknown model_type '", c.model_type, "'");
+  const std::string& t = c.model_type;
+  TORCH_CHECK(IsKnownType(t), "unknown model_type '", t, "'");
   TORCH_CHECK(c.hidden_size > 0 && c.intermediate_size > 0 && c.num_hidden_layers >= 0 &&
                   c.vocab_size > 0 && c.num_attention_heads > 0 && c.num_key_value_heads > 0,
               "config sizes must be positive");
@@ -36,19 +78,75 @@ void CheckConfig(const HfConfig& c) {
               "num_attention_heads must be a multiple of num_key_value_heads");
   TORCH_CHECK(c.head_dim.has_value() || c.hidden_size % c.num_attention_heads == 0,
               "hidden_size must be a multiple of num_attention_heads without head_dim");
+  TORCH_CHECK(!c.head_dim.has_value() || *c.head_dim > 0, "head_dim must be positive");
   TORCH_CHECK(HfHeadDim(c) % 2 == 0, "head_dim must be even for RoPE");
-  TORCH_CHECK(c.model_type != "qwen2" || c.attention_bias,
+  TORCH_CHECK(c.rms_norm_eps >= 0 && c.rope_theta > 0, "bad rms_norm_eps or rope_theta");
+  TORCH_CHECK(IsKnownActivation(c.hidden_act), "unknown hidden_act '", c.hidden_act,
+              "' (silu, gelu or gelu_pytorch_tanh)");
+  TORCH_CHECK(t != "qwen2" || c.attention_bias,
               "qwen2 always has q/k/v biases: set attention_bias");
-  TORCH_CHECK(c.model_type != "mistral" || !c.attention_bias, "mistral has no attention biases");
+  TORCH_CHECK(t != "mistral" || !c.attention_bias, "mistral has no attention biases");
   TORCH_CHECK(!c.sliding_window.has_value() || *c.sliding_window > 0,
               "sliding_window must be positive");
+  // Transformers' gemma attention (and Gemma2/3 config validation) require
+  // hidden_size % heads == 0 even with an explicit head_dim.
+  TORCH_CHECK(!IsGemma(t) || c.hidden_size % c.num_attention_heads == 0, t,
+              " requires hidden_size to be a multiple of num_attention_heads");
+  // OLMo 2, Granite and StarCoder2 take head_dim from hidden_size / heads in
+  // the transformers versions that do not read config.head_dim.
+  TORCH_CHECK(!(t == "olmo2" || t == "granite" || IsStarcoder2(t)) || !c.head_dim.has_value() ||
+                  *c.head_dim * c.num_attention_heads == c.hidden_size,
+              t, " requires head_dim == hidden_size / num_attention_heads");
+  TORCH_CHECK(!IsGemma(t) || !c.rope_scaling.has_value(),
+              "llama3 rope_scaling is not supported for ", t);
+
+  // Gemma 2 / 3 fields.
+  if (HasSandwichNorms(t)) {
+    TORCH_CHECK(c.query_pre_attn_scalar.has_value() && *c.query_pre_attn_scalar > 0, t,
+                " needs a positive query_pre_attn_scalar");
+    TORCH_CHECK(c.sliding_window.has_value(), t, " needs sliding_window");
+  } else {
+    TORCH_CHECK(!c.query_pre_attn_scalar.has_value() && !c.attn_logit_softcapping.has_value() &&
+                    !c.final_logit_softcapping.has_value(),
+                "query_pre_attn_scalar and soft-capping are for gemma2 and gemma3_text only");
+  }
+  TORCH_CHECK(!c.attn_logit_softcapping.has_value() || *c.attn_logit_softcapping > 0,
+              "attn_logit_softcapping must be positive");
+  TORCH_CHECK(!c.final_logit_softcapping.has_value() || *c.final_logit_softcapping > 0,
+              "final_logit_softcapping must be positive");
+
+  // Gemma 3 fields.
+  if (t == "gemma3_text") {
+    TORCH_CHECK(c.sliding_window_pattern > 0,
+                "gemma3_text needs a positive sliding_window_pattern");
+    TORCH_CHECK(c.rope_local_base_freq > 0, "rope_local_base_freq must be positive");
+    TORCH_CHECK(!c.linear_rope_factor.has_value() || *c.linear_rope_factor > 0,
+                "linear_rope_factor must be positive");
+  } else {
+    TORCH_CHECK(c.sliding_window_pattern == 0 && c.rope_local_base_freq == 10000.0 &&
+                    !c.linear_rope_factor.has_value(),
+                "sliding_window_pattern, rope_local_base_freq and linear_rope_factor are for "
+                "gemma3_text only");
+  }
+
+  // Granite fields.
+  if (t == "granite") {
+    TORCH_CHECK(c.attention_multiplier > 0, "granite needs a positive attention_multiplier");
+    TORCH_CHECK(c.logits_scaling != 0, "logits_scaling must not be 0");
+  } else {
+    TORCH_CHECK(c.embedding_multiplier == 1.0 && c.residual_multiplier == 1.0 &&
+                    c.attention_multiplier == 0.0 && c.logits_scaling == 1.0,
+                "embedding_multiplier, residual_multiplier, attention_multiplier and "
+                "logits_scaling are for granite only");
+  }
 }
 
-// Whether o_proj has a bias: transformers' Llama and Qwen3 use attention_bias
-// for all four projections, Qwen2 only for q/k/v, Mistral for none.
-bool HasOutputBias(const HfConfig& c) {
-  return c.attention_bias && (c.model_type == "llama" || c.model_type == "qwen3");
-}
+// Whether o_proj has a bias: transformers uses attention_bias for all four
+// projections except in Qwen2 (q/k/v only); Mistral has none.
+bool HasOutputBias(const HfConfig& c) { return c.attention_bias && c.model_type != "qwen2"; }
+
+// StarCoder2's use_bias also puts biases on mlp.c_fc and mlp.c_proj.
+bool HasMlpBias(const HfConfig& c) { return IsStarcoder2(c.model_type) && c.attention_bias; }
 
 // Decimal text that reads back exactly as `value`, with a '.' or an exponent
 // so that Python's json reads a float: "10000.0" for whole numbers, otherwise
@@ -98,18 +196,57 @@ class StateReader {
   std::set<std::string> used_;
 };
 
-// transformers' RMSNorm: in float32, x * rsqrt(mean(x^2) + eps), cast back to
-// the input dtype, then times the weight.
+// transformers' RMSNorm (Llama's, Qwen's, OLMo 2's, Granite's): in float32,
+// x * rsqrt(mean(x^2) + eps), cast back to the input dtype, then times the weight.
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   const at::Tensor h = x.to(at::kFloat);
   const at::Tensor variance = h.pow(2).mean({-1}, /*keepdim=*/true);
   return weight * (h * at::rsqrt(variance + eps)).to(x.scalar_type());
 }
 
+// GemmaRMSNorm (also Gemma 2's and Gemma 3's): in float32, x * rsqrt(mean(x^2)
+// + eps) * (1 + w), then cast to the input dtype.
+at::Tensor GemmaRmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  const at::Tensor h = x.to(at::kFloat);
+  const at::Tensor normed = h * at::rsqrt(h.pow(2).mean({-1}, /*keepdim=*/true) + eps);
+  return (normed * (1.0 + weight.to(at::kFloat))).to(x.scalar_type());
+}
+
+// ACT2FN[hidden_act]: "silu" nn.SiLU, "gelu" exact (erf) GELU,
+// "gelu_pytorch_tanh" GELU with approximate="tanh".
+at::Tensor Activation(const std::string& act, const at::Tensor& x) {
+  if (act == "silu") return at::silu(x);
+  if (act == "gelu") return at::gelu(x);
+  return at::gelu(x, "tanh");
+}
+
 // rotate_half: [x1, x2] -> [-x2, x1] over the last dimension.
 at::Tensor RotateHalf(const at::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return at::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+// _compute_default_rope_parameters: 1.0 / (base ** (arange(0, dim, 2).float() /
+// dim)), all in float32 (Python's `1.0 / t` is t.reciprocal() * 1.0).
+at::Tensor DefaultInverseFrequencies(double base, int64_t dim) {
+  const at::Tensor exponents = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / dim;
+  return at::reciprocal(at::pow(base, exponents));
+}
+
+void CheckLayer(const HfConfig& c, int64_t layer) {
+  TORCH_CHECK(layer >= 0 && layer < c.num_hidden_layers, "layer ", layer, " out of range [0, ",
+              c.num_hidden_layers, ")");
+}
+
+// The window of a layer, without the checks of the public function.
+std::optional<int64_t> LayerWindow(const HfConfig& c, int64_t layer) {
+  const std::string& t = c.model_type;
+  if (t == "mistral" || IsStarcoder2(t)) return c.sliding_window;
+  if (t == "gemma2") return layer % 2 == 0 ? c.sliding_window : std::nullopt;
+  if (t == "gemma3_text") {
+    return (layer + 1) % c.sliding_window_pattern != 0 ? c.sliding_window : std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -119,25 +256,42 @@ int64_t HfHeadDim(const HfConfig& config) {
                                      : config.hidden_size / config.num_attention_heads;
 }
 
+std::optional<int64_t> HfLayerSlidingWindow(const HfConfig& config, int64_t layer) {
+  CheckConfig(config);
+  CheckLayer(config, layer);
+  return LayerWindow(config, layer);
+}
+
 std::string ToConfigJson(const HfConfig& c) {
   CheckConfig(c);
+  const std::string& t = c.model_type;
+  auto optional_double = [](const std::optional<double>& value) {
+    return value.has_value() ? JsonDouble(*value) : std::string("null");
+  };
   std::ostringstream out;
   out << "{\n";
-  out << "  \"architectures\": [\"" << Architecture(c.model_type) << "\"],\n";
-  out << "  \"model_type\": \"" << c.model_type << "\",\n";
+  out << "  \"architectures\": [\"" << Architecture(t) << "\"],\n";
+  out << "  \"model_type\": \"" << t << "\",\n";
   out << "  \"torch_dtype\": \"float32\",\n";
-  out << "  \"hidden_act\": \"silu\",\n";
+  out << "  \"hidden_act\": \"" << c.hidden_act << "\",\n";
+  // Gemma 2 and 3 read hidden_activation; Gemma reads hidden_act now and read
+  // hidden_activation in transformers 4.38-4.47: the same value for both.
+  if (IsGemma(t)) out << "  \"hidden_activation\": \"" << c.hidden_act << "\",\n";
   out << "  \"hidden_size\": " << c.hidden_size << ",\n";
   out << "  \"intermediate_size\": " << c.intermediate_size << ",\n";
   out << "  \"num_hidden_layers\": " << c.num_hidden_layers << ",\n";
   out << "  \"num_attention_heads\": " << c.num_attention_heads << ",\n";
   out << "  \"num_key_value_heads\": " << c.num_key_value_heads << ",\n";
-  if (c.head_dim.has_value() || c.model_type == "qwen3") {
+  if (c.head_dim.has_value() || t == "qwen3" || IsGemma(t)) {
     out << "  \"head_dim\": " << HfHeadDim(c) << ",\n";
   }
   out << "  \"vocab_size\": " << c.vocab_size << ",\n";
   out << "  \"max_position_embeddings\": " << c.max_position_embeddings << ",\n";
-  out << "  \"rms_norm_eps\": " << JsonDouble(c.rms_norm_eps) << ",\n";
+  if (IsStarcoder2(t)) {
+    out << "  \"norm_epsilon\": " << JsonDouble(c.rms_norm_eps) << ",\n";
+  } else {
+    out << "  \"rms_norm_eps\": " << JsonDouble(c.rms_norm_eps) << ",\n";
+  }
   out << "  \"rope_theta\": " << JsonDouble(c.rope_theta) << ",\n";
   if (c.rope_scaling.has_value()) {
     const HfConfig::Llama3Scaling& s = *c.rope_scaling;
@@ -146,14 +300,17 @@ std::string ToConfigJson(const HfConfig& c) {
         << ", \"high_freq_factor\": " << JsonDouble(s.high_freq_factor)
         << ", \"original_max_position_embeddings\": " << s.original_max_position_embeddings
         << "},\n";
+  } else if (c.linear_rope_factor.has_value()) {
+    out << "  \"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": "
+        << JsonDouble(*c.linear_rope_factor) << "},\n";
   } else {
     out << "  \"rope_scaling\": null,\n";
   }
-  if (c.model_type == "qwen2" || c.model_type == "qwen3") {
+  if (t == "qwen2" || t == "qwen3") {
     out << "  \"use_sliding_window\": false,\n";
     out << "  \"max_window_layers\": " << c.num_hidden_layers << ",\n";
   }
-  if (c.model_type != "llama") {
+  if (WritesSlidingWindow(t)) {
     out << "  \"sliding_window\": ";
     if (c.sliding_window.has_value()) {
       out << *c.sliding_window;
@@ -162,8 +319,43 @@ std::string ToConfigJson(const HfConfig& c) {
     }
     out << ",\n";
   }
-  if (c.model_type == "llama") out << "  \"mlp_bias\": false,\n";
-  out << "  \"attention_bias\": " << (c.attention_bias ? "true" : "false") << ",\n";
+  if (HasSandwichNorms(t)) {
+    // An integer when whole, as in the released configs (transformers types it int).
+    const double scalar = *c.query_pre_attn_scalar;
+    out << "  \"query_pre_attn_scalar\": ";
+    if (scalar == std::floor(scalar) && scalar < 1e15) {
+      out << static_cast<int64_t>(scalar);
+    } else {
+      out << JsonDouble(scalar);
+    }
+    out << ",\n";
+    out << "  \"attn_logit_softcapping\": " << optional_double(c.attn_logit_softcapping) << ",\n";
+    out << "  \"final_logit_softcapping\": " << optional_double(c.final_logit_softcapping) << ",\n";
+    out << "  \"layer_types\": [";
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+      out << (i > 0 ? ", " : "") << "\""
+          << (LayerWindow(c, i).has_value() ? "sliding_attention" : "full_attention") << "\"";
+    }
+    out << "],\n";
+  }
+  if (t == "gemma3_text") {
+    out << "  \"sliding_window_pattern\": " << c.sliding_window_pattern << ",\n";
+    out << "  \"rope_local_base_freq\": " << JsonDouble(c.rope_local_base_freq) << ",\n";
+  }
+  if (t == "granite") {
+    out << "  \"embedding_multiplier\": " << JsonDouble(c.embedding_multiplier) << ",\n";
+    out << "  \"residual_multiplier\": " << JsonDouble(c.residual_multiplier) << ",\n";
+    out << "  \"attention_multiplier\": " << JsonDouble(c.attention_multiplier) << ",\n";
+    out << "  \"logits_scaling\": " << JsonDouble(c.logits_scaling) << ",\n";
+  }
+  if (t == "llama" || t == "granite") out << "  \"mlp_bias\": false,\n";
+  if (IsStarcoder2(t)) {
+    out << "  \"use_bias\": " << (c.attention_bias ? "true" : "false") << ",\n";
+    out << "  \"residual_dropout\": 0.0,\n";
+    out << "  \"embedding_dropout\": 0.0,\n";
+  } else {
+    out << "  \"attention_bias\": " << (c.attention_bias ? "true" : "false") << ",\n";
+  }
   out << "  \"attention_dropout\": 0.0,\n";
   out << "  \"tie_word_embeddings\": " << (c.tie_word_embeddings ? "true" : "false") << "\n";
   out << "}\n";
@@ -172,24 +364,34 @@ std::string ToConfigJson(const HfConfig& c) {
 
 std::map<std::string, at::Tensor> MakeHfStateDict(const HfConfig& c, uint64_t seed) {
   CheckConfig(c);
+  const std::string& t = c.model_type;
   at::Generator generator = at::detail::createCPUGenerator(seed);
   const at::TensorOptions options = at::TensorOptions().dtype(at::kFloat);
   auto normal = [&](std::vector<int64_t> shape) { return at::randn(shape, generator, options); };
   auto linear_weight = [&](int64_t out_features, int64_t in_features) {
     return normal({out_features, in_features}) / std::sqrt(static_cast<double>(in_features));
   };
-  auto norm_weight = [&](int64_t size) { return 1.0 + 0.1 * normal({size}); };
+  // Gemma stores w and computes x * (1 + w): draw w near 0 so 1 + w is near 1.
+  const bool gemma = IsGemma(t), layer_norm = IsStarcoder2(t);
+  auto norm_weight = [&](int64_t size) {
+    return gemma ? 0.1 * normal({size}) : 1.0 + 0.1 * normal({size});
+  };
   auto bias = [&](int64_t size) { return 0.1 * normal({size}); };
 
   const int64_t hidden = c.hidden_size, head_dim = HfHeadDim(c);
   const int64_t q_width = c.num_attention_heads * head_dim;
   const int64_t kv_width = c.num_key_value_heads * head_dim;
   std::map<std::string, at::Tensor> state;
+  // A norm over `size` under `name` (weight, and bias for LayerNorm).
+  auto add_norm = [&](const std::string& name, int64_t size) {
+    state[name + ".weight"] = norm_weight(size);
+    if (layer_norm) state[name + ".bias"] = bias(size);
+  };
   // Drawn in a fixed order so that the values depend only on config and seed.
   state["model.embed_tokens.weight"] = 0.5 * normal({c.vocab_size, hidden});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    state[p + "input_layernorm.weight"] = norm_weight(hidden);
+    if (HasInputNorm(t)) add_norm(p + "input_layernorm", hidden);
     state[p + "self_attn.q_proj.weight"] = linear_weight(q_width, hidden);
     state[p + "self_attn.k_proj.weight"] = linear_weight(kv_width, hidden);
     state[p + "self_attn.v_proj.weight"] = linear_weight(kv_width, hidden);
@@ -200,27 +402,38 @@ std::map<std::string, at::Tensor> MakeHfStateDict(const HfConfig& c, uint64_t se
       state[p + "self_attn.v_proj.bias"] = bias(kv_width);
     }
     if (HasOutputBias(c)) state[p + "self_attn.o_proj.bias"] = bias(hidden);
-    if (c.model_type == "qwen3") {
+    if (HasPerHeadQkNorm(t)) {
       state[p + "self_attn.q_norm.weight"] = norm_weight(head_dim);
       state[p + "self_attn.k_norm.weight"] = norm_weight(head_dim);
     }
-    state[p + "post_attention_layernorm.weight"] = norm_weight(hidden);
-    state[p + "mlp.gate_proj.weight"] = linear_weight(c.intermediate_size, hidden);
-    state[p + "mlp.up_proj.weight"] = linear_weight(c.intermediate_size, hidden);
-    state[p + "mlp.down_proj.weight"] = linear_weight(hidden, c.intermediate_size);
+    if (HasWholeWidthQkNorm(t)) {
+      state[p + "self_attn.q_norm.weight"] = norm_weight(q_width);
+      state[p + "self_attn.k_norm.weight"] = norm_weight(kv_width);
+    }
+    add_norm(p + "post_attention_layernorm", hidden);
+    if (HasSandwichNorms(t)) add_norm(p + "pre_feedforward_layernorm", hidden);
+    if (HasSandwichNorms(t) || t == "olmo2") add_norm(p + "post_feedforward_layernorm", hidden);
+    if (IsStarcoder2(t)) {
+      state[p + "mlp.c_fc.weight"] = linear_weight(c.intermediate_size, hidden);
+      if (HasMlpBias(c)) state[p + "mlp.c_fc.bias"] = bias(c.intermediate_size);
+      state[p + "mlp.c_proj.weight"] = linear_weight(hidden, c.intermediate_size);
+      if (HasMlpBias(c)) state[p + "mlp.c_proj.bias"] = bias(hidden);
+    } else {
+      state[p + "mlp.gate_proj.weight"] = linear_weight(c.intermediate_size, hidden);
+      state[p + "mlp.up_proj.weight"] = linear_weight(c.intermediate_size, hidden);
+      state[p + "mlp.down_proj.weight"] = linear_weight(hidden, c.intermediate_size);
+    }
   }
-  state["model.norm.weight"] = norm_weight(hidden);
+  add_norm("model.norm", hidden);
   if (!c.tie_word_embeddings) state["lm_head.weight"] = linear_weight(c.vocab_size, hidden);
   return state;
 }
 
 at::Tensor HfRopeInverseFrequencies(const HfConfig& c) {
   CheckConfig(c);
-  const int64_t dim = HfHeadDim(c);
-  // _compute_default_rope_parameters: 1.0 / (base ** (arange(0, dim, 2).float() / dim)),
-  // all in float32 (Python's `1.0 / t` is t.reciprocal() * 1.0).
-  const at::Tensor exponents = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / dim;
-  at::Tensor inv_freq = at::reciprocal(at::pow(c.rope_theta, exponents));
+  at::Tensor inv_freq = DefaultInverseFrequencies(c.rope_theta, HfHeadDim(c));
+  // _compute_linear_scaling_rope_parameters: inv_freq /= factor.
+  if (c.linear_rope_factor.has_value()) return inv_freq / *c.linear_rope_factor;
   if (!c.rope_scaling.has_value()) return inv_freq;
 
   // _compute_llama3_parameters, in the same float32 operations.
@@ -239,6 +452,16 @@ at::Tensor HfRopeInverseFrequencies(const HfConfig& c) {
   return at::where(medium, smoothed, inv_freq_llama);
 }
 
+at::Tensor HfLayerRopeInverseFrequencies(const HfConfig& c, int64_t layer) {
+  CheckConfig(c);
+  CheckLayer(c, layer);
+  // Gemma 3's sliding layers: rope_local_base_freq with rope_type "default".
+  if (c.model_type == "gemma3_text" && LayerWindow(c, layer).has_value()) {
+    return DefaultInverseFrequencies(c.rope_local_base_freq, HfHeadDim(c));
+  }
+  return HfRopeInverseFrequencies(c);
+}
+
 at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::Tensor>& state,
                              const at::Tensor& input_ids) {
   CheckConfig(c);
@@ -249,41 +472,69 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
       input_ids.min().item<int64_t>() >= 0 && input_ids.max().item<int64_t>() < c.vocab_size,
       "input_ids out of the vocabulary");
 
+  const std::string& t = c.model_type;
   const int64_t batch = input_ids.size(0), seq = input_ids.size(1);
   const int64_t hidden = c.hidden_size, head_dim = HfHeadDim(c);
   const int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
-  const int64_t groups = heads / kv_heads;
-  const double scaling = std::pow(static_cast<double>(head_dim), -0.5);
-  const bool qk_norm = c.model_type == "qwen3";
-  const std::optional<int64_t> window =
-      c.model_type == "mistral" ? c.sliding_window : std::optional<int64_t>();
+  const int64_t groups = heads / kv_heads, inter = c.intermediate_size;
+  const bool granite = t == "granite", sandwich = HasSandwichNorms(t);
+  // The attention scale: query_pre_attn_scalar ** -0.5 (gemma2/3),
+  // attention_multiplier (granite), head_dim ** -0.5 (the rest).
+  double scaling = std::pow(static_cast<double>(head_dim), -0.5);
+  if (sandwich) scaling = std::pow(*c.query_pre_attn_scalar, -0.5);
+  if (granite) scaling = c.attention_multiplier;
+  // Gemma 3's attention never passes attn_logit_softcapping on: only Gemma 2 caps.
+  const std::optional<double> attn_cap =
+      t == "gemma2" ? c.attn_logit_softcapping : std::optional<double>();
 
   StateReader reader(state);
   const at::Tensor embed = reader.Get("model.embed_tokens.weight", {c.vocab_size, hidden});
 
-  // Rotary tables [seq, head_dim]: freqs = position * inv_freq in float32, emb =
-  // cat(freqs, freqs), cos/sin of that (attention_scaling is 1 for these types).
-  const at::Tensor positions = at::arange(seq, at::kLong).to(at::kFloat);
-  const at::Tensor freqs = at::outer(positions, HfRopeInverseFrequencies(c));
-  const at::Tensor emb = at::cat({freqs, freqs}, -1);
-  const at::Tensor cos = emb.cos().view({1, 1, seq, head_dim});
-  const at::Tensor sin = emb.sin().view({1, 1, seq, head_dim});
+  // The model's norm under `name` applied to x: GemmaRMSNorm, LayerNorm with
+  // bias (starcoder2) or RMSNorm.
+  auto norm = [&](const std::string& name, const at::Tensor& x, int64_t size) {
+    const at::Tensor weight = reader.Get(name + ".weight", {size});
+    if (IsGemma(t)) return GemmaRmsNorm(x, weight, c.rms_norm_eps);
+    if (IsStarcoder2(t)) {
+      return at::layer_norm(x, {size}, weight, reader.Get(name + ".bias", {size}), c.rms_norm_eps);
+    }
+    return RmsNorm(x, weight, c.rms_norm_eps);
+  };
 
-  // Eager additive mask [seq, seq]: 0 where query i may see key j (j <= i, and
-  // i - j < sliding_window for Mistral), finfo(float32).min elsewhere.
+  // Rotary tables [1, 1, seq, head_dim] per distinct inverse-frequency set:
+  // freqs = position * inv_freq in float32, emb = cat(freqs, freqs), cos/sin
+  // of that (attention_scaling is 1 for these rope types).
+  const at::Tensor positions = at::arange(seq, at::kLong).to(at::kFloat);
+  auto rotary = [&](const at::Tensor& inv_freq) {
+    const at::Tensor freqs = at::outer(positions, inv_freq);
+    const at::Tensor emb = at::cat({freqs, freqs}, -1);
+    return std::make_pair(emb.cos().view({1, 1, seq, head_dim}),
+                          emb.sin().view({1, 1, seq, head_dim}));
+  };
+
+  // Eager additive mask [1, 1, seq, seq]: 0 where query i may see key j (j <= i,
+  // and i - j < window on a sliding layer), finfo(float32).min elsewhere.
   const at::Tensor query_index = at::arange(seq, at::kLong).view({seq, 1});
   const at::Tensor key_index = at::arange(seq, at::kLong).view({1, seq});
-  at::Tensor allowed = key_index <= query_index;
-  if (window.has_value()) allowed = at::logical_and(allowed, key_index > query_index - *window);
-  const at::Tensor mask =
-      at::zeros({seq, seq}, at::kFloat)
-          .masked_fill(at::logical_not(allowed), std::numeric_limits<float>::lowest())
-          .view({1, 1, seq, seq});
+  auto make_mask = [&](const std::optional<int64_t>& window) {
+    at::Tensor allowed = key_index <= query_index;
+    if (window.has_value()) {
+      allowed = at::logical_and(allowed, key_index > query_index - *window);
+    }
+    return at::zeros({seq, seq}, at::kFloat)
+        .masked_fill(at::logical_not(allowed), std::numeric_limits<float>::lowest())
+        .view({1, 1, seq, seq});
+  };
 
   at::Tensor h = at::embedding(embed, input_ids);  // [batch, seq, hidden]
+  if (IsGemma(t)) {
+    // normalizer = torch.tensor(hidden_size ** 0.5) in the model dtype.
+    h = h * at::scalar_tensor(std::sqrt(static_cast<double>(hidden)), at::kFloat);
+  }
+  if (granite) h = h * c.embedding_multiplier;
+
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    const at::Tensor in_norm = reader.Get(p + "input_layernorm.weight", {hidden});
     const at::Tensor wq = reader.Get(p + "self_attn.q_proj.weight", {heads * head_dim, hidden});
     const at::Tensor wk = reader.Get(p + "self_attn.k_proj.weight", {kv_heads * head_dim, hidden});
     const at::Tensor wv = reader.Get(p + "self_attn.v_proj.weight", {kv_heads * head_dim, hidden});
@@ -295,47 +546,89 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
       bv = reader.Get(p + "self_attn.v_proj.bias", {kv_heads * head_dim});
     }
     if (HasOutputBias(c)) bo = reader.Get(p + "self_attn.o_proj.bias", {hidden});
+    const auto [cos, sin] = rotary(HfLayerRopeInverseFrequencies(c, i));
+    const at::Tensor mask = make_mask(LayerWindow(c, i));
 
     // Self attention.
     const at::Tensor residual = h;
-    const at::Tensor x = RmsNorm(h, in_norm, c.rms_norm_eps);
-    at::Tensor q = at::linear(x, wq, bq).view({batch, seq, heads, head_dim});
-    at::Tensor k = at::linear(x, wk, bk).view({batch, seq, kv_heads, head_dim});
-    at::Tensor v = at::linear(x, wv, bv).view({batch, seq, kv_heads, head_dim});
-    if (qk_norm) {  // Qwen3: RMSNorm over each head's head_dim, before RoPE.
-      q = RmsNorm(q, reader.Get(p + "self_attn.q_norm.weight", {head_dim}), c.rms_norm_eps);
-      k = RmsNorm(k, reader.Get(p + "self_attn.k_norm.weight", {head_dim}), c.rms_norm_eps);
+    const at::Tensor x = HasInputNorm(t) ? norm(p + "input_layernorm", h, hidden) : h;
+    at::Tensor q = at::linear(x, wq, bq);
+    at::Tensor k = at::linear(x, wk, bk);
+    const at::Tensor v = at::linear(x, wv, bv).view({batch, seq, kv_heads, head_dim});
+    if (HasWholeWidthQkNorm(t)) {  // OLMo 2: over the whole projection, before the head split.
+      q = RmsNorm(q, reader.Get(p + "self_attn.q_norm.weight", {heads * head_dim}), c.rms_norm_eps);
+      k = RmsNorm(k, reader.Get(p + "self_attn.k_norm.weight", {kv_heads * head_dim}),
+                  c.rms_norm_eps);
+    }
+    q = q.view({batch, seq, heads, head_dim});
+    k = k.view({batch, seq, kv_heads, head_dim});
+    if (HasPerHeadQkNorm(t)) {  // Qwen3, Gemma 3: over each head's head_dim, before RoPE.
+      const at::Tensor q_norm = reader.Get(p + "self_attn.q_norm.weight", {head_dim});
+      const at::Tensor k_norm = reader.Get(p + "self_attn.k_norm.weight", {head_dim});
+      if (IsGemma(t)) {
+        q = GemmaRmsNorm(q, q_norm, c.rms_norm_eps);
+        k = GemmaRmsNorm(k, k_norm, c.rms_norm_eps);
+      } else {
+        q = RmsNorm(q, q_norm, c.rms_norm_eps);
+        k = RmsNorm(k, k_norm, c.rms_norm_eps);
+      }
     }
     q = q.transpose(1, 2);  // [batch, heads, seq, head_dim]
     k = k.transpose(1, 2);
-    v = v.transpose(1, 2);
+    at::Tensor vt = v.transpose(1, 2);
     q = q * cos + RotateHalf(q) * sin;
     k = k * cos + RotateHalf(k) * sin;
     // repeat_kv: kv head g serves query heads g * groups .. (g + 1) * groups - 1.
     k = k.unsqueeze(2)
             .expand({batch, kv_heads, groups, seq, head_dim})
             .reshape({batch, heads, seq, head_dim});
-    v = v.unsqueeze(2)
-            .expand({batch, kv_heads, groups, seq, head_dim})
-            .reshape({batch, heads, seq, head_dim});
-    at::Tensor weights = at::matmul(q, k.transpose(2, 3)) * scaling + mask;
-    weights = at::softmax(weights, -1, at::kFloat);
-    const at::Tensor attended =
-        at::matmul(weights, v).transpose(1, 2).contiguous().reshape({batch, seq, heads * head_dim});
-    h = residual + at::linear(attended, wo, bo);
+    vt = vt.unsqueeze(2)
+             .expand({batch, kv_heads, groups, seq, head_dim})
+             .reshape({batch, heads, seq, head_dim});
+    at::Tensor weights = at::matmul(q, k.transpose(2, 3)) * scaling;
+    if (attn_cap.has_value()) weights = at::tanh(weights / *attn_cap) * *attn_cap;
+    weights = at::softmax(weights + mask, -1, at::kFloat);
+    const at::Tensor attended = at::matmul(weights, vt)
+                                    .transpose(1, 2)
+                                    .contiguous()
+                                    .reshape({batch, seq, heads * head_dim});
+    at::Tensor attn_out = at::linear(attended, wo, bo);
+    if (sandwich || t == "olmo2") attn_out = norm(p + "post_attention_layernorm", attn_out, hidden);
+    if (granite) attn_out = attn_out * c.residual_multiplier;
+    h = residual + attn_out;
 
-    // MLP: down(silu(gate(x)) * up(x)).
+    // MLP: down(act(gate(y)) * up(y)), or StarCoder2's c_proj(act(c_fc(y))).
     const at::Tensor residual2 = h;
-    const at::Tensor y =
-        RmsNorm(h, reader.Get(p + "post_attention_layernorm.weight", {hidden}), c.rms_norm_eps);
-    const at::Tensor gate =
-        at::linear(y, reader.Get(p + "mlp.gate_proj.weight", {c.intermediate_size, hidden}));
-    const at::Tensor up =
-        at::linear(y, reader.Get(p + "mlp.up_proj.weight", {c.intermediate_size, hidden}));
-    h = residual2 + at::linear(at::silu(gate) * up, reader.Get(p + "mlp.down_proj.weight",
-                                                               {hidden, c.intermediate_size}));
+    at::Tensor y = h;
+    if (sandwich) {
+      y = norm(p + "pre_feedforward_layernorm", h, hidden);
+    } else if (t != "olmo2") {
+      y = norm(p + "post_attention_layernorm", h, hidden);
+    }
+    at::Tensor mlp_out;
+    if (IsStarcoder2(t)) {
+      c10::optional<at::Tensor> b_fc, b_proj;
+      if (HasMlpBias(c)) {
+        b_fc = reader.Get(p + "mlp.c_fc.bias", {inter});
+        b_proj = reader.Get(p + "mlp.c_proj.bias", {hidden});
+      }
+      const at::Tensor fc = at::linear(y, reader.Get(p + "mlp.c_fc.weight", {inter, hidden}), b_fc);
+      mlp_out = at::linear(Activation(c.hidden_act, fc),
+                           reader.Get(p + "mlp.c_proj.weight", {hidden, inter}), b_proj);
+    } else {
+      const at::Tensor gate =
+          at::linear(y, reader.Get(p + "mlp.gate_proj.weight", {inter, hidden}));
+      const at::Tensor up = at::linear(y, reader.Get(p + "mlp.up_proj.weight", {inter, hidden}));
+      mlp_out = at::linear(Activation(c.hidden_act, gate) * up,
+                           reader.Get(p + "mlp.down_proj.weight", {hidden, inter}));
+    }
+    if (sandwich || t == "olmo2") {
+      mlp_out = norm(p + "post_feedforward_layernorm", mlp_out, hidden);
+    }
+    if (granite) mlp_out = mlp_out * c.residual_multiplier;
+    h = residual2 + mlp_out;
   }
-  h = RmsNorm(h, reader.Get("model.norm.weight", {hidden}), c.rms_norm_eps);
+  h = norm("model.norm", h, hidden);
 
   at::Tensor head;
   if (c.tie_word_embeddings) {
@@ -345,7 +638,13 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
     head = reader.Get("lm_head.weight", {c.vocab_size, hidden});
   }
   reader.CheckAllUsed();
-  return at::linear(h, head);
+  at::Tensor logits = at::linear(h, head);
+  if (granite) logits = logits / c.logits_scaling;
+  if (c.final_logit_softcapping.has_value()) {
+    const double cap = *c.final_logit_softcapping;
+    logits = at::tanh(logits / cap) * cap;
+  }
+  return logits;
 }
 
 namespace {
@@ -397,6 +696,63 @@ HfConfig TinyQwen3Config() {
 HfConfig TinyMistralConfig() {
   HfConfig c = TinyConfig("mistral", 1e-5, 10000.0);
   c.sliding_window = 4;
+  return c;
+}
+
+HfConfig TinyGemmaConfig() {
+  HfConfig c = TinyConfig("gemma", 1e-6, 10000.0);
+  c.head_dim = 32;
+  c.hidden_act = "gelu";
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+HfConfig TinyGemma2Config() {
+  HfConfig c = TinyConfig("gemma2", 1e-6, 10000.0);
+  c.num_hidden_layers = 3;
+  c.head_dim = 32;
+  c.hidden_act = "gelu_pytorch_tanh";
+  c.query_pre_attn_scalar = 24.0;
+  c.sliding_window = 4;
+  c.attn_logit_softcapping = 5.0;
+  c.final_logit_softcapping = 3.0;
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+HfConfig TinyGemma3Config() {
+  HfConfig c = TinyConfig("gemma3_text", 1e-6, 1000000.0);
+  c.num_hidden_layers = 4;
+  c.head_dim = 32;
+  c.hidden_act = "gelu_pytorch_tanh";
+  c.query_pre_attn_scalar = 24.0;
+  c.sliding_window = 4;
+  c.sliding_window_pattern = 2;
+  c.rope_local_base_freq = 10000.0;
+  c.linear_rope_factor = 2.0;
+  c.final_logit_softcapping = 3.0;
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+HfConfig TinyOlmo2Config() { return TinyConfig("olmo2", 1e-6, 500000.0); }
+
+HfConfig TinyGraniteConfig() {
+  HfConfig c = TinyConfig("granite", 1e-5, 10000.0);
+  c.embedding_multiplier = 12.0;
+  c.residual_multiplier = 0.22;
+  c.attention_multiplier = 0.125;
+  c.logits_scaling = 2.0;
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+HfConfig TinyStarcoder2Config() {
+  HfConfig c = TinyConfig("starcoder2", 1e-5, 100000.0);
+  c.hidden_act = "gelu_pytorch_tanh";
+  c.attention_bias = true;  // use_bias
+  c.sliding_window = 4;
+  c.tie_word_embeddings = true;
   return c;
 }
 

@@ -2,7 +2,9 @@
 #define MODELHUB_TESTS_TESTING_HF_REFERENCE_H_
 
 // An independent reference for the Hugging Face transformers forward pass of
-// LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM and MistralForCausalLM
+// LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, MistralForCausalLM,
+// GemmaForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM (text only, model_type
+// gemma3_text), Olmo2ForCausalLM, GraniteForCausalLM and Starcoder2ForCausalLM
 // (eager attention, no cache, no padding), written in plain ATen ops from the
 // semantics of transformers' modeling code. It deliberately uses nothing from
 // runtime/, so that modelhub's runtime can be checked against it.
@@ -16,26 +18,37 @@
 
 namespace modelhub::testing {
 
-// The config.json fields the reference needs, under their Hugging Face names.
+// The config.json fields the reference needs, under their Hugging Face names
+// (StarCoder2's norm_epsilon and use_bias live in rms_norm_eps and
+// attention_bias). Fields of one model type must keep their defaults for the
+// others (CheckConfig, run by every function below, throws otherwise).
 struct HfConfig {
-  std::string model_type;  // "llama", "qwen2", "qwen3" or "mistral".
+  // "llama", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "gemma3_text",
+  // "olmo2", "granite" or "starcoder2".
+  std::string model_type;
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;
   int64_t num_hidden_layers = 0;
   int64_t num_attention_heads = 0;
   int64_t num_key_value_heads = 0;
-  // Per-head width; hidden_size / num_attention_heads when unset.
+  // Per-head width; hidden_size / num_attention_heads when unset. olmo2, granite
+  // and starcoder2 only allow hidden_size / num_attention_heads.
   std::optional<int64_t> head_dim;
   int64_t vocab_size = 0;
   int64_t max_position_embeddings = 0;
+  // The norm epsilon: rms_norm_eps, or StarCoder2's LayerNorm norm_epsilon.
   double rms_norm_eps = 1e-6;
+  // RoPE base; for gemma3_text the one of the global (full-attention) layers.
   double rope_theta = 10000.0;
   bool tie_word_embeddings = false;
-  // Mistral only: query i sees key j iff j <= i and i - j < sliding_window
-  // (the window counts the query itself). Ignored for the other types, whose
-  // configs are written with use_sliding_window false.
+  // Query i sees key j iff j <= i and i - j < sliding_window (the window counts
+  // the query itself), on every layer for mistral and starcoder2 (where it may
+  // be unset: no window), on the sliding layers of gemma2 and gemma3_text
+  // (where it must be set). Ignored for the other types, whose configs are
+  // written with use_sliding_window false (qwen2, qwen3) or without the key.
   std::optional<int64_t> sliding_window;
-  // rope_scaling {"rope_type": "llama3", ...}, as in Llama 3.1.
+  // rope_scaling {"rope_type": "llama3", ...}, as in Llama 3.1. Not allowed for
+  // the gemma types (gemma3_text has linear_rope_factor).
   struct Llama3Scaling {
     double factor = 8.0;
     double low_freq_factor = 1.0;
@@ -43,54 +56,132 @@ struct HfConfig {
     int64_t original_max_position_embeddings = 8192;
   };
   std::optional<Llama3Scaling> rope_scaling;
-  // Biases on q/k/v (and, for llama and qwen3, on o_proj too, as transformers
-  // does). Must be true for qwen2 (which always has q/k/v biases and no o_proj
-  // bias) and false for mistral (which has none).
+  // Biases on q/k/v and, for every type but qwen2, on o_proj too, as
+  // transformers does. Must be true for qwen2 (which always has q/k/v biases
+  // and no o_proj bias) and false for mistral (which has none). StarCoder2's
+  // use_bias: biases on q/k/v/o and on mlp.c_fc / mlp.c_proj.
   bool attention_bias = false;
+  // The MLP activation: "silu", "gelu" (exact, erf) or "gelu_pytorch_tanh"
+  // (tanh approximation); written to config.json as hidden_act (and, for the
+  // gemma types, as hidden_activation too).
+  std::string hidden_act = "silu";
+  // gemma2/gemma3_text (required there): attention scores are scaled by
+  // query_pre_attn_scalar ** -0.5 instead of head_dim ** -0.5.
+  std::optional<double> query_pre_attn_scalar;
+  // gemma2/gemma3_text: cap * tanh(score / cap) on the scaled attention scores,
+  // before the mask. Applied by gemma2 only: transformers' Gemma3Attention
+  // never passes it to the attention function, so gemma3_text writes it to
+  // config.json and ignores it.
+  std::optional<double> attn_logit_softcapping;
+  // gemma2/gemma3_text: cap * tanh(logits / cap) on the final logits.
+  std::optional<double> final_logit_softcapping;
+  // gemma3_text (required there, > 0): layer i is global (full attention) iff
+  // (i + 1) % sliding_window_pattern == 0, sliding otherwise. gemma2 always
+  // alternates (layer i sliding iff i % 2 == 0) and leaves this 0.
+  int64_t sliding_window_pattern = 0;
+  // gemma3_text: the unscaled RoPE base of the sliding layers.
+  double rope_local_base_freq = 10000.0;
+  // gemma3_text: rope_scaling {"rope_type": "linear", "factor": f} on the
+  // global layers (inverse frequencies divided by f).
+  std::optional<double> linear_rope_factor;
+  // granite: embeddings times embedding_multiplier; each attention and MLP
+  // output times residual_multiplier before its residual add; attention scale
+  // attention_multiplier (instead of head_dim ** -0.5; must be > 0); logits
+  // divided by logits_scaling.
+  double embedding_multiplier = 1.0;
+  double residual_multiplier = 1.0;
+  double attention_multiplier = 0.0;
+  double logits_scaling = 1.0;
 };
 
 // The head width `config` implies: head_dim, or hidden_size / num_attention_heads.
 int64_t HfHeadDim(const HfConfig& config);
 
-// `config` as config.json text: "architectures" (e.g. ["LlamaForCausalLM"]),
-// "model_type", "torch_dtype": "float32", "hidden_act": "silu" and every field of
-// HfConfig. head_dim is written when set, and always for qwen3 (whose
-// transformers default is 128, not hidden_size / heads); rope_scaling is
-// {"rope_type": "llama3", ...} or null; qwen2/qwen3 get "use_sliding_window":
-// false; llama gets no sliding_window. Doubles are written so they read back
-// exactly. Throws (c10::Error) on an unknown model_type.
+// The sliding window of layer `layer` (0-based) of `config`, or nullopt where
+// the layer attends to the whole causal prefix: sliding_window on every layer
+// for mistral and starcoder2; on even layers for gemma2; on layers with
+// (layer + 1) % sliding_window_pattern != 0 for gemma3_text; never for the
+// others. Throws (c10::Error) on a bad config or layer.
+std::optional<int64_t> HfLayerSlidingWindow(const HfConfig& config, int64_t layer);
+
+// `config` as config.json text. Every type gets "architectures" (e.g.
+// ["LlamaForCausalLM"]), "model_type", "torch_dtype": "float32", "hidden_act",
+// hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+// num_key_value_heads, vocab_size, max_position_embeddings, rope_theta,
+// "rope_scaling" (llama3 dict, gemma3_text's {"rope_type": "linear",
+// "factor": f}, or null), attention_dropout 0.0 and tie_word_embeddings.
+// head_dim is written when set, and always for qwen3 and the gemma types (whose
+// transformers defaults are 128 and 256). Then per type:
+//   rms_norm_eps and attention_bias: every type but starcoder2;
+//   llama, granite: "mlp_bias": false;
+//   qwen2, qwen3: "use_sliding_window": false, max_window_layers;
+//   mistral, qwen2, qwen3, gemma2, gemma3_text, starcoder2: sliding_window
+//     (number or null);
+//   gemma, gemma2, gemma3_text: "hidden_activation" (= hidden_act);
+//   gemma2, gemma3_text: query_pre_attn_scalar (an integer when whole),
+//     attn_logit_softcapping and final_logit_softcapping (number or null),
+//     layer_types (["sliding_attention", "full_attention", ...]);
+//   gemma3_text: sliding_window_pattern, rope_local_base_freq;
+//   granite: embedding_multiplier, residual_multiplier, attention_multiplier,
+//     logits_scaling;
+//   starcoder2: norm_epsilon, use_bias, residual_dropout 0.0,
+//     embedding_dropout 0.0.
+// Doubles are written so they read back exactly. Throws (c10::Error) on an
+// unknown model_type or a config CheckConfig rejects.
 std::string ToConfigJson(const HfConfig& config);
 
-// A deterministic random float32 state dict under Hugging Face names
-// (model.embed_tokens.weight, model.layers.N.{input_layernorm,
-// post_attention_layernorm}.weight, model.layers.N.self_attn.{q,k,v,o}_proj.*,
-// model.layers.N.self_attn.{q,k}_norm.weight for qwen3, model.layers.N.mlp.
-// {gate,up,down}_proj.weight, model.norm.weight, and lm_head.weight unless
-// tie_word_embeddings). Linear weights are normal / sqrt(fan_in), embeddings
-// normal * 0.5, norm weights 1 + 0.1 * normal, biases 0.1 * normal, so
+// A deterministic random float32 state dict under Hugging Face names. Per layer
+// N, under model.layers.N.:
+//   input_layernorm.weight (not olmo2; starcoder2 adds input_layernorm.bias),
+//   self_attn.{q,k,v,o}_proj.weight, self_attn.{q,k,v}_proj.bias when
+//   attention_bias, self_attn.o_proj.bias when attention_bias and not qwen2,
+//   self_attn.{q,k}_norm.weight ([head_dim] for qwen3 and gemma3_text;
+//   [heads * head_dim] and [kv_heads * head_dim] for olmo2),
+//   post_attention_layernorm.weight (starcoder2 adds .bias),
+//   pre_feedforward_layernorm.weight (gemma2, gemma3_text),
+//   post_feedforward_layernorm.weight (gemma2, gemma3_text, olmo2),
+//   mlp.{gate,up,down}_proj.weight (all but starcoder2), or for starcoder2
+//   mlp.c_fc.weight, mlp.c_proj.weight and, with attention_bias (use_bias),
+//   mlp.c_fc.bias and mlp.c_proj.bias;
+// then model.embed_tokens.weight, model.norm.weight (starcoder2 adds
+// model.norm.bias) and lm_head.weight unless tie_word_embeddings. Linear
+// weights are normal / sqrt(fan_in), embeddings normal * 0.5, norm weights
+// 1 + 0.1 * normal (for the gemma types, which compute x * (1 + w), the stored
+// w is 0.1 * normal), biases (LayerNorm ones included) 0.1 * normal, so
 // activations stay O(1) and attention is far from uniform. Drawn from its own
 // generator seeded with `seed` (no global RNG state is read or changed); the
 // same config and seed give bit-identical tensors.
 std::map<std::string, at::Tensor> MakeHfStateDict(const HfConfig& config, uint64_t seed);
 
-// The RoPE inverse frequencies transformers uses for `config`, float32
-// [head_dim / 2]: 1 / theta^(2i / head_dim), then, with llama3 scaling, divided
-// by factor for wavelengths above original_max / low_freq_factor, unchanged
-// below original_max / high_freq_factor, and smoothly interpolated between.
+// The RoPE inverse frequencies transformers uses for `config`'s global
+// (full-attention) layers, float32 [head_dim / 2]: 1 / theta^(2i / head_dim)
+// with theta = rope_theta, then, with llama3 scaling, divided by factor for
+// wavelengths above original_max / low_freq_factor, unchanged below
+// original_max / high_freq_factor, and smoothly interpolated between; with
+// gemma3_text's linear_rope_factor f, all divided by f.
 at::Tensor HfRopeInverseFrequencies(const HfConfig& config);
+
+// The RoPE inverse frequencies of layer `layer`: for the sliding layers of
+// gemma3_text 1 / rope_local_base_freq^(2i / head_dim), unscaled; otherwise
+// HfRopeInverseFrequencies(config). Throws (c10::Error) on a bad layer.
+at::Tensor HfLayerRopeInverseFrequencies(const HfConfig& config, int64_t layer);
 
 // The logits [batch, seq, vocab] (float32) of the Hugging Face model with
 // `config` and weights `state` (Hugging Face names, as MakeHfStateDict makes)
 // on `input_ids` [batch, seq] (int64, no padding, positions 0..seq-1). Computed
-// in float32 in transformers' operation order (RMSNorm in float32, RoPE tables
-// in float32, additive finfo.min mask, float32 softmax). `state` must hold
-// exactly the tensors the model has, with the right shapes (lm_head.weight may
-// be present with tied embeddings and is then ignored, as transformers ties it).
-// Throws (c10::Error) on a missing, extra or misshapen tensor or bad ids.
+// in float32 in transformers' operation order (RMSNorm in float32, Gemma's
+// (1 + w) RMSNorm, StarCoder2's LayerNorm, RoPE tables in float32, additive
+// finfo.min mask after gemma2's score soft-capping, float32 softmax, the
+// gemma embedding scale sqrt(hidden_size) as a float32 tensor, granite's
+// multipliers, final soft-capping). `state` must hold exactly the tensors the
+// model has, with the right shapes (lm_head.weight may be present with tied
+// embeddings and is then ignored, as transformers ties it). Throws
+// (c10::Error) on a missing, extra or misshapen tensor or bad ids.
 at::Tensor HfReferenceLogits(const HfConfig& config, const std::map<std::string, at::Tensor>& state,
                              const at::Tensor& input_ids);
 
-// Ready-made tiny configs (hidden 64, 2 layers, vocab 128, 4 query / 2 kv heads).
+// Ready-made tiny configs (hidden 64, 2 layers, vocab 128, 4 query / 2 kv heads,
+// intermediate 96, unless said otherwise).
 // Llama with llama3 rope scaling (theta 10000, original_max_position_embeddings
 // 32, factor 8, low/high 1/4) so that with head_dim 16 frequency 0 is left
 // alone, frequency 1 is interpolated and frequencies 2..7 are divided by 8.
@@ -101,6 +192,27 @@ HfConfig TinyQwen2Config();
 HfConfig TinyQwen3Config();
 // Mistral with sliding_window 4, untied.
 HfConfig TinyMistralConfig();
+// Gemma with head_dim 32 (not 64 / 4), exact "gelu", tied.
+HfConfig TinyGemmaConfig();
+// Gemma 2, 3 layers (0 and 2 sliding, 1 global), head_dim 32,
+// query_pre_attn_scalar 24, sliding_window 4, attn_logit_softcapping 5,
+// final_logit_softcapping 3, "gelu_pytorch_tanh", tied.
+HfConfig TinyGemma2Config();
+// Gemma 3 text, 4 layers, sliding_window_pattern 2 (0 and 2 sliding, 1 and 3
+// global), sliding_window 4, head_dim 32, query_pre_attn_scalar 24, rope_theta
+// 1e6 with linear factor 2 on global layers, rope_local_base_freq 1e4,
+// final_logit_softcapping 3 (attn_logit_softcapping null, as in the released
+// models), "gelu_pytorch_tanh", tied.
+HfConfig TinyGemma3Config();
+// OLMo 2 (post-norms, whole-width q/k norms), rope_theta 5e5, untied.
+HfConfig TinyOlmo2Config();
+// Granite with embedding_multiplier 12, residual_multiplier 0.22,
+// attention_multiplier 0.125 (head_dim 16, so not 1 / sqrt(16)),
+// logits_scaling 2, tied.
+HfConfig TinyGraniteConfig();
+// StarCoder2 with use_bias (q/k/v/o, c_fc, c_proj biases), LayerNorm eps 1e-5,
+// sliding_window 4 on every layer, "gelu_pytorch_tanh", rope_theta 1e5, tied.
+HfConfig TinyStarcoder2Config();
 
 }  // namespace modelhub::testing
 

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,9 @@ using StateDict = std::map<std::string, at::Tensor>;
 constexpr double kPi = 3.14159265358979323846;
 
 std::vector<HfConfig> TinyConfigs() {
-  return {TinyLlama3Config(), TinyQwen2Config(), TinyQwen3Config(), TinyMistralConfig()};
+  return {TinyLlama3Config(),  TinyQwen2Config(),     TinyQwen3Config(),  TinyMistralConfig(),
+          TinyGemmaConfig(),   TinyGemma2Config(),    TinyGemma3Config(), TinyOlmo2Config(),
+          TinyGraniteConfig(), TinyStarcoder2Config()};
 }
 
 // Token ids [rows.size(), seq] from explicit rows.
@@ -46,13 +50,20 @@ Vec ToVec(const at::Tensor& t) {
   return Vec(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
 }
 
+// The activations, from their formulas.
+double Silu(double x) { return x / (1.0 + std::exp(-x)); }
+double GeluErf(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
+double GeluTanh(double x) {
+  return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / kPi) * (x + 0.044715 * x * x * x)));
+}
+
 // ---------------------------------------------------------------------------
 // An elementary second implementation: plain loops over doubles, written from
 // the same Hugging Face semantics but sharing no code or tensor ops with
 // hf_reference.cc.
 class Elementary {
  public:
-  Elementary(const HfConfig& c, const StateDict& state) : c_(c), state_(state) {
+  Elementary(const HfConfig& c, const StateDict& state) : c_(c), state_(state), t_(c.model_type) {
     d_ = c.head_dim.has_value() ? *c.head_dim : c.hidden_size / c.num_attention_heads;
   }
 
@@ -60,42 +71,74 @@ class Elementary {
   std::vector<Vec> Forward(const std::vector<int64_t>& tokens) const {
     const int64_t seq = static_cast<int64_t>(tokens.size()), hidden = c_.hidden_size;
     const Vec embed = W("model.embed_tokens.weight");
+    double embed_scale = 1.0;
+    if (Gemma()) embed_scale = std::sqrt(static_cast<double>(hidden));
+    if (t_ == "granite") embed_scale = c_.embedding_multiplier;
+    const double residual_scale = t_ == "granite" ? c_.residual_multiplier : 1.0;
+    const bool sandwich = t_ == "gemma2" || t_ == "gemma3_text";
+    const bool post_norms = sandwich || t_ == "olmo2";
     std::vector<Vec> h(seq, Vec(hidden));
     for (int64_t t = 0; t < seq; ++t) {
-      for (int64_t e = 0; e < hidden; ++e) h[t][e] = embed[tokens[t] * hidden + e];
+      for (int64_t e = 0; e < hidden; ++e) h[t][e] = embed[tokens[t] * hidden + e] * embed_scale;
     }
     for (int64_t layer = 0; layer < c_.num_hidden_layers; ++layer) {
       const std::string p = "model.layers." + std::to_string(layer) + ".";
       std::vector<Vec> x(seq);
-      for (int64_t t = 0; t < seq; ++t) x[t] = Norm(h[t], W(p + "input_layernorm.weight"));
-      const std::vector<Vec> attn = Attention(p, x);
       for (int64_t t = 0; t < seq; ++t) {
-        for (int64_t e = 0; e < hidden; ++e) h[t][e] += attn[t][e];
+        x[t] = t_ == "olmo2" ? h[t] : ModelNorm(h[t], p + "input_layernorm");
+      }
+      const std::vector<Vec> attn = Attention(p, layer, x);
+      for (int64_t t = 0; t < seq; ++t) {
+        const Vec a = post_norms ? ModelNorm(attn[t], p + "post_attention_layernorm") : attn[t];
+        for (int64_t e = 0; e < hidden; ++e) h[t][e] += a[e] * residual_scale;
       }
       for (int64_t t = 0; t < seq; ++t) {
-        const Vec y = Norm(h[t], W(p + "post_attention_layernorm.weight"));
-        const Vec gate = Linear(y, p + "mlp.gate_proj.weight", "");
-        const Vec up = Linear(y, p + "mlp.up_proj.weight", "");
-        Vec act(gate.size());
-        for (size_t i = 0; i < gate.size(); ++i) {
-          act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+        Vec y = h[t];
+        if (sandwich) {
+          y = ModelNorm(h[t], p + "pre_feedforward_layernorm");
+        } else if (t_ != "olmo2") {
+          y = ModelNorm(h[t], p + "post_attention_layernorm");
         }
-        const Vec down = Linear(act, p + "mlp.down_proj.weight", "");
-        for (int64_t e = 0; e < hidden; ++e) h[t][e] += down[e];
+        Vec m = Mlp(p, y);
+        if (post_norms) m = ModelNorm(m, p + "post_feedforward_layernorm");
+        for (int64_t e = 0; e < hidden; ++e) h[t][e] += m[e] * residual_scale;
       }
     }
     const std::string head =
         c_.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
     std::vector<Vec> logits(seq);
     for (int64_t t = 0; t < seq; ++t) {
-      logits[t] = Linear(Norm(h[t], W("model.norm.weight")), head, "");
+      logits[t] = Linear(ModelNorm(h[t], "model.norm"), head, "");
+      for (double& v : logits[t]) {
+        if (t_ == "granite") v /= c_.logits_scaling;
+        if (c_.final_logit_softcapping.has_value()) {
+          const double cap = *c_.final_logit_softcapping;
+          v = cap * std::tanh(v / cap);
+        }
+      }
     }
     return logits;
   }
 
-  // The rotary inverse frequency of pair i, with llama3 scaling if configured.
-  double InvFreq(int64_t i) const {
-    const double f = std::pow(c_.rope_theta, -2.0 * static_cast<double>(i) / d_);
+  // The sliding window of a layer, if any.
+  std::optional<int64_t> Window(int64_t layer) const {
+    if (t_ == "mistral" || t_ == "starcoder2") return c_.sliding_window;
+    if (t_ == "gemma2" && layer % 2 == 0) return c_.sliding_window;
+    if (t_ == "gemma3_text" && (layer + 1) % c_.sliding_window_pattern != 0) {
+      return c_.sliding_window;
+    }
+    return std::nullopt;
+  }
+
+  // The rotary inverse frequency of pair i on `layer`: gemma3 sliding layers use
+  // the local base unscaled; otherwise rope_theta with linear or llama3 scaling.
+  double InvFreq(int64_t i, int64_t layer) const {
+    const double exponent = -2.0 * static_cast<double>(i) / static_cast<double>(d_);
+    if (t_ == "gemma3_text" && Window(layer).has_value()) {
+      return std::pow(c_.rope_local_base_freq, exponent);
+    }
+    const double f = std::pow(c_.rope_theta, exponent);
+    if (c_.linear_rope_factor.has_value()) return f / *c_.linear_rope_factor;
     if (!c_.rope_scaling.has_value()) return f;
     const HfConfig::Llama3Scaling& s = *c_.rope_scaling;
     const double old = static_cast<double>(s.original_max_position_embeddings);
@@ -108,6 +151,8 @@ class Elementary {
   }
 
  private:
+  bool Gemma() const { return t_ == "gemma" || t_ == "gemma2" || t_ == "gemma3_text"; }
+
   Vec W(const std::string& name) const { return ToVec(state_.at(name)); }
 
   // y = W x (+ b), W [out, in] row-major.
@@ -125,21 +170,62 @@ class Elementary {
     return y;
   }
 
-  Vec Norm(const Vec& x, const Vec& weight) const {
+  // RMSNorm with weight w, or with (1 + w) for the gemma types.
+  Vec RmsNorm(const Vec& x, const Vec& weight, bool one_plus) const {
     double sum_sq = 0.0;
     for (double v : x) sum_sq += v * v;
     const double r = 1.0 / std::sqrt(sum_sq / static_cast<double>(x.size()) + c_.rms_norm_eps);
     Vec y(x.size());
-    for (size_t i = 0; i < x.size(); ++i) y[i] = weight[i] * x[i] * r;
+    for (size_t i = 0; i < x.size(); ++i)
+      y[i] = (one_plus ? 1.0 + weight[i] : weight[i]) * x[i] * r;
     return y;
   }
 
-  // Rotates pairs (i, i + d/2) of one head by position * InvFreq(i).
-  Vec Rope(const Vec& x, int64_t position) const {
+  // LayerNorm: (x - mean) / sqrt(biased variance + eps) * w + b.
+  Vec LayerNorm(const Vec& x, const Vec& weight, const Vec& bias) const {
+    const double n = static_cast<double>(x.size());
+    double mean = 0.0, var = 0.0;
+    for (double v : x) mean += v / n;
+    for (double v : x) var += (v - mean) * (v - mean) / n;
+    Vec y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      y[i] = (x[i] - mean) / std::sqrt(var + c_.rms_norm_eps) * weight[i] + bias[i];
+    }
+    return y;
+  }
+
+  // The model's norm module `name` (name.weight, and name.bias for LayerNorm).
+  Vec ModelNorm(const Vec& x, const std::string& name) const {
+    if (t_ == "starcoder2") return LayerNorm(x, W(name + ".weight"), W(name + ".bias"));
+    return RmsNorm(x, W(name + ".weight"), Gemma());
+  }
+
+  double Act(double x) const {
+    if (c_.hidden_act == "gelu") return GeluErf(x);
+    if (c_.hidden_act == "gelu_pytorch_tanh") return GeluTanh(x);
+    return Silu(x);
+  }
+
+  Vec Mlp(const std::string& p, const Vec& y) const {
+    if (t_ == "starcoder2") {
+      const bool b = c_.attention_bias;
+      Vec fc = Linear(y, p + "mlp.c_fc.weight", b ? p + "mlp.c_fc.bias" : "");
+      for (double& v : fc) v = Act(v);
+      return Linear(fc, p + "mlp.c_proj.weight", b ? p + "mlp.c_proj.bias" : "");
+    }
+    const Vec gate = Linear(y, p + "mlp.gate_proj.weight", "");
+    const Vec up = Linear(y, p + "mlp.up_proj.weight", "");
+    Vec act(gate.size());
+    for (size_t i = 0; i < gate.size(); ++i) act[i] = Act(gate[i]) * up[i];
+    return Linear(act, p + "mlp.down_proj.weight", "");
+  }
+
+  // Rotates pairs (i, i + d/2) of one head by position * InvFreq(i, layer).
+  Vec Rope(const Vec& x, int64_t position, int64_t layer) const {
     const int64_t half = d_ / 2;
     Vec y(d_);
     for (int64_t i = 0; i < half; ++i) {
-      const double angle = static_cast<double>(position) * InvFreq(i);
+      const double angle = static_cast<double>(position) * InvFreq(i, layer);
       y[i] = x[i] * std::cos(angle) - x[i + half] * std::sin(angle);
       y[i + half] = x[i + half] * std::cos(angle) + x[i] * std::sin(angle);
     }
@@ -150,47 +236,56 @@ class Elementary {
     return Vec(v.begin() + head * d_, v.begin() + (head + 1) * d_);
   }
 
-  std::vector<Vec> Attention(const std::string& p, const std::vector<Vec>& x) const {
+  std::vector<Vec> Attention(const std::string& p, int64_t layer, const std::vector<Vec>& x) const {
     const int64_t seq = static_cast<int64_t>(x.size());
     const int64_t heads = c_.num_attention_heads, kv_heads = c_.num_key_value_heads;
     const bool qkv_bias = c_.attention_bias;
-    const bool o_bias = c_.attention_bias && (c_.model_type == "llama" || c_.model_type == "qwen3");
+    const bool o_bias = c_.attention_bias && t_ != "qwen2";
+    const bool head_norm = t_ == "qwen3" || t_ == "gemma3_text";
+    double scale = 1.0 / std::sqrt(static_cast<double>(d_));
+    if (t_ == "gemma2" || t_ == "gemma3_text") scale = 1.0 / std::sqrt(*c_.query_pre_attn_scalar);
+    if (t_ == "granite") scale = c_.attention_multiplier;
     // q[t][h], k[t][g], v[t][g]: per position and head, after norms and RoPE.
     std::vector<std::vector<Vec>> q(seq), k(seq), v(seq);
     for (int64_t t = 0; t < seq; ++t) {
-      const Vec qt =
+      Vec qt =
           Linear(x[t], p + "self_attn.q_proj.weight", qkv_bias ? p + "self_attn.q_proj.bias" : "");
-      const Vec kt =
+      Vec kt =
           Linear(x[t], p + "self_attn.k_proj.weight", qkv_bias ? p + "self_attn.k_proj.bias" : "");
       const Vec vt =
           Linear(x[t], p + "self_attn.v_proj.weight", qkv_bias ? p + "self_attn.v_proj.bias" : "");
+      if (t_ == "olmo2") {  // One RMSNorm over all heads together.
+        qt = RmsNorm(qt, W(p + "self_attn.q_norm.weight"), false);
+        kt = RmsNorm(kt, W(p + "self_attn.k_norm.weight"), false);
+      }
       for (int64_t h = 0; h < heads; ++h) {
         Vec qh = HeadSlice(qt, h);
-        if (c_.model_type == "qwen3") qh = Norm(qh, W(p + "self_attn.q_norm.weight"));
-        q[t].push_back(Rope(qh, t));
+        if (head_norm) qh = RmsNorm(qh, W(p + "self_attn.q_norm.weight"), Gemma());
+        q[t].push_back(Rope(qh, t, layer));
       }
       for (int64_t g = 0; g < kv_heads; ++g) {
         Vec kh = HeadSlice(kt, g);
-        if (c_.model_type == "qwen3") kh = Norm(kh, W(p + "self_attn.k_norm.weight"));
-        k[t].push_back(Rope(kh, t));
+        if (head_norm) kh = RmsNorm(kh, W(p + "self_attn.k_norm.weight"), Gemma());
+        k[t].push_back(Rope(kh, t, layer));
         v[t].push_back(HeadSlice(vt, g));
       }
     }
+    const std::optional<int64_t> window = Window(layer);
     std::vector<Vec> out(seq);
     for (int64_t t = 0; t < seq; ++t) {
       Vec concat;
       for (int64_t h = 0; h < heads; ++h) {
         const int64_t g = h / (heads / kv_heads);
-        int64_t first = 0;
-        if (c_.model_type == "mistral" && c_.sliding_window.has_value()) {
-          first = std::max<int64_t>(0, t - *c_.sliding_window + 1);
-        }
+        const int64_t first = window.has_value() ? std::max<int64_t>(0, t - *window + 1) : 0;
         Vec scores;
         double max_score = -1e300;
         for (int64_t j = first; j <= t; ++j) {
           double s = 0.0;
           for (int64_t e = 0; e < d_; ++e) s += q[t][h][e] * k[j][g][e];
-          s /= std::sqrt(static_cast<double>(d_));
+          s *= scale;
+          if (t_ == "gemma2" && c_.attn_logit_softcapping.has_value()) {
+            s = *c_.attn_logit_softcapping * std::tanh(s / *c_.attn_logit_softcapping);
+          }
           scores.push_back(s);
           max_score = std::max(max_score, s);
         }
@@ -213,6 +308,7 @@ class Elementary {
 
   const HfConfig& c_;
   const StateDict& state_;
+  const std::string t_;
   int64_t d_;
 };
 
@@ -268,15 +364,65 @@ TEST(HfReferenceTest, TinyConfigsMatchElementaryLoops) {
   }
 }
 
+// The Hugging Face tensor names of a model of `c`, written out per type.
+std::set<std::string> ExpectedNames(const HfConfig& c) {
+  const std::string& t = c.model_type;
+  const std::vector<std::string> qkvo = {"self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                         "self_attn.v_proj.weight", "self_attn.o_proj.weight"};
+  const std::vector<std::string> gated = {"mlp.gate_proj.weight", "mlp.up_proj.weight",
+                                          "mlp.down_proj.weight"};
+  std::vector<std::string> layer;  // under model.layers.N.
+  auto add = [&layer](const std::vector<std::string>& names) {
+    layer.insert(layer.end(), names.begin(), names.end());
+  };
+  if (t == "starcoder2") {
+    add({"input_layernorm.weight", "input_layernorm.bias", "post_attention_layernorm.weight",
+         "post_attention_layernorm.bias", "mlp.c_fc.weight", "mlp.c_proj.weight"});
+    add(qkvo);
+    if (c.attention_bias) {
+      add({"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias",
+           "self_attn.o_proj.bias", "mlp.c_fc.bias", "mlp.c_proj.bias"});
+    }
+  } else {
+    if (t == "olmo2") {
+      add({"self_attn.q_norm.weight", "self_attn.k_norm.weight", "post_attention_layernorm.weight",
+           "post_feedforward_layernorm.weight"});
+    } else if (t == "gemma2" || t == "gemma3_text") {
+      add({"input_layernorm.weight", "post_attention_layernorm.weight",
+           "pre_feedforward_layernorm.weight", "post_feedforward_layernorm.weight"});
+      if (t == "gemma3_text") add({"self_attn.q_norm.weight", "self_attn.k_norm.weight"});
+    } else {  // llama, qwen2, qwen3, mistral, gemma, granite
+      add({"input_layernorm.weight", "post_attention_layernorm.weight"});
+      if (t == "qwen3") add({"self_attn.q_norm.weight", "self_attn.k_norm.weight"});
+    }
+    add(qkvo);
+    add(gated);
+    if (c.attention_bias) {
+      add({"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"});
+      if (t != "qwen2") add({"self_attn.o_proj.bias"});
+    }
+  }
+  std::set<std::string> names = {"model.embed_tokens.weight", "model.norm.weight"};
+  if (t == "starcoder2") names.insert("model.norm.bias");
+  if (!c.tie_word_embeddings) names.insert("lm_head.weight");
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    for (const std::string& name : layer) {
+      EXPECT_TRUE(names.insert("model.layers." + std::to_string(i) + "." + name).second) << name;
+    }
+  }
+  return names;
+}
+
+std::set<std::string> Keys(const StateDict& state) {
+  std::set<std::string> keys;
+  for (const auto& entry : state) keys.insert(entry.first);
+  return keys;
+}
+
 TEST(HfReferenceTest, ShapesNamesAndFiniteness) {
   for (const HfConfig& c : TinyConfigs()) {
     const StateDict state = MakeHfStateDict(c, 1);
-    size_t per_layer = 9;  // 2 norms, q/k/v/o weights, gate/up/down
-    if (c.attention_bias) per_layer += 3;
-    if (c.model_type == "qwen3") per_layer += 2;
-    const size_t expected =
-        2 + (c.tie_word_embeddings ? 0 : 1) + per_layer * static_cast<size_t>(c.num_hidden_layers);
-    EXPECT_EQ(state.size(), expected) << c.model_type;
+    EXPECT_EQ(Keys(state), ExpectedNames(c)) << c.model_type;
     EXPECT_EQ(state.count("lm_head.weight"), c.tie_word_embeddings ? 0u : 1u) << c.model_type;
     for (const auto& entry : state) EXPECT_EQ(entry.second.scalar_type(), at::kFloat);
     const at::Tensor logits =
@@ -299,6 +445,66 @@ TEST(HfReferenceTest, ShapesNamesAndFiniteness) {
   const StateDict qwen2 = MakeHfStateDict(TinyQwen2Config(), 1);
   EXPECT_EQ(qwen2.count("model.layers.0.self_attn.v_proj.bias"), 1u);
   EXPECT_EQ(qwen2.count("model.layers.0.self_attn.o_proj.bias"), 0u);
+}
+
+// The tensors of the new tiny configs, name by name and shape by shape.
+TEST(HfReferenceTest, NewTypesTensorNamesAndShapes) {
+  using Shape = std::vector<int64_t>;
+  const StateDict gemma = MakeHfStateDict(TinyGemmaConfig(), 1);
+  EXPECT_EQ(gemma.size(), 2u + 2u * 9u);  // embed, norm; per layer 2 norms, q/k/v/o, gate/up/down
+  EXPECT_EQ(gemma.at("model.layers.1.self_attn.q_proj.weight").sizes(), (Shape{4 * 32, 64}));
+  EXPECT_EQ(gemma.at("model.layers.1.self_attn.k_proj.weight").sizes(), (Shape{2 * 32, 64}));
+  EXPECT_EQ(gemma.count("lm_head.weight"), 0u);
+
+  const StateDict gemma2 = MakeHfStateDict(TinyGemma2Config(), 1);
+  EXPECT_EQ(gemma2.size(), 2u + 3u * 11u);
+  for (const char* name : {"input_layernorm", "post_attention_layernorm",
+                           "pre_feedforward_layernorm", "post_feedforward_layernorm"}) {
+    EXPECT_EQ(gemma2.at("model.layers.2." + std::string(name) + ".weight").sizes(), (Shape{64}));
+  }
+
+  const StateDict gemma3 = MakeHfStateDict(TinyGemma3Config(), 1);
+  EXPECT_EQ(gemma3.size(), 2u + 4u * 13u);
+  EXPECT_EQ(gemma3.at("model.layers.3.self_attn.q_norm.weight").sizes(), (Shape{32}));
+  EXPECT_EQ(gemma3.at("model.layers.3.self_attn.k_norm.weight").sizes(), (Shape{32}));
+  EXPECT_EQ(gemma3.at("model.layers.3.pre_feedforward_layernorm.weight").sizes(), (Shape{64}));
+
+  const StateDict olmo2 = MakeHfStateDict(TinyOlmo2Config(), 1);
+  EXPECT_EQ(olmo2.size(), 3u + 2u * 11u);  // embed, norm, lm_head (untied)
+  EXPECT_EQ(olmo2.count("model.layers.0.input_layernorm.weight"), 0u);
+  EXPECT_EQ(olmo2.at("model.layers.0.self_attn.q_norm.weight").sizes(), (Shape{4 * 16}));
+  EXPECT_EQ(olmo2.at("model.layers.0.self_attn.k_norm.weight").sizes(), (Shape{2 * 16}));
+  EXPECT_EQ(olmo2.at("model.layers.1.post_feedforward_layernorm.weight").sizes(), (Shape{64}));
+  EXPECT_EQ(olmo2.at("lm_head.weight").sizes(), (Shape{128, 64}));
+
+  const StateDict granite = MakeHfStateDict(TinyGraniteConfig(), 1);
+  EXPECT_EQ(granite.size(), 2u + 2u * 9u);
+  EXPECT_EQ(Keys(granite), Keys(MakeHfStateDict(TinyGemmaConfig(), 1)));  // llama's names
+
+  const StateDict starcoder2 = MakeHfStateDict(TinyStarcoder2Config(), 1);
+  EXPECT_EQ(starcoder2.size(), 3u + 2u * 16u);
+  EXPECT_EQ(starcoder2.at("model.layers.0.input_layernorm.bias").sizes(), (Shape{64}));
+  EXPECT_EQ(starcoder2.at("model.layers.0.post_attention_layernorm.bias").sizes(), (Shape{64}));
+  EXPECT_EQ(starcoder2.at("model.layers.1.mlp.c_fc.weight").sizes(), (Shape{96, 64}));
+  EXPECT_EQ(starcoder2.at("model.layers.1.mlp.c_fc.bias").sizes(), (Shape{96}));
+  EXPECT_EQ(starcoder2.at("model.layers.1.mlp.c_proj.weight").sizes(), (Shape{64, 96}));
+  EXPECT_EQ(starcoder2.at("model.layers.1.mlp.c_proj.bias").sizes(), (Shape{64}));
+  EXPECT_EQ(starcoder2.at("model.layers.1.self_attn.o_proj.bias").sizes(), (Shape{64}));
+  EXPECT_EQ(starcoder2.at("model.norm.bias").sizes(), (Shape{64}));
+  EXPECT_EQ(starcoder2.count("model.layers.0.mlp.gate_proj.weight"), 0u);
+  HfConfig no_bias = TinyStarcoder2Config();
+  no_bias.attention_bias = false;
+  const StateDict plain = MakeHfStateDict(no_bias, 1);
+  EXPECT_EQ(plain.size(), 3u + 2u * 10u);
+  EXPECT_EQ(plain.count("model.layers.0.mlp.c_fc.bias"), 0u);
+  EXPECT_EQ(plain.count("model.layers.0.input_layernorm.bias"), 1u);  // LayerNorm keeps its bias
+
+  // Gemma stores the w of x * (1 + w): drawn near 0; the others near 1.
+  const double gemma_mean = gemma.at("model.norm.weight").mean().item<double>();
+  const double granite_mean = granite.at("model.norm.weight").mean().item<double>();
+  EXPECT_LT(std::abs(gemma_mean), 0.1);
+  EXPECT_LT(std::abs(granite_mean - 1.0), 0.1);
+  EXPECT_GT(gemma.at("model.norm.weight").abs().max().item<double>(), 0.01);
 }
 
 TEST(HfReferenceTest, StateDictIsDeterministicAndLeavesGlobalRngAlone) {
@@ -538,6 +744,628 @@ TEST(HfReferenceTest, ConfigJson) {
   const std::string mistral = ToConfigJson(TinyMistralConfig());
   EXPECT_NE(mistral.find("\"architectures\": [\"MistralForCausalLM\"]"), std::string::npos);
   EXPECT_NE(mistral.find("\"sliding_window\": 4,"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// The types added after llama/qwen/mistral.
+
+TEST(HfReferenceTest, VariantsMatchElementaryLoops) {
+  std::vector<HfConfig> variants;
+  for (const std::string& type : {"gemma", "olmo2", "granite"}) {
+    HfConfig c = type == "gemma"   ? TinyGemmaConfig()
+                 : type == "olmo2" ? TinyOlmo2Config()
+                                   : TinyGraniteConfig();
+    c.attention_bias = true;  // q/k/v and o_proj biases
+    variants.push_back(c);
+  }
+  HfConfig starcoder2 = TinyStarcoder2Config();
+  starcoder2.attention_bias = false;
+  starcoder2.sliding_window.reset();
+  variants.push_back(starcoder2);
+  HfConfig gemma2 = TinyGemma2Config();
+  gemma2.attn_logit_softcapping.reset();
+  gemma2.final_logit_softcapping.reset();
+  gemma2.hidden_act = "silu";
+  variants.push_back(gemma2);
+  HfConfig gemma3 = TinyGemma3Config();
+  gemma3.sliding_window_pattern = 3;
+  gemma3.linear_rope_factor.reset();
+  gemma3.hidden_act = "gelu";
+  variants.push_back(gemma3);
+  HfConfig untied_gemma = TinyGemmaConfig();
+  untied_gemma.tie_word_embeddings = false;
+  variants.push_back(untied_gemma);
+  for (const HfConfig& c : variants) {
+    const StateDict state = MakeHfStateDict(c, 17);
+    const std::vector<int64_t> row = Row(12, c.vocab_size, 3);
+    const at::Tensor logits = HfReferenceLogits(c, state, Ids({row}));
+    ExpectMatchesElementary(c, state, row, logits[0], 2e-5, 2e-5);
+  }
+}
+
+// With no layers a gemma model is E (x / sqrt(mean(x^2) + eps) * (1 + w)) with
+// x = e * sqrt(hidden_size) (then the final soft-cap, if any).
+TEST(HfReferenceTest, GemmaNormIsOnePlusWeightAndEmbeddingsAreScaled) {
+  const std::vector<double> embed = {1.0, -1.0, 2.0, 0.0, 0.5, 0.5, -1.0, 3.0, 0.0, 1.0, 1.0, -2.0};
+  const std::vector<double> w = {0.0, 0.5, -0.5, 1.0};
+  for (const HfConfig& base : {TinyGemmaConfig(), TinyGemma2Config(), TinyGemma3Config()}) {
+    HfConfig c = base;
+    c.hidden_size = 4;
+    c.num_attention_heads = 1;
+    c.num_key_value_heads = 1;
+    c.head_dim = 2;
+    c.num_hidden_layers = 0;
+    c.vocab_size = 3;
+    c.rms_norm_eps = 0.5;  // against mean(x^2) = 6 it makes the embedding scale 2 visible
+    StateDict state = MakeHfStateDict(c, 1);
+    ASSERT_EQ(state.size(), 2u) << c.model_type;
+    state["model.embed_tokens.weight"] = at::tensor(embed, at::kDouble).to(at::kFloat).view({3, 4});
+    state["model.norm.weight"] = at::tensor(w, at::kDouble).to(at::kFloat);
+    const std::vector<int64_t> tokens = {0, 2, 1};
+    const Vec got = ToVec(HfReferenceLogits(c, state, Ids({tokens})));
+    ASSERT_EQ(got.size(), 9u);
+    // The same with embedding scale s and norm weight (one_plus ? 1 + w : w).
+    auto expected = [&](double s, bool one_plus) {
+      Vec out;
+      for (int64_t token : tokens) {
+        double mean_sq = 0.0;
+        for (int e = 0; e < 4; ++e) mean_sq += std::pow(embed[token * 4 + e] * s, 2) / 4.0;
+        Vec n(4);
+        for (int e = 0; e < 4; ++e) {
+          n[e] =
+              embed[token * 4 + e] * s / std::sqrt(mean_sq + 0.5) * (one_plus ? 1.0 + w[e] : w[e]);
+        }
+        for (int v = 0; v < 3; ++v) {
+          double logit = 0.0;
+          for (int e = 0; e < 4; ++e) logit += n[e] * embed[v * 4 + e];
+          if (c.final_logit_softcapping.has_value()) {
+            logit = *c.final_logit_softcapping * std::tanh(logit / *c.final_logit_softcapping);
+          }
+          out.push_back(logit);
+        }
+      }
+      return out;
+    };
+    const Vec want = expected(2.0, true);
+    double unscaled_gap = 0.0, plain_weight_gap = 0.0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i], want[i], 1e-5) << c.model_type << " " << i;
+      unscaled_gap = std::max(unscaled_gap, std::abs(got[i] - expected(1.0, true)[i]));
+      plain_weight_gap = std::max(plain_weight_gap, std::abs(got[i] - expected(2.0, false)[i]));
+    }
+    EXPECT_GT(unscaled_gap, 1e-2) << c.model_type;
+    EXPECT_GT(plain_weight_gap, 1e-2) << c.model_type;
+    if (c.model_type == "gemma") {
+      // Token 0: x = (2, -2, 4, 0), mean(x^2) = 6, so (2, -3, 2, 0) / sqrt(6.5) against the rows.
+      EXPECT_NEAR(got[0], 9.0 / std::sqrt(6.5), 1e-5);
+      EXPECT_NEAR(got[1], -2.5 / std::sqrt(6.5), 1e-5);
+      EXPECT_NEAR(got[2], -1.0 / std::sqrt(6.5), 1e-5);
+    }
+  }
+}
+
+// One gemma layer whose attention adds nothing (o_proj = 0) and whose MLP puts
+// act(2.7) into the first feature: the logits follow hidden_act exactly.
+TEST(HfReferenceTest, GemmaActivationFollowsHiddenAct) {
+  HfConfig c = TinyGemmaConfig();
+  c.hidden_size = 2;
+  c.intermediate_size = 1;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 1;
+  c.num_key_value_heads = 1;
+  c.head_dim = 2;
+  c.vocab_size = 2;
+  c.rms_norm_eps = 0.0;
+  StateDict state = MakeHfStateDict(c, 2);
+  state["model.embed_tokens.weight"] = at::tensor({1.0f, 1.0f, 1.0f, -1.0f}).view({2, 2});
+  for (const char* norm : {"model.layers.0.input_layernorm.weight",
+                           "model.layers.0.post_attention_layernorm.weight", "model.norm.weight"}) {
+    state[norm] = at::zeros({2});  // 1 + w = 1
+  }
+  state["model.layers.0.self_attn.o_proj.weight"] = at::zeros({2, 2});
+  state["model.layers.0.mlp.gate_proj.weight"] = at::tensor({2.0f, 0.7f}).view({1, 2});
+  state["model.layers.0.mlp.up_proj.weight"] = at::tensor({0.5f, 0.5f}).view({1, 2});
+  state["model.layers.0.mlp.down_proj.weight"] = at::tensor({1.0f, 0.0f}).view({2, 1});
+  // h0 = (1, 1) * sqrt(2); its norm is (1, 1), so gate = 2.7 and up = 1; then
+  // h1 = (sqrt(2) + act(2.7), sqrt(2)) and the logits are (z0 + z1, z0 - z1) for
+  // z = h1 / rms(h1).
+  auto expected = [](double act) {
+    const double a = std::sqrt(2.0) + act, b = std::sqrt(2.0);
+    const double rms = std::sqrt((a * a + b * b) / 2.0);
+    return Vec{(a + b) / rms, (a - b) / rms};
+  };
+  const std::map<std::string, Vec> want = {{"gelu", expected(GeluErf(2.7))},
+                                           {"gelu_pytorch_tanh", expected(GeluTanh(2.7))},
+                                           {"silu", expected(Silu(2.7))}};
+  // The formulas differ by far more than the tolerance below.
+  EXPECT_GT(std::abs(want.at("gelu")[1] - want.at("gelu_pytorch_tanh")[1]), 2e-5);
+  for (const auto& [act, logits] : want) {
+    c.hidden_act = act;
+    const Vec got = ToVec(HfReferenceLogits(c, state, Ids({{0}})));
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_NEAR(got[0], logits[0], 2e-6) << act;
+    EXPECT_NEAR(got[1], logits[1], 2e-6) << act;
+  }
+}
+
+TEST(HfReferenceTest, Gemma2SlidesOnEvenLayersOnly) {
+  const HfConfig c = TinyGemma2Config();
+  EXPECT_EQ(HfLayerSlidingWindow(c, 0), std::optional<int64_t>(4));
+  EXPECT_EQ(HfLayerSlidingWindow(c, 1), std::nullopt);
+  EXPECT_EQ(HfLayerSlidingWindow(c, 2), std::optional<int64_t>(4));
+  EXPECT_THROW(HfLayerSlidingWindow(c, 3), c10::Error);
+  // One layer (layer 0, sliding): position 11 sees keys 8..11 only.
+  HfConfig one = c;
+  one.num_hidden_layers = 1;
+  const StateDict one_state = MakeHfStateDict(one, 21);
+  EXPECT_TRUE(LastDependsOn(one, one_state, 12, 8));
+  EXPECT_FALSE(LastDependsOn(one, one_state, 12, 7));
+  EXPECT_FALSE(LastDependsOn(one, one_state, 12, 0));
+  // Two layers: layer 1 is global, so position 11 reaches position 0 through
+  // layer 0's outputs at positions 0..3 (two sliding layers would reach 5..11).
+  HfConfig two = c;
+  two.num_hidden_layers = 2;
+  const StateDict two_state = MakeHfStateDict(two, 21);
+  EXPECT_TRUE(LastDependsOn(two, two_state, 12, 0));
+}
+
+TEST(HfReferenceTest, Gemma2AttentionSoftcapBoundsScoresBeforeTheMask) {
+  const HfConfig c = TinyGemma2Config();
+  ASSERT_EQ(*c.attn_logit_softcapping, 5.0);
+  const StateDict state = MakeHfStateDict(c, 22);
+  const std::vector<int64_t> row = Row(12, c.vocab_size, 1);
+  const at::Tensor ids = Ids({row});
+  StateDict other_qk = state;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".self_attn.";
+    other_qk[p + "q_proj.weight"] = state.at(p + "q_proj.weight") * -3.0;
+    other_qk[p + "k_proj.weight"] = state.at(p + "k_proj.weight").flip({0});
+  }
+  // A cap of 1e-6 squashes every score to within 1e-6 of 0: attention is then
+  // uniform over the visible keys whatever q and k are...
+  HfConfig tiny_cap = c;
+  tiny_cap.attn_logit_softcapping = 1e-6;
+  EXPECT_LT(MaxAbsDiff(HfReferenceLogits(tiny_cap, state, ids),
+                       HfReferenceLogits(tiny_cap, other_qk, ids)),
+            1e-4);
+  // ...while with cap 5 q and k matter.
+  EXPECT_GT(MaxAbsDiff(HfReferenceLogits(c, state, ids), HfReferenceLogits(c, other_qk, ids)),
+            1e-2);
+  // The mask comes after the cap: even with the tiny cap the model stays
+  // causal and windowed (a mask capped with the scores would let -cap through).
+  HfConfig tiny_one = tiny_cap;
+  tiny_one.num_hidden_layers = 1;
+  const StateDict one_state = MakeHfStateDict(tiny_one, 22);
+  EXPECT_FALSE(LastDependsOn(tiny_one, one_state, 12, 7));
+  EXPECT_TRUE(LastDependsOn(tiny_one, one_state, 12, 8));
+  std::vector<int64_t> changed = row;
+  changed[11] = (changed[11] + 1) % c.vocab_size;
+  EXPECT_LT(MaxAbsDiff(HfReferenceLogits(tiny_cap, state, ids).slice(1, 0, 11),
+                       HfReferenceLogits(tiny_cap, state, Ids({changed})).slice(1, 0, 11)),
+            1e-6);
+  // With q scaled up by 10 the scores are far beyond 5 and the cap clips them:
+  // it then changes the logits a lot, exactly as the elementary loops say.
+  StateDict big_q = state;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string name = "model.layers." + std::to_string(i) + ".self_attn.q_proj.weight";
+    big_q[name] = state.at(name) * 10.0;
+  }
+  HfConfig uncapped = c;
+  uncapped.attn_logit_softcapping.reset();
+  const at::Tensor capped_logits = HfReferenceLogits(c, big_q, ids);
+  EXPECT_GT(MaxAbsDiff(capped_logits, HfReferenceLogits(uncapped, big_q, ids)), 5e-2);
+  ExpectMatchesElementary(c, big_q, row, capped_logits[0], 2e-5, 2e-5);
+}
+
+TEST(HfReferenceTest, FinalLogitSoftcapClips) {
+  for (const HfConfig& c : {TinyGemma2Config(), TinyGemma3Config()}) {
+    ASSERT_EQ(*c.final_logit_softcapping, 3.0);
+    const StateDict state = MakeHfStateDict(c, 23);
+    const at::Tensor ids = Ids({Row(12, c.vocab_size, 2)});
+    HfConfig uncapped = c;
+    uncapped.final_logit_softcapping.reset();
+    const at::Tensor raw = HfReferenceLogits(uncapped, state, ids).to(at::kDouble);
+    const at::Tensor capped = HfReferenceLogits(c, state, ids);
+    EXPECT_GT(raw.abs().max().item<double>(), 4.0) << c.model_type;  // the cap bites
+    EXPECT_LE(capped.abs().max().item<double>(), 3.0) << c.model_type;
+    EXPECT_LT(MaxAbsDiff(capped, at::tanh(raw / 3.0) * 3.0), 2e-6) << c.model_type;
+  }
+}
+
+TEST(HfReferenceTest, Gemma3PatternAndPerLayerRope) {
+  const HfConfig c = TinyGemma3Config();
+  ASSERT_EQ(c.sliding_window_pattern, 2);
+  const std::optional<int64_t> w4 = 4, full;
+  EXPECT_EQ(HfLayerSlidingWindow(c, 0), w4);
+  EXPECT_EQ(HfLayerSlidingWindow(c, 1), full);
+  EXPECT_EQ(HfLayerSlidingWindow(c, 2), w4);
+  EXPECT_EQ(HfLayerSlidingWindow(c, 3), full);
+  HfConfig three = c;  // layer i global iff (i + 1) % 3 == 0: only layer 2
+  three.sliding_window_pattern = 3;
+  EXPECT_EQ(HfLayerSlidingWindow(three, 0), w4);
+  EXPECT_EQ(HfLayerSlidingWindow(three, 1), w4);
+  EXPECT_EQ(HfLayerSlidingWindow(three, 2), full);
+  EXPECT_EQ(HfLayerSlidingWindow(three, 3), w4);
+  HfConfig one = c;
+  one.sliding_window_pattern = 1;
+  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(HfLayerSlidingWindow(one, i), full) << i;
+
+  // Sliding layers: 1 / 1e4^(2i / 32); global layers: 1 / 1e6^(2i / 32) / 2.
+  const Vec local = ToVec(HfLayerRopeInverseFrequencies(c, 0));
+  const Vec global = ToVec(HfLayerRopeInverseFrequencies(c, 1));
+  ASSERT_EQ(local.size(), 16u);
+  ASSERT_EQ(global.size(), 16u);
+  for (size_t i = 0; i < local.size(); ++i) {
+    const double exponent = -2.0 * static_cast<double>(i) / 32.0;
+    EXPECT_NEAR(local[i], std::pow(1e4, exponent), 1e-6 * local[i]) << i;
+    EXPECT_NEAR(global[i], std::pow(1e6, exponent) / 2.0, 1e-6 * global[i]) << i;
+  }
+  EXPECT_TRUE(at::equal(HfLayerRopeInverseFrequencies(c, 2), HfLayerRopeInverseFrequencies(c, 0)));
+  EXPECT_TRUE(at::equal(HfLayerRopeInverseFrequencies(c, 3), HfRopeInverseFrequencies(c)));
+  EXPECT_THROW(HfLayerRopeInverseFrequencies(c, 4), c10::Error);
+  // Other types: every layer uses the global frequencies.
+  const HfConfig llama = TinyLlama3Config();
+  EXPECT_TRUE(at::equal(HfLayerRopeInverseFrequencies(llama, 1), HfRopeInverseFrequencies(llama)));
+}
+
+TEST(HfReferenceTest, Gemma3SlidingLayersUseTheLocalBaseOnly) {
+  HfConfig sliding = TinyGemma3Config();
+  sliding.num_hidden_layers = 1;  // layer 0: sliding
+  const StateDict state = MakeHfStateDict(sliding, 24);
+  const at::Tensor ids = Ids({Row(8, sliding.vocab_size, 4)});
+  const at::Tensor base = HfReferenceLogits(sliding, state, ids);
+  HfConfig other_global = sliding;
+  other_global.rope_theta = 5000.0;
+  other_global.linear_rope_factor = 4.0;
+  EXPECT_TRUE(at::equal(HfReferenceLogits(other_global, state, ids), base));
+  HfConfig other_local = sliding;
+  other_local.rope_local_base_freq = 500.0;
+  EXPECT_GT(MaxAbsDiff(HfReferenceLogits(other_local, state, ids), base), 1e-4);
+  EXPECT_FALSE(LastDependsOn(sliding, state, 12, 7));
+  EXPECT_TRUE(LastDependsOn(sliding, state, 12, 8));
+
+  // With pattern 1 layer 0 is global: the reverse.
+  HfConfig global = sliding;
+  global.sliding_window_pattern = 1;
+  const at::Tensor global_base = HfReferenceLogits(global, state, ids);
+  HfConfig global_other_local = global;
+  global_other_local.rope_local_base_freq = 500.0;
+  EXPECT_TRUE(at::equal(HfReferenceLogits(global_other_local, state, ids), global_base));
+  HfConfig global_other_factor = global;
+  global_other_factor.linear_rope_factor = 4.0;
+  EXPECT_GT(MaxAbsDiff(HfReferenceLogits(global_other_factor, state, ids), global_base), 1e-4);
+  EXPECT_TRUE(LastDependsOn(global, state, 12, 0));
+}
+
+TEST(HfReferenceTest, Gemma3IgnoresAttnLogitSoftcapping) {
+  // transformers' Gemma3Attention does not pass attn_logit_softcapping to the
+  // attention function; Gemma2Attention does.
+  const HfConfig c = TinyGemma3Config();
+  ASSERT_FALSE(c.attn_logit_softcapping.has_value());
+  const StateDict state = MakeHfStateDict(c, 25);
+  const at::Tensor ids = Ids({Row(10, c.vocab_size, 5)});
+  HfConfig capped = c;
+  capped.attn_logit_softcapping = 1e-6;
+  EXPECT_TRUE(at::equal(HfReferenceLogits(capped, state, ids), HfReferenceLogits(c, state, ids)));
+  EXPECT_NE(ToConfigJson(capped).find("\"attn_logit_softcapping\": 1e-06,"), std::string::npos);
+  const HfConfig gemma2 = TinyGemma2Config();
+  const StateDict gemma2_state = MakeHfStateDict(gemma2, 25);
+  HfConfig gemma2_capped = gemma2;
+  gemma2_capped.attn_logit_softcapping = 1e-6;
+  EXPECT_GT(MaxAbsDiff(HfReferenceLogits(gemma2_capped, gemma2_state, ids),
+                       HfReferenceLogits(gemma2, gemma2_state, ids)),
+            1e-3);
+}
+
+TEST(HfReferenceTest, Olmo2QkNormSpansTheWholeProjection) {
+  // Scaling the q_proj rows of one head changes OLMo 2's norm (over all heads
+  // together) for every head, but cancels in a per-head norm (Qwen3, Gemma 3).
+  // Scaling all rows cancels in both.
+  for (const HfConfig& c : {TinyOlmo2Config(), TinyQwen3Config(), TinyGemma3Config()}) {
+    const StateDict state = MakeHfStateDict(c, 26);
+    const at::Tensor ids = Ids({Row(8, c.vocab_size, 6)});
+    const at::Tensor before = HfReferenceLogits(c, state, ids);
+    const std::string q = "model.layers.0.self_attn.q_proj.weight";
+    const std::string k = "model.layers.1.self_attn.k_proj.weight";
+    StateDict one_head = state;
+    one_head[q] = state.at(q).clone();
+    one_head[q].slice(0, 0, HfHeadDim(c)).mul_(3.0);
+    StateDict all = state;
+    all[q] = state.at(q) * 3.0;
+    all[k] = state.at(k) * 0.25;
+    EXPECT_LT(MaxAbsDiff(HfReferenceLogits(c, all, ids), before), 1e-4) << c.model_type;
+    const double one_head_diff = MaxAbsDiff(HfReferenceLogits(c, one_head, ids), before);
+    if (c.model_type == "olmo2") {
+      EXPECT_GT(one_head_diff, 1e-3);
+    } else {
+      EXPECT_LT(one_head_diff, 1e-4) << c.model_type;
+    }
+  }
+}
+
+TEST(HfReferenceTest, GraniteLogitsScalingDividesExactly) {
+  const HfConfig c = TinyGraniteConfig();
+  ASSERT_EQ(c.logits_scaling, 2.0);
+  const StateDict state = MakeHfStateDict(c, 27);
+  const at::Tensor ids = Ids({Row(9, c.vocab_size, 7)});
+  HfConfig unscaled = c;
+  unscaled.logits_scaling = 1.0;
+  EXPECT_TRUE(
+      at::equal(HfReferenceLogits(c, state, ids) * 2.0, HfReferenceLogits(unscaled, state, ids)));
+}
+
+TEST(HfReferenceTest, GraniteWithNeutralMultipliersIsLlama) {
+  HfConfig granite = TinyGraniteConfig();
+  granite.embedding_multiplier = 1.0;
+  granite.residual_multiplier = 1.0;
+  granite.logits_scaling = 1.0;
+  granite.attention_multiplier = 0.25;  // 1 / sqrt(head_dim 16)
+  HfConfig llama = granite;
+  llama.model_type = "llama";
+  llama.attention_multiplier = 0.0;
+  const StateDict state = MakeHfStateDict(granite, 28);
+  EXPECT_EQ(Keys(state), Keys(MakeHfStateDict(llama, 28)));
+  const at::Tensor ids = Ids({Row(9, granite.vocab_size, 8)});
+  const at::Tensor llama_logits = HfReferenceLogits(llama, state, ids);
+  EXPECT_LT(MaxAbsDiff(HfReferenceLogits(granite, state, ids), llama_logits), 1e-6);
+  // Each multiplier moves the logits away from Llama's.
+  std::vector<HfConfig> moved(4, granite);
+  moved[0].embedding_multiplier = 12.0;
+  moved[1].residual_multiplier = 0.22;
+  moved[2].attention_multiplier = 0.125;
+  moved[3].logits_scaling = 2.0;
+  for (const HfConfig& m : moved) {
+    EXPECT_GT(MaxAbsDiff(HfReferenceLogits(m, state, ids), llama_logits), 1e-3);
+  }
+}
+
+TEST(HfReferenceTest, GraniteZeroResidualMultiplierLeavesScaledEmbeddings) {
+  // residual_multiplier 0 drops every layer's contribution, leaving
+  // E (w * x / sqrt(mean(x^2) + eps)) / logits_scaling for x = 12 e.
+  HfConfig c = TinyGraniteConfig();
+  c.residual_multiplier = 0.0;
+  c.rms_norm_eps = 4.0;  // against mean(x^2) ~ 36 it makes the multiplier visible
+  const StateDict state = MakeHfStateDict(c, 29);
+  const std::vector<int64_t> tokens = Row(5, c.vocab_size, 9);
+  const Vec got = ToVec(HfReferenceLogits(c, state, Ids({tokens})));
+  const Vec embed = ToVec(state.at("model.embed_tokens.weight"));
+  const Vec w = ToVec(state.at("model.norm.weight"));
+  auto expected = [&](double multiplier) {
+    Vec out;
+    for (int64_t token : tokens) {
+      double mean_sq = 0.0;
+      for (int e = 0; e < 64; ++e) mean_sq += std::pow(embed[token * 64 + e] * multiplier, 2) / 64;
+      for (int v = 0; v < 128; ++v) {
+        double logit = 0.0;
+        for (int e = 0; e < 64; ++e) {
+          logit += w[e] * embed[token * 64 + e] * multiplier / std::sqrt(mean_sq + 4.0) *
+                   embed[v * 64 + e];
+        }
+        out.push_back(logit / 2.0);
+      }
+    }
+    return out;
+  };
+  const Vec want = expected(12.0), unscaled = expected(1.0);
+  ASSERT_EQ(got.size(), want.size());
+  double gap = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], 1e-5) << i;
+    gap = std::max(gap, std::abs(want[i] - unscaled[i]));
+  }
+  EXPECT_GT(gap, 1e-2);
+}
+
+// With no layers a starcoder2 model is E LayerNorm(e): (e - mean) /
+// sqrt(var + eps) * w + b.
+TEST(HfReferenceTest, Starcoder2LayerNormWithBias) {
+  HfConfig c = TinyStarcoder2Config();
+  c.hidden_size = 4;
+  c.num_attention_heads = 1;
+  c.num_key_value_heads = 1;
+  c.num_hidden_layers = 0;
+  c.vocab_size = 3;
+  StateDict state = MakeHfStateDict(c, 3);
+  ASSERT_EQ(Keys(state), (std::set<std::string>{"model.embed_tokens.weight", "model.norm.weight",
+                                                "model.norm.bias"}));
+  const std::vector<double> embed = {1, 2, 3, 6, 0, -1, 1, 0, 2, 2, -2, -2};
+  const std::vector<double> w = {1.0, 0.5, 2.0, -1.0}, b = {0.1, -0.2, 0.3, 0.0};
+  state["model.embed_tokens.weight"] = at::tensor(embed, at::kDouble).to(at::kFloat).view({3, 4});
+  state["model.norm.weight"] = at::tensor(w, at::kDouble).to(at::kFloat);
+  state["model.norm.bias"] = at::tensor(b, at::kDouble).to(at::kFloat);
+  const Vec got = ToVec(HfReferenceLogits(c, state, Ids({{0, 1, 2}})));
+  ASSERT_EQ(got.size(), 9u);
+  for (int token = 0; token < 3; ++token) {
+    double mean = 0.0, var = 0.0;
+    for (int e = 0; e < 4; ++e) mean += embed[token * 4 + e] / 4.0;
+    for (int e = 0; e < 4; ++e) var += std::pow(embed[token * 4 + e] - mean, 2) / 4.0;
+    for (int v = 0; v < 3; ++v) {
+      double logit = 0.0;
+      for (int e = 0; e < 4; ++e) {
+        const double n = (embed[token * 4 + e] - mean) / std::sqrt(var + 1e-5) * w[e] + b[e];
+        logit += n * embed[v * 4 + e];
+      }
+      EXPECT_NEAR(got[token * 3 + v], logit, 1e-5) << token << " " << v;
+    }
+  }
+  // Token 0: mean 3, variance 3.5, normed (-2, -0.5, 0, -3) / sqrt(3.5) + b.
+  const double s = std::sqrt(3.5 + 1e-5);
+  EXPECT_NEAR(got[0], (-2 / s + 0.1) * 1 + (-0.5 / s - 0.2) * 2 + 0.3 * 3 + (-3 / s) * 6, 1e-5);
+}
+
+TEST(HfReferenceTest, Starcoder2SlidesOnEveryLayerAndUsesItsBiases) {
+  const HfConfig c = TinyStarcoder2Config();
+  EXPECT_EQ(HfLayerSlidingWindow(c, 0), std::optional<int64_t>(4));
+  EXPECT_EQ(HfLayerSlidingWindow(c, 1), std::optional<int64_t>(4));
+  HfConfig one = c;
+  one.num_hidden_layers = 1;
+  const StateDict one_state = MakeHfStateDict(one, 30);
+  EXPECT_TRUE(LastDependsOn(one, one_state, 12, 8));
+  EXPECT_FALSE(LastDependsOn(one, one_state, 12, 7));
+  const StateDict state = MakeHfStateDict(c, 30);  // two sliding layers: reach 2 * 3 back
+  EXPECT_TRUE(LastDependsOn(c, state, 12, 5));
+  EXPECT_FALSE(LastDependsOn(c, state, 12, 4));
+  HfConfig no_window = c;
+  no_window.sliding_window.reset();
+  EXPECT_EQ(HfLayerSlidingWindow(no_window, 1), std::nullopt);
+  EXPECT_TRUE(LastDependsOn(no_window, state, 12, 0));
+
+  const at::Tensor ids = Ids({Row(8, c.vocab_size, 3)});
+  const at::Tensor before = HfReferenceLogits(c, state, ids);
+  for (const char* name :
+       {"model.layers.0.mlp.c_fc.bias", "model.layers.0.mlp.c_proj.bias",
+        "model.layers.1.self_attn.o_proj.bias", "model.layers.1.self_attn.v_proj.bias",
+        "model.layers.0.input_layernorm.bias", "model.layers.1.post_attention_layernorm.bias",
+        "model.norm.bias"}) {
+    StateDict changed = state;
+    changed[name] = at::zeros_like(state.at(name));
+    EXPECT_GT(MaxAbsDiff(HfReferenceLogits(c, changed, ids), before), 1e-4) << name;
+  }
+}
+
+TEST(HfReferenceTest, RejectsBadNewConfigs) {
+  for (const HfConfig& c : TinyConfigs()) EXPECT_NO_THROW(ToConfigJson(c)) << c.model_type;
+  std::vector<HfConfig> bad;
+  auto add = [&bad](HfConfig c, auto change) {
+    change(c);
+    bad.push_back(c);
+  };
+  add(TinyGemma2Config(), [](HfConfig& c) { c.query_pre_attn_scalar.reset(); });
+  add(TinyGemma2Config(), [](HfConfig& c) { c.sliding_window.reset(); });
+  add(TinyGemma2Config(), [](HfConfig& c) { c.attn_logit_softcapping = 0.0; });
+  add(TinyGemma2Config(), [](HfConfig& c) { c.sliding_window_pattern = 2; });
+  add(TinyGemma3Config(), [](HfConfig& c) { c.sliding_window_pattern = 0; });
+  add(TinyGemma3Config(), [](HfConfig& c) { c.rope_local_base_freq = 0.0; });
+  add(TinyGemma3Config(), [](HfConfig& c) { c.rope_scaling = HfConfig::Llama3Scaling(); });
+  add(TinyGemmaConfig(), [](HfConfig& c) { c.rope_scaling = HfConfig::Llama3Scaling(); });
+  add(TinyGemmaConfig(), [](HfConfig& c) { c.num_attention_heads = 3, c.num_key_value_heads = 1; });
+  add(TinyGemmaConfig(), [](HfConfig& c) { c.query_pre_attn_scalar = 32.0; });
+  add(TinyGemmaConfig(), [](HfConfig& c) { c.hidden_act = "relu"; });
+  add(TinyLlama3Config(), [](HfConfig& c) { c.final_logit_softcapping = 3.0; });
+  add(TinyLlama3Config(), [](HfConfig& c) { c.linear_rope_factor = 2.0; });
+  add(TinyLlama3Config(), [](HfConfig& c) { c.rope_local_base_freq = 5000.0; });
+  add(TinyLlama3Config(), [](HfConfig& c) { c.embedding_multiplier = 2.0; });
+  add(TinyLlama3Config(), [](HfConfig& c) { c.attention_multiplier = 0.25; });
+  add(TinyGraniteConfig(), [](HfConfig& c) { c.attention_multiplier = 0.0; });
+  add(TinyGraniteConfig(), [](HfConfig& c) { c.logits_scaling = 0.0; });
+  add(TinyOlmo2Config(), [](HfConfig& c) { c.head_dim = 32; });
+  add(TinyStarcoder2Config(), [](HfConfig& c) { c.head_dim = 32; });
+  for (const HfConfig& c : bad) {
+    EXPECT_THROW(ToConfigJson(c), c10::Error) << c.model_type;
+    EXPECT_THROW(MakeHfStateDict(c, 1), c10::Error) << c.model_type;
+  }
+  // The same head_dim as hidden / heads is fine.
+  HfConfig olmo2 = TinyOlmo2Config();
+  olmo2.head_dim = 16;
+  EXPECT_NO_THROW(ToConfigJson(olmo2));
+}
+
+bool Has(const std::string& json, const std::string& text) {
+  return json.find(text) != std::string::npos;
+}
+
+TEST(HfReferenceTest, ConfigJsonNewTypes) {
+  const std::string gemma = ToConfigJson(TinyGemmaConfig());
+  EXPECT_TRUE(Has(gemma, "\"architectures\": [\"GemmaForCausalLM\"],"));
+  EXPECT_TRUE(Has(gemma, "\"model_type\": \"gemma\","));
+  EXPECT_TRUE(Has(gemma, "\"hidden_act\": \"gelu\","));
+  EXPECT_TRUE(Has(gemma, "\"hidden_activation\": \"gelu\","));
+  EXPECT_TRUE(Has(gemma, "\"head_dim\": 32,"));
+  EXPECT_TRUE(Has(gemma, "\"rms_norm_eps\": 1e-06,"));
+  EXPECT_TRUE(Has(gemma, "\"attention_bias\": false,"));
+  EXPECT_TRUE(Has(gemma, "\"tie_word_embeddings\": true"));
+  EXPECT_FALSE(Has(gemma, "sliding_window"));
+  EXPECT_FALSE(Has(gemma, "softcapping"));
+  EXPECT_FALSE(Has(gemma, "query_pre_attn_scalar"));
+
+  const std::string gemma2 = ToConfigJson(TinyGemma2Config());
+  EXPECT_TRUE(Has(gemma2, "\"architectures\": [\"Gemma2ForCausalLM\"],"));
+  EXPECT_TRUE(Has(gemma2, "\"model_type\": \"gemma2\","));
+  EXPECT_TRUE(Has(gemma2, "\"hidden_activation\": \"gelu_pytorch_tanh\","));
+  EXPECT_TRUE(Has(gemma2, "\"query_pre_attn_scalar\": 24,"));
+  EXPECT_TRUE(Has(gemma2, "\"attn_logit_softcapping\": 5.0,"));
+  EXPECT_TRUE(Has(gemma2, "\"final_logit_softcapping\": 3.0,"));
+  EXPECT_TRUE(Has(gemma2, "\"sliding_window\": 4,"));
+  EXPECT_TRUE(Has(gemma2,
+                  "\"layer_types\": [\"sliding_attention\", \"full_attention\", "
+                  "\"sliding_attention\"],"));
+  EXPECT_TRUE(Has(gemma2, "\"rope_scaling\": null,"));
+  EXPECT_FALSE(Has(gemma2, "sliding_window_pattern"));
+  HfConfig gemma2_uncapped = TinyGemma2Config();
+  gemma2_uncapped.attn_logit_softcapping.reset();
+  gemma2_uncapped.final_logit_softcapping.reset();
+  const std::string uncapped = ToConfigJson(gemma2_uncapped);
+  EXPECT_TRUE(Has(uncapped, "\"attn_logit_softcapping\": null,"));
+  EXPECT_TRUE(Has(uncapped, "\"final_logit_softcapping\": null,"));
+
+  const std::string gemma3 = ToConfigJson(TinyGemma3Config());
+  EXPECT_TRUE(Has(gemma3, "\"architectures\": [\"Gemma3ForCausalLM\"],"));
+  EXPECT_TRUE(Has(gemma3, "\"model_type\": \"gemma3_text\","));
+  EXPECT_TRUE(Has(gemma3, "\"sliding_window_pattern\": 2,"));
+  EXPECT_TRUE(Has(gemma3,
+                  "\"layer_types\": [\"sliding_attention\", \"full_attention\", "
+                  "\"sliding_attention\", \"full_attention\"],"));
+  EXPECT_TRUE(Has(gemma3, "\"rope_theta\": 1000000.0,"));
+  EXPECT_TRUE(Has(gemma3, "\"rope_local_base_freq\": 10000.0,"));
+  EXPECT_TRUE(Has(gemma3, "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 2.0},"));
+  EXPECT_TRUE(Has(gemma3, "\"attn_logit_softcapping\": null,"));
+  EXPECT_TRUE(Has(gemma3, "\"final_logit_softcapping\": 3.0,"));
+  EXPECT_TRUE(Has(gemma3, "\"query_pre_attn_scalar\": 24,"));
+  EXPECT_TRUE(Has(gemma3, "\"sliding_window\": 4,"));
+  EXPECT_TRUE(Has(gemma3, "\"head_dim\": 32,"));
+  HfConfig gemma3_plain = TinyGemma3Config();
+  gemma3_plain.linear_rope_factor.reset();
+  gemma3_plain.query_pre_attn_scalar = 24.5;
+  const std::string plain = ToConfigJson(gemma3_plain);
+  EXPECT_TRUE(Has(plain, "\"rope_scaling\": null,"));
+  EXPECT_TRUE(Has(plain, "\"query_pre_attn_scalar\": 24.5,"));
+
+  const std::string olmo2 = ToConfigJson(TinyOlmo2Config());
+  EXPECT_TRUE(Has(olmo2, "\"architectures\": [\"Olmo2ForCausalLM\"],"));
+  EXPECT_TRUE(Has(olmo2, "\"model_type\": \"olmo2\","));
+  EXPECT_TRUE(Has(olmo2, "\"hidden_act\": \"silu\","));
+  EXPECT_TRUE(Has(olmo2, "\"rms_norm_eps\": 1e-06,"));
+  EXPECT_TRUE(Has(olmo2, "\"rope_theta\": 500000.0,"));
+  EXPECT_TRUE(Has(olmo2, "\"tie_word_embeddings\": false"));
+  EXPECT_FALSE(Has(olmo2, "head_dim"));
+  EXPECT_FALSE(Has(olmo2, "sliding_window"));
+  EXPECT_FALSE(Has(olmo2, "hidden_activation"));
+
+  const std::string granite = ToConfigJson(TinyGraniteConfig());
+  EXPECT_TRUE(Has(granite, "\"architectures\": [\"GraniteForCausalLM\"],"));
+  EXPECT_TRUE(Has(granite, "\"model_type\": \"granite\","));
+  EXPECT_TRUE(Has(granite, "\"embedding_multiplier\": 12.0,"));
+  EXPECT_TRUE(Has(granite, "\"residual_multiplier\": 0.22,"));
+  EXPECT_TRUE(Has(granite, "\"attention_multiplier\": 0.125,"));
+  EXPECT_TRUE(Has(granite, "\"logits_scaling\": 2.0,"));
+  EXPECT_TRUE(Has(granite, "\"mlp_bias\": false,"));
+  EXPECT_TRUE(Has(granite, "\"attention_bias\": false,"));
+  EXPECT_FALSE(Has(granite, "sliding_window"));
+  EXPECT_FALSE(Has(ToConfigJson(TinyLlama3Config()), "multiplier"));
+
+  const std::string starcoder2 = ToConfigJson(TinyStarcoder2Config());
+  EXPECT_TRUE(Has(starcoder2, "\"architectures\": [\"Starcoder2ForCausalLM\"],"));
+  EXPECT_TRUE(Has(starcoder2, "\"model_type\": \"starcoder2\","));
+  EXPECT_TRUE(Has(starcoder2, "\"hidden_act\": \"gelu_pytorch_tanh\","));
+  EXPECT_TRUE(Has(starcoder2, "\"norm_epsilon\": 1e-05,"));
+  EXPECT_TRUE(Has(starcoder2, "\"use_bias\": true,"));
+  EXPECT_TRUE(Has(starcoder2, "\"sliding_window\": 4,"));
+  EXPECT_TRUE(Has(starcoder2, "\"residual_dropout\": 0.0,"));
+  EXPECT_TRUE(Has(starcoder2, "\"embedding_dropout\": 0.0,"));
+  EXPECT_TRUE(Has(starcoder2, "\"tie_word_embeddings\": true"));
+  EXPECT_FALSE(Has(starcoder2, "rms_norm_eps"));
+  EXPECT_FALSE(Has(starcoder2, "attention_bias"));
+  HfConfig starcoder2_plain = TinyStarcoder2Config();
+  starcoder2_plain.sliding_window.reset();
+  starcoder2_plain.attention_bias = false;
+  const std::string sc_plain = ToConfigJson(starcoder2_plain);
+  EXPECT_TRUE(Has(sc_plain, "\"sliding_window\": null,"));
+  EXPECT_TRUE(Has(sc_plain, "\"use_bias\": false,"));
+
+  // hidden_act is written for the older types too.
+  HfConfig llama = TinyLlama3Config();
+  llama.hidden_act = "gelu";
+  EXPECT_TRUE(Has(ToConfigJson(llama), "\"hidden_act\": \"gelu\","));
 }
 
 }  // namespace

@@ -18,11 +18,15 @@ int64_t ReferenceParameterCount(const DecoderBlueprint& b) {
   int64_t layer = d * q + 2 * d * kv + q * d;  // q, k, v, output projections
   if (b.attention.qkv_bias) layer += q + 2 * kv;
   if (b.attention.output_bias) layer += d;
-  if (b.attention.q_norm) layer += head;
-  if (b.attention.k_norm) layer += head;
-  layer += 3 * d * ffn;                                         // gate, up, down
-  layer += 2 * d;                                               // the two RMSNorms
-  int64_t total = b.num_layers * layer + b.vocab_size * d + d;  // + embeddings, final norm
+  const bool per_head = b.attention.qk_norm_per_head;
+  if (b.attention.q_norm) layer += per_head ? head : q;
+  if (b.attention.k_norm) layer += per_head ? head : kv;
+  const bool gated = b.ffn.kind == "glu";
+  layer += (gated ? 3 : 2) * d * ffn;  // gate (when gated), up, down
+  if (b.ffn.bias) layer += (gated ? 2 : 1) * ffn + d;
+  const int64_t norm = b.norm.kind == "layer" ? 2 * d : d;  // LayerNorm: weight and bias
+  layer += ((b.norm.before ? 2 : 0) + (b.norm.after ? 2 : 0)) * norm;
+  int64_t total = b.num_layers * layer + b.vocab_size * d + norm;  // + embeddings, final norm
   if (!b.tied_embeddings) total += b.vocab_size * d;
   return total;
 }

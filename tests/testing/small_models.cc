@@ -20,8 +20,12 @@ DecoderBlueprint Shrunk(DecoderBlueprint b) {
   if (b.attention.head_dim) b.attention.head_dim = 32;  // not model_dim / num_heads
   if (b.attention.sliding_window) b.attention.sliding_window = 4;
   if (b.rope.llama3_scaling) b.rope.llama3_scaling->original_context_length = 16;
-  b.ffn = DecoderBlueprint::Ffn{};
-  b.ffn.inner_dim = 96;
+  DecoderBlueprint::Ffn ffn;  // the sizes reset, the kind of block kept
+  ffn.kind = b.ffn.kind;
+  ffn.activation = b.ffn.activation;
+  ffn.bias = b.ffn.bias;
+  ffn.inner_dim = 96;
+  b.ffn = ffn;
   return b;
 }
 

@@ -34,7 +34,10 @@ TEST(CliTest, ArchsListsOneLinePerPreset) {
   EXPECT_EQ(Lines(run.out), 13);
   EXPECT_EQ(run.out.rfind("qwen qwen25_7b\n", 0), 0u);
   EXPECT_NE(run.out.find("qwen qwen3_32b\n"), std::string::npos);
-  EXPECT_EQ(Lines(Modelhub("archs").out), 13 + 14 + 1);
+  // qwen, llama, mistral; gemma, gemma2, gemma3, granite, olmo2, starcoder2
+  const std::string all = Modelhub("archs").out;
+  EXPECT_EQ(Lines(all), 13 + 14 + 1 + 2 + 3 + 4 + 4 + 2 + 3);
+  EXPECT_NE(all.find("starcoder2 starcoder2_15b\n"), std::string::npos);
 }
 
 TEST(CliTest, ArchsParamsPrintsExactCounts) {
@@ -43,6 +46,8 @@ TEST(CliTest, ArchsParamsPrintsExactCounts) {
   EXPECT_NE(run.out.find("llama llama3_1_405b 405853388800\n"), std::string::npos);
   EXPECT_NE(run.out.find("qwen qwen25_0.5b 494032768\n"), std::string::npos);
   EXPECT_NE(run.out.find("mistral 7b 7241732096\n"), std::string::npos);
+  EXPECT_NE(run.out.find("gemma2 gemma2_27b 27227128320\n"), std::string::npos);
+  EXPECT_NE(run.out.find("olmo2 olmo2_13b 13716198400\n"), std::string::npos);
 }
 
 TEST(CliTest, ConfigPrintsTheResolvedConfigAsYaml) {

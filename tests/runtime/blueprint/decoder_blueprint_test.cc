@@ -40,12 +40,14 @@ void Change(int64_t& value) { value = value * 10 + 7; }
 void Change(double& value) { value *= 2; }
 void Change(bool& value) { value = !value; }
 void Change(std::optional<int64_t>& value) { value = value ? std::nullopt : std::optional(10); }
+void Change(std::optional<double>& value) { value = value ? std::nullopt : std::optional(2.5); }
+void Change(std::string& value) { value += "_other"; }
 
 TEST(DecoderBlueprintTest, EveryListedSettingIsCompared) {
   size_t count = 0;
   const DecoderBlueprint valid = Valid();
   VisitDecoderSettings([&](const DecoderSetting&, const auto&) { ++count; }, valid);
-  ASSERT_GE(count, 19u);
+  ASSERT_GE(count, 38u);
   for (size_t changed = 0; changed < count; ++changed) {
     DecoderBlueprint b = Valid();
     std::string name;

@@ -227,6 +227,8 @@ TEST(CheckpointSaverTest, QkRowsAreStoredInTheFormatsRopeLayout) {
 testing::HfConfig ReferenceConfig(const Json& json) {
   testing::HfConfig config;
   config.model_type = json["model_type"];
+  const std::string& type = config.model_type;
+  const bool gemma = type.rfind("gemma", 0) == 0;
   config.hidden_size = json["hidden_size"];
   config.intermediate_size = json["intermediate_size"];
   config.num_hidden_layers = json["num_hidden_layers"];
@@ -235,25 +237,54 @@ testing::HfConfig ReferenceConfig(const Json& json) {
   if (json.contains("head_dim")) config.head_dim = json["head_dim"].get<int64_t>();
   config.vocab_size = json["vocab_size"];
   config.max_position_embeddings = json["max_position_embeddings"];
-  config.rms_norm_eps = json["rms_norm_eps"];
+  config.rms_norm_eps = json[type == "starcoder2" ? "norm_epsilon" : "rms_norm_eps"];
   config.rope_theta = json["rope_theta"];
   config.tie_word_embeddings = json["tie_word_embeddings"];
+  config.hidden_act =
+      json[type == "gemma2" || type == "gemma3_text" ? "hidden_activation" : "hidden_act"];
   if (json.value("sliding_window", Json()).is_number()) {
     config.sliding_window = json["sliding_window"].get<int64_t>();
   }
   if (const Json scaling = json.value("rope_scaling", Json()); scaling.is_object()) {
-    config.rope_scaling = testing::HfConfig::Llama3Scaling{
-        scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"],
-        scaling["original_max_position_embeddings"]};
+    if (scaling["rope_type"] == "linear") {
+      config.linear_rope_factor = scaling["factor"].get<double>();
+    } else {
+      config.rope_scaling = testing::HfConfig::Llama3Scaling{
+          scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"],
+          scaling["original_max_position_embeddings"]};
+    }
   }
-  config.attention_bias = json.value("attention_bias", false);
+  config.attention_bias = json.value(type == "starcoder2" ? "use_bias" : "attention_bias", false);
+  auto optional = [&](const char* key, std::optional<double> absent) -> std::optional<double> {
+    if (!json.contains(key)) return absent;
+    return json[key].is_null() ? std::nullopt : std::optional(json[key].get<double>());
+  };
+  if (gemma && type != "gemma") {  // Gemma2Config's defaults for absent keys
+    config.query_pre_attn_scalar = optional("query_pre_attn_scalar", 256.0);
+    config.attn_logit_softcapping =
+        optional("attn_logit_softcapping", type == "gemma2" ? std::optional(50.0) : std::nullopt);
+    config.final_logit_softcapping =
+        optional("final_logit_softcapping", type == "gemma2" ? std::optional(30.0) : std::nullopt);
+  }
+  if (type == "gemma3_text") {
+    config.sliding_window_pattern = json.value("sliding_window_pattern", int64_t{6});
+    config.rope_local_base_freq = json.value("rope_local_base_freq", 10000.0);
+  }
+  if (type == "granite") {
+    config.embedding_multiplier = json.value("embedding_multiplier", 1.0);
+    config.residual_multiplier = json.value("residual_multiplier", 1.0);
+    config.attention_multiplier = json.value("attention_multiplier", 1.0);
+    config.logits_scaling = json.value("logits_scaling", 1.0);
+  }
   return config;
 }
 
 TEST(CheckpointSaverTest, ExportsComputeWhatHuggingFaceComputesFromThem) {
   for (const testing::HfConfig& source :
        {testing::TinyLlama3Config(), testing::TinyQwen2Config(), testing::TinyQwen3Config(),
-        testing::TinyMistralConfig()}) {
+        testing::TinyMistralConfig(), testing::TinyGemmaConfig(), testing::TinyGemma2Config(),
+        testing::TinyGemma3Config(), testing::TinyOlmo2Config(), testing::TinyGraniteConfig(),
+        testing::TinyStarcoder2Config()}) {
     const HfModelConfig model_config = ParseHfConfig(testing::ToConfigJson(source), "source");
     at::manual_seed(5);
     const std::shared_ptr<DecoderModel> model =

@@ -92,6 +92,7 @@ std::pair<at::Tensor, at::Tensor> ExpectMatchesReference(const std::string& name
     const double max_error = (actual - expected).abs().max().item<double>();
     const double scale = expected.abs().max().item<double>();
     EXPECT_LE(max_error, 1e-4 * scale) << name << " (mmap " << mmap << ")";
+    EXPECT_TRUE(at::equal(actual.argmax(-1), expected.argmax(-1))) << name << ": greedy tokens";
   }
   return {actual, ids};
 }
@@ -117,6 +118,40 @@ TEST(HfCheckpointTest, Qwen3WithQkNormAndOwnHeadDimMatchesHuggingFace) {
 TEST(HfCheckpointTest, MistralWithSlidingWindowMatchesHuggingFace) {
   // Window 4, 12 positions: the window cuts off most of the context.
   ExpectMatchesReference("mistral", testing::TinyMistralConfig(), 12);
+}
+
+// The architectures added as spec files alone; each tiny config exercises
+// every setting of its model type (see tests/testing/hf_reference.h), on
+// sequences longer than its sliding window.
+TEST(HfCheckpointTest, GemmaWithGeluScaledEmbeddingsAndUnitOffsetNormsMatchesHuggingFace) {
+  ExpectMatchesReference("gemma", testing::TinyGemmaConfig(), 12);
+}
+
+TEST(HfCheckpointTest, Gemma2WithSandwichNormsSoftCapsAndAlternateWindowsMatchesHuggingFace) {
+  const HfConfig config = testing::TinyGemma2Config();
+  const auto [logits, ids] = ExpectMatchesReference("gemma2", config, 12);
+  // The caps clip: without them the same weights give other logits.
+  HfConfig uncapped = config;
+  uncapped.attn_logit_softcapping.reset();
+  uncapped.final_logit_softcapping.reset();
+  const std::map<std::string, at::Tensor> state = testing::MakeHfStateDict(config, 7);
+  EXPECT_GT(RelativeDifference(logits, testing::HfReferenceLogits(uncapped, state, ids)), 1e-2);
+}
+
+TEST(HfCheckpointTest, Gemma3WithLocalAndGlobalLayersMatchesHuggingFace) {
+  ExpectMatchesReference("gemma3", testing::TinyGemma3Config(), 12);
+}
+
+TEST(HfCheckpointTest, Olmo2WithPostNormsAndWholeWidthQkNormsMatchesHuggingFace) {
+  ExpectMatchesReference("olmo2", testing::TinyOlmo2Config(), 12);
+}
+
+TEST(HfCheckpointTest, GraniteWithItsMultipliersMatchesHuggingFace) {
+  ExpectMatchesReference("granite", testing::TinyGraniteConfig(), 12);
+}
+
+TEST(HfCheckpointTest, Starcoder2WithLayerNormsBiasesAndWindowMatchesHuggingFace) {
+  ExpectMatchesReference("starcoder2", testing::TinyStarcoder2Config(), 12);
 }
 
 // Mistral 7B v0.2 and v0.3 publish "sliding_window": null: full causal

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -135,7 +136,8 @@ TEST(HfConfigTest, EveryPresetOfEveryFamilyReadsBackAsTheSameModel) {
       ++presets;
     }
   }
-  EXPECT_EQ(presets, 13 + 14 + 1);
+  // qwen, llama, mistral; gemma, gemma2, gemma3, granite, olmo2, starcoder2
+  EXPECT_EQ(presets, 13 + 14 + 1 + 2 + 3 + 4 + 4 + 2 + 3);
 }
 
 // The message of the CheckpointSaveError FormatHfConfig throws.
@@ -446,6 +448,103 @@ TEST(HfConfigTest, DtypesWithoutATorchDtypeNameAreRefused) {
   EXPECT_EQ(Refusal(mistral, mistral.GetArchConfig("7b")->ToBlueprint(), c10::kLong),
             "cannot save a checkpoint to /out: config.json's torch_dtype cannot name dtype Long "
             "(use float32, bfloat16, float16 or float64)");
+}
+
+// The keys of the model types added as specs alone, written under the names
+// their transformers classes read.
+TEST(HfConfigTest, NewModelTypesWriteTheKeysTheirClassesRead) {
+  const Json gemma2 = Written("gemma2", "gemma2_27b");
+  EXPECT_EQ(gemma2["architectures"], Json::array({"Gemma2ForCausalLM"}));
+  EXPECT_EQ(gemma2["hidden_activation"], "gelu_pytorch_tanh");
+  EXPECT_FALSE(gemma2.contains("hidden_act"));
+  EXPECT_TRUE(gemma2["query_pre_attn_scalar"].is_number_integer());  // transformers types it int
+  EXPECT_EQ(gemma2["query_pre_attn_scalar"], 144);
+  EXPECT_EQ(gemma2["attn_logit_softcapping"], 50.0);
+  EXPECT_EQ(gemma2["final_logit_softcapping"], 30.0);
+  EXPECT_EQ(gemma2["sliding_window"], 4096);
+  EXPECT_EQ(gemma2["head_dim"], 128);
+  EXPECT_FALSE(gemma2.contains("sliding_window_pattern"));  // always alternate in Gemma 2
+
+  const Json gemma3 = Written("gemma3", "gemma3_4b");
+  EXPECT_EQ(gemma3["model_type"], "gemma3_text");
+  EXPECT_EQ(gemma3["rope_scaling"], (Json{{"rope_type", "linear"}, {"factor", 8.0}}));
+  EXPECT_EQ(gemma3["rope_local_base_freq"], 10000.0);
+  EXPECT_EQ(gemma3["sliding_window_pattern"], 6);
+  EXPECT_TRUE(gemma3["final_logit_softcapping"].is_null());
+  EXPECT_TRUE(Written("gemma3", "gemma3_1b")["rope_scaling"].is_null());
+
+  const Json gemma = Written("gemma", "gemma_2b");
+  EXPECT_EQ(gemma["hidden_act"], "gelu_pytorch_tanh");
+  EXPECT_EQ(gemma["num_key_value_heads"], 1);
+
+  const Json starcoder2 = Written("starcoder2", "starcoder2_15b");
+  EXPECT_EQ(starcoder2["norm_epsilon"], 1e-5);
+  EXPECT_FALSE(starcoder2.contains("rms_norm_eps"));
+  EXPECT_EQ(starcoder2["use_bias"], true);
+  EXPECT_FALSE(starcoder2.contains("attention_bias"));
+  EXPECT_EQ(starcoder2["tie_word_embeddings"], false);
+
+  const Json granite = Written("granite", "granite3_2b");
+  EXPECT_EQ(granite["embedding_multiplier"], 12.0);
+  EXPECT_EQ(granite["residual_multiplier"], 0.22);
+  EXPECT_EQ(granite["attention_multiplier"], 0.015625);
+  EXPECT_EQ(granite["logits_scaling"], 8.0);
+  EXPECT_FALSE(Written("llama", "llama3_8b").contains("embedding_multiplier"));
+
+  const Json olmo2 = Written("olmo2", "olmo2_13b");
+  EXPECT_EQ(olmo2["architectures"], Json::array({"Olmo2ForCausalLM"}));
+  EXPECT_EQ(olmo2["hidden_act"], "silu");
+}
+
+TEST(HfConfigTest, NewModelTypesReadTheirKeysAndRefuseWhatTheyCannotBuild) {
+  const DecoderBlueprint gemma3 = Read(
+      R"({"model_type": "gemma3_text", "num_hidden_layers": 12, "sliding_window_pattern": 4,
+          "rope_local_base_freq": 20000.0, "rope_scaling": {"rope_type": "linear", "factor": 4},
+          "hidden_activation": "gelu"})");
+  EXPECT_EQ(gemma3.attention.sliding_window_pattern, 4);
+  EXPECT_EQ(gemma3.rope.local_theta, 20000.0);
+  EXPECT_EQ(gemma3.rope.linear_factor, 4.0);
+  EXPECT_EQ(gemma3.ffn.activation, "gelu");
+  EXPECT_FALSE(gemma3.attention.logit_softcap);  // Gemma 3 never soft-caps attention
+  EXPECT_EQ(Refused(R"({"model_type": "gemma3_text",
+                        "rope_scaling": {"rope_type": "yarn", "factor": 4}})"),
+            "config.json key 'rope_scaling.rope_type' is \"yarn\", but model family 'gemma3' "
+            "supports only linear");
+  EXPECT_EQ(Refused(R"({"model_type": "gemma2", "hidden_activation": "relu"})"),
+            "config.json key 'hidden_activation' does not fit Gemma2Config.hidden_act: expected "
+            "one of gelu_pytorch_tanh, gelu, got the string \"relu\"");
+  const DecoderBlueprint uncapped = Read(
+      R"({"model_type": "gemma2", "attn_logit_softcapping": null,
+          "final_logit_softcapping": null, "query_pre_attn_scalar": 224})");
+  EXPECT_FALSE(uncapped.attention.logit_softcap);
+  EXPECT_FALSE(uncapped.logits.softcap);
+  EXPECT_EQ(uncapped.AttentionScale(), 1 / std::sqrt(224.0));
+
+  const DecoderBlueprint starcoder2 = Read(
+      R"({"model_type": "starcoder2", "norm_epsilon": 1e-6, "use_bias": false,
+          "sliding_window": null})");
+  EXPECT_EQ(starcoder2.norm.eps, 1e-6);
+  EXPECT_FALSE(starcoder2.attention.qkv_bias || starcoder2.attention.output_bias ||
+               starcoder2.ffn.bias);
+  EXPECT_FALSE(starcoder2.attention.sliding_window);
+  EXPECT_EQ(Refused(R"({"model_type": "granite", "logits_scaling": 0})"),
+            "config.json key 'logits_scaling' must be a positive number, not 0");
+}
+
+// transformers 4.53+ reads layer_types first: one that disagrees with the
+// pattern the model follows is refused, naming the layer.
+TEST(HfConfigTest, LayerTypesMustAgreeWithTheSlidingWindowPattern) {
+  const std::string agreeing =
+      R"({"model_type": "gemma2", "num_hidden_layers": 3, "layer_types":
+          ["sliding_attention", "full_attention", "sliding_attention"]})";
+  EXPECT_EQ(Read(agreeing).num_layers, 3);
+  EXPECT_EQ(Refused(R"({"model_type": "gemma2", "num_hidden_layers": 3, "layer_types":
+                        ["sliding_attention", "sliding_attention", "sliding_attention"]})"),
+            "config.json key 'layer_types' gives layer 1 \"sliding_attention\", but "
+            "sliding_window_pattern 2 makes it full_attention");
+  EXPECT_EQ(Refused(R"({"model_type": "gemma3_text", "num_hidden_layers": 3,
+                        "layer_types": ["full_attention"]})"),
+            "config.json key 'layer_types' must list the type of each of the 3 layers");
 }
 
 }  // namespace

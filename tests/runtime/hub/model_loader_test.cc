@@ -74,6 +74,12 @@ TEST(ModelLoaderTest, EveryBuiltInModelCardResolves) {
   EXPECT_EQ(per_family["qwen"], 25);
   EXPECT_EQ(per_family["mistral"], 2);
   EXPECT_GE(per_family["llama"], 20);
+  EXPECT_EQ(per_family["gemma"], 4);
+  EXPECT_EQ(per_family["gemma2"], 6);
+  EXPECT_EQ(per_family["gemma3"], 2);
+  EXPECT_EQ(per_family["olmo2"], 4);
+  EXPECT_EQ(per_family["granite"], 8);
+  EXPECT_EQ(per_family["starcoder2"], 3);
 }
 
 TEST(ModelLoaderTest, Fairseq2CardFilesResolveUnchanged) {

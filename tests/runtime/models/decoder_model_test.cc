@@ -20,6 +20,14 @@ namespace {
 
 using testing::SmallBlueprint;
 
+ModuleOptions Double() {
+  ModuleOptions options;
+  options.dtype = at::kDouble;
+  return options;
+}
+
+at::Tensor Tokens(std::vector<int64_t> ids) { return at::tensor(ids).unsqueeze(0); }
+
 // Blueprints that exercise each optional block, as Qwen 3, Mistral and Llama 3.x use them.
 std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
   DecoderBlueprint qwen3 = SmallBlueprint();
@@ -37,17 +45,100 @@ std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
   interleaved.rope.layout = RopeLayout::kInterleaved;
   DecoderBlueprint biased = SmallBlueprint();  // attention_bias in transformers' Llama
   biased.attention.qkv_bias = biased.attention.output_bias = true;
-  return {{"qwen3", qwen3},     {"biased", biased},   {"qwen25", qwen25},
-          {"mistral", mistral}, {"llama31", llama31}, {"interleaved", interleaved}};
+  // Gemma 2: sandwich norms scaling by 1 + w, GeGLU, scaled embeddings, a
+  // window on alternate layers, soft-capping, its own query scale.
+  DecoderBlueprint gemma2 = SmallBlueprint();
+  gemma2.embedding.scale_by_sqrt_dim = true;
+  gemma2.norm.unit_offset = gemma2.norm.after = true;
+  gemma2.ffn.activation = "gelu_pytorch_tanh";
+  gemma2.attention.sliding_window = 3;
+  gemma2.attention.sliding_window_pattern = 2;
+  gemma2.attention.query_pre_attn_scalar = 12.0;
+  gemma2.attention.logit_softcap = 2.0;
+  gemma2.logits.softcap = 1.5;
+  gemma2.tied_embeddings = true;
+  // Gemma 3: per-head q/k norms, local layers with their own RoPE theta,
+  // global ones with linear scaling.
+  DecoderBlueprint gemma3 = gemma2;
+  gemma3.attention.q_norm = gemma3.attention.k_norm = true;
+  gemma3.attention.logit_softcap.reset();
+  gemma3.rope.theta = 1e6;
+  gemma3.rope.local_theta = 10000.0;
+  gemma3.rope.linear_factor = 4.0;
+  // OLMo 2: norms after the sub-blocks only, q/k norms over the whole width.
+  DecoderBlueprint olmo2 = SmallBlueprint();
+  olmo2.norm.before = false;
+  olmo2.norm.after = true;
+  olmo2.attention.q_norm = olmo2.attention.k_norm = true;
+  olmo2.attention.qk_norm_per_head = false;
+  // Granite: multipliers and an attention scale of its own.
+  DecoderBlueprint granite = SmallBlueprint();
+  granite.embedding.multiplier = 12.0;
+  granite.residual_multiplier = 0.22;
+  granite.attention.scale = 0.05;
+  granite.logits.divisor = 8.0;
+  // StarCoder 2: LayerNorms, a plain GELU MLP, biases everywhere, a window.
+  DecoderBlueprint starcoder2 = SmallBlueprint();
+  starcoder2.norm.kind = "layer";
+  starcoder2.ffn.kind = "mlp";
+  starcoder2.ffn.activation = "gelu_pytorch_tanh";
+  starcoder2.ffn.bias = true;
+  starcoder2.attention.qkv_bias = starcoder2.attention.output_bias = true;
+  starcoder2.attention.sliding_window = 4;
+  return {{"qwen3", qwen3},     {"biased", biased},        {"qwen25", qwen25},
+          {"mistral", mistral}, {"llama31", llama31},      {"interleaved", interleaved},
+          {"gemma2", gemma2},   {"gemma3", gemma3},        {"olmo2", olmo2},
+          {"granite", granite}, {"starcoder2", starcoder2}};
 }
 
-ModuleOptions Double() {
-  ModuleOptions options;
-  options.dtype = at::kDouble;
-  return options;
+TEST(DecoderModelTest, SlidingWindowPatternMakesEveryNthLayerGlobal) {
+  DecoderBlueprint b = SmallBlueprint();
+  b.num_layers = 6;
+  EXPECT_FALSE(b.IsLocalLayer(0));  // no window: every layer global
+  b.attention.sliding_window = 4;
+  for (int64_t i = 0; i < 6; ++i) EXPECT_TRUE(b.IsLocalLayer(i)) << i;
+  b.attention.sliding_window_pattern = 3;  // layers 2 and 5 global (Gemma 3's rule)
+  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(b.IsLocalLayer(i), i != 2 && i != 5) << i;
+  b.attention.sliding_window_pattern = 2;  // Gemma 2: even layers local
+  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(b.IsLocalLayer(i), i % 2 == 0) << i;
 }
 
-at::Tensor Tokens(std::vector<int64_t> ids) { return at::tensor(ids).unsqueeze(0); }
+TEST(DecoderModelTest, OneGlobalLayerIgnoresTheWindow) {
+  DecoderBlueprint windowed = SmallBlueprint();
+  windowed.num_layers = 1;
+  windowed.attention.sliding_window = 2;
+  windowed.attention.sliding_window_pattern = 1;  // every layer global
+  DecoderBlueprint plain = windowed;
+  plain.attention.sliding_window.reset();
+  plain.attention.sliding_window_pattern.reset();
+  at::manual_seed(3);
+  DecoderModel a(windowed, Double());
+  at::manual_seed(3);
+  DecoderModel b(plain, Double());
+  c10::InferenceMode inference;
+  const at::Tensor tokens = Tokens({1, 2, 3, 4, 5, 6});
+  EXPECT_TRUE(at::equal(a.forward(tokens), b.forward(tokens)));
+}
+
+TEST(DecoderModelTest, LogitMultipliersAndCapsApplyExactly) {
+  DecoderBlueprint plain = SmallBlueprint();
+  DecoderBlueprint divided = plain;
+  divided.logits.divisor = 4.0;
+  DecoderBlueprint capped = plain;
+  capped.logits.softcap = 0.5;
+  at::manual_seed(4);
+  DecoderModel a(plain, Double());
+  at::manual_seed(4);
+  DecoderModel b(divided, Double());
+  at::manual_seed(4);
+  DecoderModel c(capped, Double());
+  c10::InferenceMode inference;
+  const at::Tensor tokens = Tokens({1, 2, 3, 4});
+  const at::Tensor logits = a.forward(tokens);
+  EXPECT_TRUE(at::allclose(b.forward(tokens), logits / 4.0, 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(c.forward(tokens), at::tanh(logits / 0.5) * 0.5, 1e-12, 1e-12));
+  EXPECT_LE(c.forward(tokens).abs().max().item<double>(), 0.5);
+}
 
 TEST(DecoderModelTest, KvCacheDecodingEqualsTheFullForward) {
   for (const auto& [name, blueprint] : Variants()) {

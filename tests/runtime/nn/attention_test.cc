@@ -25,18 +25,33 @@ at::Tensor Param(const GroupedQueryAttention& attention, const std::string& name
   return attention.named_parameters()[name];
 }
 
+// x / sqrt(mean(x^2) + eps) * weight over each row of `x` [S, F], by loops.
+at::Tensor RowRmsNorm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  at::Tensor out = at::empty_like(x);
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    const double mean_square = (x[i] * x[i]).sum().item<double>() / static_cast<double>(x.size(1));
+    out[i] = x[i] / std::sqrt(mean_square + eps) * weight;
+  }
+  return out;
+}
+
 // Grouped-query attention computed head by head with explicit loops over
 // positions: query head h reads kv head h / (H / Hkv); key j is visible to
-// query i when j <= i, i - j < window, and j is a real token.
+// query i when j <= i, i - j < window, and j is a real token. Scores are q.k
+// times o.scale (0: 1/sqrt(head_dim)), soft-capped by o.logit_softcap; q/k
+// norms over the whole projection are applied when o asks for them.
 at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const AttentionOptions& o,
                               const at::Tensor& x, const RotaryEncoder& rope,
                               std::optional<int64_t> window, const std::vector<bool>& real) {
   const int64_t seq = x.size(0), heads = o.num_heads, kv = o.num_kv_heads;
   const int64_t d = o.head_dim;
+  const double scale = o.scale > 0 ? o.scale : 1.0 / std::sqrt(static_cast<double>(d));
   at::Tensor q =
       at::matmul(x, Param(attention, "q_proj.weight").t()) + Param(attention, "q_proj.bias");
   at::Tensor k =
       at::matmul(x, Param(attention, "k_proj.weight").t()) + Param(attention, "k_proj.bias");
+  if (o.q_norm) q = RowRmsNorm(q, Param(attention, "q_norm.weight"), o.q_norm->eps);
+  if (o.k_norm) k = RowRmsNorm(k, Param(attention, "k_norm.weight"), o.k_norm->eps);
   at::Tensor v =
       at::matmul(x, Param(attention, "v_proj.weight").t()) + Param(attention, "v_proj.bias");
   at::Tensor out = at::zeros({seq, heads * d}, x.options());
@@ -51,7 +66,9 @@ at::Tensor ReferenceAttention(const GroupedQueryAttention& attention, const Atte
       for (int64_t j = 0; j <= i; ++j) {
         const bool visible = (real[j] || j == i) && (!window || i - j < *window);
         if (!visible) continue;
-        weights[j] = (qh[i] * kh[j]).sum().item<double>() / std::sqrt(static_cast<double>(d));
+        weights[j] = (qh[i] * kh[j]).sum().item<double>() * scale;
+        if (o.logit_softcap)
+          weights[j] = *o.logit_softcap * std::tanh(weights[j] / *o.logit_softcap);
         max_score = std::max(max_score, weights[j]);
       }
       double total = 0;
@@ -98,6 +115,45 @@ TEST_P(AttentionTest, MatchesTheReferenceWithPaddingAndWindow) {
 INSTANTIATE_TEST_SUITE_P(Windows, AttentionTest,
                          ::testing::Values(std::nullopt, std::optional<int64_t>(3)));
 
+// Granite's own scale, Gemma 2's soft-capping (small enough to clip) and
+// OLMo 2's q/k norms over the whole projection width, against the loops.
+TEST(AttentionTest, ScaleSoftCapAndWholeWidthNormsMatchTheReference) {
+  at::manual_seed(5);
+  AttentionOptions o = Options();
+  o.scale = 0.3;
+  o.logit_softcap = 1.5;
+  o.q_norm = RmsNormOptions{6 * 8, 1e-6};
+  o.k_norm = RmsNormOptions{2 * 8, 1e-6};
+  o.qk_norm_per_head = false;
+  ModuleOptions options;
+  options.dtype = at::kDouble;
+  GroupedQueryAttention attention(o, options);
+  {
+    at::NoGradGuard no_grad;  // norm weights other than ones, so that they count
+    Param(attention, "q_norm.weight").uniform_(0.5, 1.5);
+    Param(attention, "k_norm.weight").uniform_(0.5, 1.5);
+  }
+  RotaryEncoder rope(RotaryOptions{8, 10000.0, RopeLayout::kRotateHalf, std::nullopt});
+  const int64_t seq = 6;
+  at::Tensor x = at::randn({seq, 24}, at::kDouble) * 3;
+  c10::InferenceMode inference;
+  at::Tensor positions = TokenPositions(seq, {}, at::kCPU);
+  at::Tensor mask = MakeAttentionMask(seq, positions, std::nullopt, {});
+  RotaryAngles angles = rope.Angles(positions.unsqueeze(1), at::kCPU, at::kDouble);
+  at::Tensor actual = attention.forward(x.unsqueeze(0), rope, angles, mask, nullptr)[0];
+  const std::vector<bool> real(seq, true);
+  at::Tensor expected = ReferenceAttention(attention, o, x, rope, std::nullopt, real);
+  // Norm statistics are float32 (as transformers computes them), the rest double.
+  EXPECT_TRUE(at::allclose(actual, expected, 1e-5, 1e-7))
+      << (actual - expected).abs().max().item<double>();
+  // The cap and the scale change the result: without them it differs.
+  AttentionOptions plain = o;
+  plain.scale = 0;
+  plain.logit_softcap.reset();
+  at::Tensor uncapped = ReferenceAttention(attention, plain, x, rope, std::nullopt, real);
+  EXPECT_GT((uncapped - expected).abs().max().item<double>(), 1e-3);
+}
+
 TEST(AttentionMaskTest, CausalWindowAndPadding) {
   // Slots 0..3 with slot 1 padding: token positions 0, 0, 1, 2. New slots 2 and 3.
   at::Tensor padding = at::tensor({1, 0, 1, 1}).to(at::kBool).unsqueeze(0);
@@ -115,7 +171,7 @@ TEST(AttentionMaskTest, CausalWindowAndPadding) {
 
 TEST(AttentionTest, QueryAndKeyNormsExistOnlyWhenAsked) {
   AttentionOptions o = Options();
-  o.q_norm = true;
+  o.q_norm = RmsNormOptions{8, 1e-6};
   GroupedQueryAttention with_norms(o, ModuleOptions{});
   auto names = with_norms.named_parameters().keys();
   EXPECT_NE(std::find(names.begin(), names.end(), "q_norm.weight"), names.end());
