@@ -34,7 +34,7 @@ struct RotaryOptions {
   RopeLayout layout = RopeLayout::kRotateHalf;
   std::optional<Llama3RopeScaling> llama3_scaling;
   // Linear scaling (position interpolation): the inverse frequencies divided by it.
-  std::optional<double> linear_factor;
+  std::optional<double> linear_factor = std::nullopt;
 };
 
 class RotaryEncoder {

@@ -751,7 +751,7 @@ TEST(HfReferenceTest, ConfigJson) {
 
 TEST(HfReferenceTest, VariantsMatchElementaryLoops) {
   std::vector<HfConfig> variants;
-  for (const std::string& type : {"gemma", "olmo2", "granite"}) {
+  for (const std::string type : {"gemma", "olmo2", "granite"}) {
     HfConfig c = type == "gemma"   ? TinyGemmaConfig()
                  : type == "olmo2" ? TinyOlmo2Config()
                                    : TinyGraniteConfig();
