@@ -168,49 +168,80 @@ void Parser::ParseKeyRules(const YAML::Node& keys_node, const std::string& what,
       Fail(from_node, absl::StrCat("key pattern '", rule.from, "' matches the same keys as ",
                                    "the one at ", Where(previous->second)));
     }
-    YAML::Node target = to_node;
+    std::vector<YAML::Node> targets = {to_node};
     if (to_node.IsMap()) {
       Map rule_map(*this, to_node, absl::StrCat("rule '", rule.from, "'"));
-      target = rule_map.Required("to");
+      if (auto into = rule_map.Optional("into")) {
+        // A fused tensor: its parameters concatenated along split_dim.
+        const YAML::Node dim = rule_map.Required("split_dim");
+        int split_dim = -1;
+        if (!dim.IsScalar() || !YAML::convert<int>::decode(dim, split_dim) || split_dim < 0) {
+          Fail(dim,
+               absl::StrCat("split_dim must be a dimension (0, 1, ...), not ", DescribeYaml(dim)));
+        }
+        if (!into->IsSequence() || into->size() < 2) {
+          Fail(*into, absl::StrCat("into must list the parameters the tensor holds (two or more), ",
+                                   "not ", DescribeYaml(*into)));
+        }
+        rule.split_dim = split_dim;
+        targets.clear();
+        for (const YAML::Node& part : *into) targets.push_back(part);
+      } else {
+        targets = {rule_map.Required("to")};
+      }
       if (auto rope = rule_map.Optional("rope")) {
+        if (rule.split_dim >= 0) {
+          Fail(*rope,
+               "a fused tensor cannot have a rope projection: its parts are in the "
+               "model's RoPE layout");
+        }
         rule.rope = Enum(*rope, "rope projection", {"query", "key"});
       }
       rule_map.Finish();
     }
-    if (IsYamlNull(target)) {
+    if (IsYamlNull(targets.front())) {
       if (!rule.rope.empty()) Fail(to_node, "a dropped tensor cannot have a rope projection");
       rule.dropped = true;
       format.rules.push_back(std::move(rule));
       continue;
     }
-    rule.to = String(target, "key map target");
-    rule.to_mark = MarkOf(target);
-    ParsedKeyPattern parsed = check_pattern(target, rule.to);
-    KeyTemplateError error = CheckKeyTemplate(source, parsed);
-    if (!error.message.empty()) {
-      throw SpecError(mark_at(error.in_source ? from_node : target, error.offset),
-                      absl::StrCat("bad key map rule '", rule.from, "': ", error.message));
+    for (const YAML::Node& target : targets) {
+      KeyRuleSpec part = rule;
+      part.to = String(target, rule.split_dim >= 0 ? "a part of a fused tensor" : "key map target");
+      part.to_mark = MarkOf(target);
+      ParsedKeyPattern parsed = check_pattern(target, part.to);
+      KeyTemplateError error = CheckKeyTemplate(source, parsed);
+      if (!error.message.empty()) {
+        throw SpecError(mark_at(error.in_source ? from_node : target, error.offset),
+                        absl::StrCat("bad key map rule '", rule.from, "': ", error.message));
+      }
+      auto [earlier, unique] = state.targets.emplace(ShapeOf(parsed), MarkOf(target));
+      if (!unique) {
+        Fail(target, absl::StrCat("'", part.to, "' is already the target of the rule at ",
+                                  Where(earlier->second)));
+      }
+      const std::string needed = RopeProjectionOf(parsed);
+      if (converts && needed == "?") {
+        Fail(target, absl::StrCat("'", part.to, "' captures the module name, so whether it ",
+                                  "feeds RoPE is unknown; ", what, " converts RoPE layouts: ",
+                                  "name q_proj/k_proj/q_norm/k_norm literally"));
+      }
+      const std::string expected = converts && needed != "?" ? needed : "";
+      if (rule.split_dim >= 0 && !expected.empty()) {
+        Fail(target, absl::StrCat("'", part.to, "' feeds RoPE in another layout, which a part of ",
+                                  "a fused tensor cannot convert: ", what,
+                                  " must have the model's rope_layout"));
+      }
+      if (part.rope != expected) {
+        Fail(target,
+             expected.empty()
+                 ? absl::StrCat("'", part.to, "' needs no rope projection: ",
+                                converts ? "it does not feed RoPE" : "the RoPE layouts agree")
+                 : absl::StrCat("'", part.to, "' feeds RoPE in another layout: add ",
+                                "'rope: ", expected, "'"));
+      }
+      format.rules.push_back(std::move(part));
     }
-    auto [earlier, unique] = state.targets.emplace(ShapeOf(parsed), MarkOf(target));
-    if (!unique) {
-      Fail(target, absl::StrCat("'", rule.to, "' is already the target of the rule at ",
-                                Where(earlier->second)));
-    }
-    const std::string needed = RopeProjectionOf(parsed);
-    if (converts && needed == "?") {
-      Fail(target, absl::StrCat("'", rule.to, "' captures the module name, so whether it ",
-                                "feeds RoPE is unknown; ", what, " converts RoPE layouts: ",
-                                "name q_proj/k_proj/q_norm/k_norm literally"));
-    }
-    const std::string expected = converts && needed != "?" ? needed : "";
-    if (rule.rope != expected) {
-      Fail(target, expected.empty()
-                       ? absl::StrCat("'", rule.to, "' needs no rope projection: ",
-                                      converts ? "it does not feed RoPE" : "the RoPE layouts agree")
-                       : absl::StrCat("'", rule.to, "' feeds RoPE in another layout: add 'rope: ",
-                                      expected, "'"));
-    }
-    format.rules.push_back(std::move(rule));
   }
 }
 

@@ -83,6 +83,10 @@ FieldType Parser::ParseType(const YAML::Node& node, size_t* array_size) const {
   for (const auto& [name, value] : kTypes) {
     if (type == name) return value;
   }
+  if (type == "float[]") {  // any length
+    *array_size = 0;
+    return FieldType::kFloatArray;
+  }
   if (type.rfind("float[", 0) == 0 && type.back() == ']') {
     std::string digits = type.substr(6, type.size() - 7);
     if (!digits.empty() && digits.size() < 4 &&
@@ -91,8 +95,9 @@ FieldType Parser::ParseType(const YAML::Node& node, size_t* array_size) const {
       return FieldType::kFloatArray;
     }
   }
-  Fail(node, absl::StrCat("unknown type '", type,
-                          "' (known: int, float, bool, string, int?, float?, float[N], struct)"));
+  Fail(node, absl::StrCat(
+                 "unknown type '", type,
+                 "' (known: int, float, bool, string, int?, float?, float[N], float[], struct)"));
 }
 
 void Parser::CheckChoice(const FieldSpec& field, const Literal& value, const YAML::Node& node,
@@ -143,10 +148,12 @@ Literal Parser::ParseLiteral(const YAML::Node& node, FieldType type, size_t arra
       literal.string_value = node.Scalar();
       break;
     case FieldType::kFloatArray: {
-      std::string expected = absl::StrCat("a list of ", array_size, " numbers");
-      if (!node.IsSequence() || node.size() != array_size) fail(expected);
+      // array_size 0: a list of any length.
+      std::string expected = array_size == 0 ? "a list of numbers"
+                                             : absl::StrCat("a list of ", array_size, " numbers");
+      if (!node.IsSequence() || (array_size > 0 && node.size() != array_size)) fail(expected);
       literal.kind = Literal::Kind::kFloatList;
-      for (size_t i = 0; i < array_size; ++i) {
+      for (size_t i = 0; i < node.size(); ++i) {
         std::optional<double> value = ParseYamlFloat(node[i]);
         if (!value) fail(expected);
         literal.floats.push_back(*value);
@@ -301,6 +308,7 @@ void Parser::ParseSettings(const YAML::Node& node, const StructSpec& schema,
         ArchSetting setting;
         setting.path = path;
         setting.type = field.type;
+        setting.array_size = field.array_size;
         setting.mark = MarkOf(value);
         const std::string what = absl::StrCat("'", absl::StrJoin(path, "."), "'");
         setting.value = ParseLiteral(value, field.type, field.array_size, what);

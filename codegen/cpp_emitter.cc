@@ -76,6 +76,7 @@ std::string CppType(const FieldSpec& field) {
     case FieldType::kOptionalFloat:
       return "std::optional<double>";
     case FieldType::kFloatArray:
+      if (field.array_size == 0) return "std::vector<double>";
       return absl::StrCat("std::array<double, ", field.array_size, ">");
     case FieldType::kStruct:
       return field.nested->cpp_name;
@@ -352,7 +353,6 @@ std::string DecoderExpression(const DecoderValue& value) {
 }
 
 void EmitBlueprint(const FamilySpec& spec, std::string& out) {
-  const Llama3RopeScaling kDefaultScaling;  // its settings' keys are visited
   const std::string& name = spec.config->cpp_name;
   const DecoderSpec& decoder = spec.decoder;
   absl::StrAppend(&out, "DecoderBlueprint ConfigTraits<", name, ">::ToBlueprint(const ", name,
@@ -363,18 +363,29 @@ void EmitBlueprint(const FamilySpec& spec, std::string& out) {
   }
   absl::StrAppend(&out, "  b.rope.layout = RopeLayout::",
                   decoder.rope_layout == "interleaved" ? "kInterleaved" : "kRotateHalf", ";\n");
-  if (decoder.rope_scaling_kind == "llama3") {
+  // The scaling struct `type` set from the spec's rope.scaling values (the
+  // settings `visit_settings` lists) into b.rope.`member`, when enabled.
+  const auto emit_scaling = [&](const char* type, const char* member, const auto& visit_settings) {
     auto it = decoder.values.find("rope.scaling.enabled");
     std::string condition = it == decoder.values.end() ? "true" : DecoderExpression(it->second);
-    absl::StrAppend(&out, "  if (", condition, ") {\n    Llama3RopeScaling scaling;\n");
-    VisitLlama3ScalingSettings(
-        [&](const DecoderSetting& setting, const auto&) {
-          const std::string path = absl::StrCat("rope.scaling.", setting.key);
-          absl::StrAppend(&out, "    scaling.", setting.key, " = ",
-                          DecoderExpression(decoder.values.at(path)), ";\n");
-        },
-        kDefaultScaling);
-    absl::StrAppend(&out, "    b.rope.llama3_scaling = scaling;\n  }\n");
+    absl::StrAppend(&out, "  if (", condition, ") {\n    ", type, " scaling;\n");
+    visit_settings([&](const DecoderSetting& setting, const auto&) {
+      const std::string path = absl::StrCat("rope.scaling.", setting.key);
+      absl::StrAppend(&out, "    scaling.", setting.key, " = ",
+                      DecoderExpression(decoder.values.at(path)), ";\n");
+    });
+    absl::StrAppend(&out, "    b.rope.", member, " = scaling;\n  }\n");
+  };
+  if (decoder.rope_scaling_kind == "llama3") {
+    emit_scaling("Llama3RopeScaling", "llama3_scaling", [](const auto& visit) {
+      const Llama3RopeScaling defaults;  // its settings' keys are visited
+      VisitLlama3ScalingSettings(visit, defaults);
+    });
+  } else if (decoder.rope_scaling_kind == "longrope") {
+    emit_scaling("LongRopeScaling", "longrope_scaling", [](const auto& visit) {
+      const LongRopeScaling defaults;
+      VisitLongRopeScalingSettings(visit, defaults);
+    });
   }
   absl::StrAppend(&out, "  return b;\n}\n\n");
 }
@@ -384,12 +395,13 @@ GeneratedFile EmitConfigHeader(const FamilySpec& spec, const std::string& prefix
   const std::string path = absl::StrCat(prefix, "/", spec.family, "_config.h");
   std::string out = Stamp(spec);
   const std::string guard = HeaderGuard(path);
-  absl::StrAppend(&out, "#ifndef ", guard, "\n#define ", guard, "\n\n",
-                  "#include <array>\n#include <cstdint>\n#include <optional>\n",
-                  "#include <ostream>\n#include <string>\n\n#include <yaml-cpp/yaml.h>\n\n",
-                  "#include \"runtime/config/config_traits.h\"\n",
-                  "#include \"runtime/config/yaml_fields.h\"\n",
-                  "#include \"runtime/blueprint/decoder_blueprint.h\"\n\nnamespace modelhub {\n\n");
+  absl::StrAppend(
+      &out, "#ifndef ", guard, "\n#define ", guard, "\n\n",
+      "#include <array>\n#include <cstdint>\n#include <optional>\n",
+      "#include <ostream>\n#include <string>\n#include <vector>\n\n#include <yaml-cpp/yaml.h>\n\n",
+      "#include \"runtime/config/config_traits.h\"\n",
+      "#include \"runtime/config/yaml_fields.h\"\n",
+      "#include \"runtime/blueprint/decoder_blueprint.h\"\n\nnamespace modelhub {\n\n");
   for (const StructSpec* s : structs) EmitStructDeclaration(*s, out);
   for (const StructSpec* s : structs) {
     EmitTraitsDeclaration(*s, s == spec.config.get() ? &spec : nullptr, out);
@@ -448,7 +460,9 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
     for (const ArchSetting& setting : arch.settings) {
       std::string value = CppLiteral(setting.value);
       if (setting.type == FieldType::kFloatArray) {
-        value = absl::StrCat("std::array<double, ", setting.value.floats.size(), ">", value);
+        value = setting.array_size == 0
+                    ? absl::StrCat("std::vector<double>", value)
+                    : absl::StrCat("std::array<double, ", setting.value.floats.size(), ">", value);
       }
       absl::StrAppend(&out, "  config.", absl::StrJoin(setting.path, "."), " = ", value, ";\n");
     }
@@ -462,7 +476,7 @@ GeneratedFile EmitFamilySource(const FamilySpec& spec, const std::string& prefix
       const char* rope = rule.rope == "query" ? "kQuery" : rule.rope == "key" ? "kKey" : "kNone";
       absl::StrAppend(&out, "    {", CppString(rule.from), ", ",
                       rule.dropped ? "nullptr" : CppString(rule.to), ", RopeProjection::", rope,
-                      "},\n");
+                      rule.split_dim >= 0 ? absl::StrCat(", ", rule.split_dim) : "", "},\n");
     }
     absl::StrAppend(&out, "};\n");
   }

@@ -6,7 +6,7 @@
 namespace modelhub::codegen::sections {
 
 void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
-  enum class Param { kInt, kFloat, kBool, kOptionalInt, kOptionalFloat, kString };
+  enum class Param { kInt, kFloat, kBool, kOptionalInt, kOptionalFloat, kString, kFloatList };
   DecoderSpec& decoder = spec.decoder;
   decoder.mark = MarkOf(node);
 
@@ -19,8 +19,7 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
     DecoderValue result;
     result.mark = MarkOf(*node);
     result.is_float = param == Param::kFloat || param == Param::kOptionalFloat;
-    const std::vector<std::string> allowed =
-        choices != nullptr ? absl::StrSplit(choices, ' ') : std::vector<std::string>{};
+    const std::vector<std::string> allowed = SplitChoices(choices);
     const std::string what = absl::StrCat("decoder value '", path, "'");
     if (node->IsScalar() && node->Tag() != "!" && !node->Scalar().empty() &&
         node->Scalar()[0] == '$') {
@@ -88,10 +87,14 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
         case Param::kString:
           fits = type == FieldType::kString;
           break;
+        case Param::kFloatList:
+          fits = type == FieldType::kFloatArray && !result.index && field->array_size == 0;
+          break;
       }
       if (!fits) {
         static const char* kExpected[] = {"an int",         "a number",           "a bool",
-                                          "an int or int?", "a number or float?", "a string"};
+                                          "an int or int?", "a number or float?", "a string",
+                                          "a float[]"};
         Fail(*node, absl::StrCat(what, " needs ", kExpected[static_cast<int>(param)],
                                  " field, but '$", text, "' has another type"));
       }
@@ -113,8 +116,10 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
       result.literal.kind = Literal::Kind::kString;
       result.literal.string_value = Enum(*node, what_enum, allowed);
     } else {
-      static const FieldType kTypes[] = {FieldType::kInt, FieldType::kFloat, FieldType::kBool,
-                                         FieldType::kOptionalInt, FieldType::kOptionalFloat};
+      static const FieldType kTypes[] = {FieldType::kInt,           FieldType::kFloat,
+                                         FieldType::kBool,          FieldType::kOptionalInt,
+                                         FieldType::kOptionalFloat, FieldType::kString,
+                                         FieldType::kFloatArray};
       result.literal = ParseLiteral(*node, kTypes[static_cast<int>(param)], 0, what);
     }
     decoder.values[path] = std::move(result);
@@ -138,6 +143,7 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
                         : std::is_same_v<Member, int64_t>               ? Param::kInt
                         : std::is_same_v<Member, std::string>           ? Param::kString
                         : std::is_same_v<Member, std::optional<double>> ? Param::kOptionalFloat
+                        : std::is_same_v<Member, std::vector<double>>   ? Param::kFloatList
                                                                         : Param::kOptionalInt;
     sections[section].push_back({key, path, param, setting.required, setting.choices});
   };
@@ -157,6 +163,13 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
                     setting, member);
       },
       kDefaultScaling);
+  const LongRopeScaling kDefaultLongRope;
+  VisitLongRopeScalingSettings(
+      [&](const DecoderSetting& setting, const auto& member) {
+        add_setting("rope.scaling.longrope", setting.key,
+                    absl::StrCat("rope.scaling.", setting.key), setting, member);
+      },
+      kDefaultLongRope);
   // Reads the settings of `section` from `map`; each section is read once.
   auto read_settings = [&](Map& map, const std::string& section) {
     for (const Setting& setting : sections.at(section)) {
@@ -198,14 +211,16 @@ void Parser::ParseDecoder(const YAML::Node& node, FamilySpec& spec) {
   if (auto scaling_node = rope.Optional("scaling")) {
     Map scaling(*this, *scaling_node, "decoder rope scaling");
     decoder.rope_scaling_kind =
-        Enum(scaling.Required("kind"), "rope scaling kind", {"none", "llama3"});
-    if (decoder.rope_scaling_kind == "llama3") {
+        Enum(scaling.Required("kind"), "rope scaling kind", {"none", "llama3", "longrope"});
+    if (decoder.rope_scaling_kind != "none") {
       value(scaling, "enabled", "rope.scaling.enabled", Param::kBool, false, nullptr);
-      read_settings(scaling, "rope.scaling");
+      read_settings(scaling, decoder.rope_scaling_kind == "llama3" ? "rope.scaling"
+                                                                   : "rope.scaling.longrope");
     }
     scaling.Finish();
   }
   sections.erase("rope.scaling");
+  sections.erase("rope.scaling.longrope");
   rope.Finish();
 
   Map ffn(*this, top.Required("ffn"), "decoder ffn");

@@ -45,7 +45,7 @@ HfConfigRuleSpec Parser::ParseHfRule(const std::vector<std::string>& path, const
     }
     rule_map.Finish();
   } else {
-    if (field.type == FieldType::kFloatArray) {
+    if (field.type == FieldType::kFloatArray && field.array_size > 0) {
       Fail(value, absl::StrCat(what, " is a float array: give one config.json key per element"));
     }
     rule.keys.push_back(JsonKey(value));

@@ -24,7 +24,7 @@ enum class FieldType {
   kString,         // std::string
   kOptionalInt,    // std::optional<int64_t>; YAML null is "unset"
   kOptionalFloat,  // std::optional<double>
-  kFloatArray,     // std::array<double, N>
+  kFloatArray,     // std::array<double, N>; std::vector<double> when N is 0 ("float[]")
   kStruct,         // a nested config struct
 };
 
@@ -53,7 +53,7 @@ struct Constraint {
 struct FieldSpec {
   std::string name;
   FieldType type = FieldType::kInt;
-  size_t array_size = 0;               // kFloatArray
+  size_t array_size = 0;               // kFloatArray; 0: any length
   std::shared_ptr<StructSpec> nested;  // kStruct
   Literal default_value;               // not used for kStruct
   std::string doc;
@@ -78,6 +78,7 @@ struct ArchSetting {
   std::vector<std::string> path;
   Literal value;
   FieldType type = FieldType::kInt;  // the field's type, resolved by the parser
+  size_t array_size = 0;             // kFloatArray: the field's (0: any length)
   SourceMark mark;
 };
 
@@ -110,7 +111,7 @@ struct DecoderSpec {
   std::map<std::string, DecoderValue> values;
   std::string attention_kind;     // "gqa"
   std::string rope_layout;        // "rotate_half" | "interleaved"
-  std::string rope_scaling_kind;  // "none" | "llama3"
+  std::string rope_scaling_kind;  // "none" | "llama3" | "longrope"
   SourceMark mark;
 };
 
@@ -119,6 +120,7 @@ struct KeyRuleSpec {
   std::string to;  // "" when dropped
   bool dropped = false;
   std::string rope;    // "" | "query" | "key"
+  int split_dim = -1;  // a part of a fused tensor: the dimension it is split along
   SourceMark mark;     // of the source pattern
   SourceMark to_mark;  // of the target pattern (unset when dropped)
 };

@@ -14,6 +14,7 @@ FAMILIES = [
     "llama",
     "mistral",
     "olmo2",
+    "phi3",
     "qwen",
     "starcoder2",
 ]

@@ -35,7 +35,9 @@ struct AssetCardField {
   std::string card;  // the card whose document (or overlay) holds the field
 
   // No assignment: yaml-cpp's Node::operator= rebinds the node it shares with
-  // the store (and every other holder) instead of changing the handle.
+  // the store (and every other holder) instead of changing the handle. Copies
+  // share the node.
+  AssetCardField(const AssetCardField&) = default;
   AssetCardField& operator=(const AssetCardField&) = delete;
 };
 

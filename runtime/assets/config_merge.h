@@ -29,6 +29,8 @@ struct ConfigOverride {
   OverrideOrigin origin;
 
   // No assignment: yaml-cpp's Node::operator= would rebind the card's own node.
+  // Copies share the nodes (yaml-cpp's handles).
+  ConfigOverride(const ConfigOverride&) = default;
   ConfigOverride& operator=(const ConfigOverride&) = delete;
 };
 

@@ -36,6 +36,11 @@ template <typename T>
 std::string Show(const std::optional<T>& value) {
   return value ? Show(*value) : "none";
 }
+std::string Show(const std::vector<double>& values) {
+  std::vector<std::string> shown;
+  for (double value : values) shown.push_back(Show(value));
+  return absl::StrCat("[", absl::StrJoin(shown, ", "), "]");
+}
 
 // Keeps the first of the differences it is shown.
 class FirstDifference {
@@ -62,13 +67,19 @@ void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key,
                    const std::optional<T>& value) {
   if (value) CheckPositive(blueprint, key, *value);
 }
+void CheckPositive(const DecoderBlueprint& blueprint, const std::string& key,
+                   const std::vector<double>& values) {
+  for (double value : values) {
+    Require(blueprint, value > 0, key.c_str(), absl::StrCat("must be positive, has ", Show(value)));
+  }
+}
 void CheckPositive(const DecoderBlueprint&, const std::string&, bool) {}
 void CheckPositive(const DecoderBlueprint&, const std::string&, const std::string&) {}
 
 // Validate()'s check of a string setting's choices.
 void CheckChoice(const DecoderBlueprint& blueprint, const DecoderSetting& setting,
                  const std::string& value) {
-  const std::vector<std::string> choices = absl::StrSplit(setting.choices, ' ');
+  const std::vector<std::string> choices = SplitChoices(setting.choices);
   Require(blueprint, std::find(choices.begin(), choices.end(), value) != choices.end(), setting.key,
           absl::StrCat("is '", value, "', not one of ", absl::StrJoin(choices, ", ")));
 }
@@ -79,6 +90,11 @@ int64_t HeadDimOf(const DecoderBlueprint& blueprint) { return blueprint.HeadDim(
 int64_t FfnInnerDimOf(const DecoderBlueprint& blueprint) { return blueprint.FfnInnerDim(); }
 
 }  // namespace
+
+std::vector<std::string> SplitChoices(const char* choices) {
+  if (choices == nullptr) return {};
+  return absl::StrSplit(choices, ' ');
+}
 
 const DerivedSize kHeadDimSize = {"attention.head_dim", &HeadDimOf};
 const DerivedSize kFfnInnerDimSize = {"ffn inner dim", &FfnInnerDimOf};
@@ -103,12 +119,34 @@ std::string DescribeDifference(const DecoderBlueprint& a, const DecoderBlueprint
   const std::optional<Llama3RopeScaling>& y = b.rope.llama3_scaling;
   diff.Compare("rope.llama3_scaling", x.has_value(), y.has_value());
   if (x && y) VisitLlama3ScalingSettings(compare("rope.llama3_scaling."), *x, *y);
+  const std::optional<LongRopeScaling>& u = a.rope.longrope_scaling;
+  const std::optional<LongRopeScaling>& v = b.rope.longrope_scaling;
+  diff.Compare("rope.longrope_scaling", u.has_value(), v.has_value());
+  if (u && v) VisitLongRopeScalingSettings(compare("rope.longrope_scaling."), *u, *v);
   return diff.text();
 }
 
 int64_t DecoderBlueprint::HeadDim() const {
   if (attention.head_dim) return *attention.head_dim;
   return attention.num_heads > 0 ? model_dim / attention.num_heads : 0;
+}
+
+int64_t DecoderBlueprint::RotaryDim() const {
+  return static_cast<int64_t>(static_cast<double>(HeadDim()) * rope.partial_factor);
+}
+
+double DecoderBlueprint::RopeAttentionFactor() const {
+  if (!rope.longrope_scaling) return 1.0;
+  const double original = static_cast<double>(rope.longrope_scaling->original_context_length);
+  const double factor = static_cast<double>(max_seq_len) / original;
+  if (factor <= 1.0) return 1.0;
+  return std::sqrt(1.0 + std::log(factor) / std::log(original));
+}
+
+bool DecoderBlueprint::LongRopeSwitches(int64_t cached, int64_t length) const {
+  if (!rope.longrope_scaling || cached == 0) return false;
+  const int64_t original = rope.longrope_scaling->original_context_length;
+  return cached <= original && length > original;
 }
 
 double DecoderBlueprint::AttentionScale() const {
@@ -175,6 +213,32 @@ void DecoderBlueprint::Validate() const {
                        attention.head_dim ? ""
                                           : absl::StrCat(" (model_dim ", model_dim, " / num_heads ",
                                                          attention.num_heads, ")")));
+  Require(*this, rope.partial_factor <= 1.0, "rope.partial_factor",
+          absl::StrCat("must be at most 1, is ", Show(rope.partial_factor)));
+  Require(*this, rope.partial_factor == 1.0 || rope.layout == RopeLayout::kRotateHalf,
+          "rope.partial_factor", "needs the rotate_half RoPE layout");
+  Require(*this, RotaryDim() > 0 && RotaryDim() % 2 == 0, "rope.partial_factor",
+          absl::StrCat("must rotate an even number of features, rotates ", RotaryDim(), " of ",
+                       head_dim));
+  if (rope.longrope_scaling) {
+    const LongRopeScaling& s = *rope.longrope_scaling;
+    Require(*this, !rope.llama3_scaling && !rope.linear_factor, "rope.scaling",
+            "LongRoPE cannot be combined with Llama 3 or linear scaling");
+    VisitLongRopeScalingSettings(
+        [&](const DecoderSetting& setting, const auto& member) {
+          CheckPositive(*this, absl::StrCat("rope.scaling.", setting.key), member);
+        },
+        s);
+    Require(*this, s.original_context_length > 1, "rope.scaling.original_context_length",
+            absl::StrCat("must be above 1, is ", s.original_context_length));
+    const size_t pairs = static_cast<size_t>(std::max<int64_t>(RotaryDim(), 0) / 2);
+    for (const auto& [key, factors] : {std::pair{"rope.scaling.short_factors", &s.short_factors},
+                                       std::pair{"rope.scaling.long_factors", &s.long_factors}}) {
+      Require(*this, factors->size() == pairs, key,
+              absl::StrCat("must have one factor per rotated pair of features (", pairs,
+                           ": rotary dim ", RotaryDim(), " / 2), has ", factors->size()));
+    }
+  }
 }
 
 }  // namespace modelhub

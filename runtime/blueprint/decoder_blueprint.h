@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/blueprint/rope_settings.h"
 
@@ -76,7 +77,11 @@ struct DecoderBlueprint {
     double theta = 10000.0;
     RopeLayout layout = RopeLayout::kRotateHalf;
     std::optional<Llama3RopeScaling> llama3_scaling;
+    std::optional<LongRopeScaling> longrope_scaling;
     std::optional<double> linear_factor;  // inverse frequencies divided by it (linear scaling)
+    // The fraction of each head's features that is rotated: the first
+    // int(head_dim * partial_factor); the others pass through.
+    double partial_factor = 1.0;
     // The theta of layers that attend within the sliding window, unscaled;
     // unset: rope.theta with its scaling, as every layer.
     std::optional<double> local_theta;
@@ -100,6 +105,16 @@ struct DecoderBlueprint {
 
   // The attention head size.
   int64_t HeadDim() const;
+  // The features of each head RoPE rotates: int(head_dim * rope.partial_factor).
+  int64_t RotaryDim() const;
+  // What LongRoPE multiplies cosines and sines by: with factor = max_seq_len /
+  // original_context_length, sqrt(1 + ln(factor) / ln(original_context_length))
+  // where factor > 1, else 1 (also without LongRoPE).
+  double RopeAttentionFactor() const;
+  // Whether a KV cache of `cached` positions (filled with LongRoPE's short
+  // factors) is stale once extended to `length`: the call then switches to the
+  // long factors, and transformers recomputes the whole sequence with them.
+  bool LongRopeSwitches(int64_t cached, int64_t length) const;
   // The factor attention scores are multiplied by: attention.scale, else
   // query_pre_attn_scalar ** -0.5, else head_dim ** -0.5.
   double AttentionScale() const;
@@ -142,13 +157,17 @@ struct DecoderSetting {
   const char* choices = nullptr;
 };
 
+// The values of a string setting's `choices` (empty for null).
+std::vector<std::string> SplitChoices(const char* choices);
+
 extern const DerivedSize kHeadDimSize;
 extern const DerivedSize kFfnInnerDimSize;
 
 // Calls visit(const DecoderSetting&, b.member...) for every setting, in
 // declaration order, with that member of each blueprint given (one to read or
 // set a setting, two to compare), except the RoPE layout (an enum the spec
-// names) and Llama 3 scaling (VisitLlama3ScalingSettings). Members are int64_t,
+// names), Llama 3 scaling (VisitLlama3ScalingSettings) and LongRoPE
+// (VisitLongRopeScalingSettings). Members are int64_t,
 // double, bool, std::string (with choices), std::optional<int64_t> or
 // std::optional<double>.
 template <typename Visitor, typename... Blueprint>
@@ -191,6 +210,8 @@ void VisitDecoderSettings(Visitor&& visit, Blueprint&... b) {
   visit(S{"rope.theta", true, true, "rope_theta"}, b.rope.theta...);
   visit(S{"rope.linear_factor", false, true}, b.rope.linear_factor...);
   visit(S{"rope.local_theta", false, true, "rope_local_base_freq", true}, b.rope.local_theta...);
+  visit(S{"rope.partial_factor", false, true, "partial_rotary_factor", true},
+        b.rope.partial_factor...);
   visit(S{"ffn.kind", true, false, nullptr, false, nullptr, "glu mlp"}, b.ffn.kind...);
   visit(S{"ffn.activation", false, false, "hidden_act|hidden_activation", false, nullptr,
           "silu gelu gelu_pytorch_tanh"},
@@ -215,6 +236,18 @@ void VisitLlama3ScalingSettings(Visitor&& visit, Scaling&... s) {
   visit(DecoderSetting{"factor", true, true, "factor"}, s.factor...);
   visit(DecoderSetting{"low_freq_factor", true, true, "low_freq_factor"}, s.low_freq_factor...);
   visit(DecoderSetting{"high_freq_factor", true, true, "high_freq_factor"}, s.high_freq_factor...);
+  visit(DecoderSetting{"original_context_length", true, true, "original_max_position_embeddings"},
+        s.original_context_length...);
+}
+
+// As VisitLlama3ScalingSettings, for LongRoPE (keys under a spec's `rope:
+// {scaling: {kind: longrope}}`; config.json has the lists under rope_scaling,
+// original_max_position_embeddings at its top level). Members are
+// std::vector<double> and int64_t.
+template <typename Visitor, typename... Scaling>
+void VisitLongRopeScalingSettings(Visitor&& visit, Scaling&... s) {
+  visit(DecoderSetting{"short_factors", true, true, "short_factor"}, s.short_factors...);
+  visit(DecoderSetting{"long_factors", true, true, "long_factor"}, s.long_factors...);
   visit(DecoderSetting{"original_context_length", true, true, "original_max_position_embeddings"},
         s.original_context_length...);
 }

@@ -6,6 +6,7 @@
 // No dependencies: the leaf of the runtime.
 
 #include <cstdint>
+#include <vector>
 
 namespace modelhub {
 
@@ -26,6 +27,16 @@ struct Llama3RopeScaling {
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
   int64_t original_context_length = 8192;
+};
+
+// LongRoPE frequency scaling (Phi-3, REFERENCE §3): frequency i is divided by
+// short_factors[i] while a forward pass reaches positions below
+// original_context_length, by long_factors[i] once it reaches beyond; both
+// lists have one entry per rotated pair of features.
+struct LongRopeScaling {
+  std::vector<double> short_factors;
+  std::vector<double> long_factors;
+  int64_t original_context_length = 4096;
 };
 
 }  // namespace modelhub

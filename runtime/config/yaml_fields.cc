@@ -312,20 +312,34 @@ void YamlFieldReader::Read(std::string_view key, std::optional<double>* out) {
   ReadOptional(key, &ParseYamlFloat, "a number", out);
 }
 
+void YamlFieldReader::Read(std::string_view key, std::vector<double>* out) {
+  const YAML::Node* node = Take(key);
+  if (node == nullptr) return;
+  if (!node->IsSequence()) {
+    Fail(key, *node, absl::StrCat("expected a list of numbers, got ", DescribeYaml(*node)));
+  }
+  std::vector<double> values(node->size());
+  ReadDoubles(*node, key, 0, values.data());
+  *out = std::move(values);
+}
+
 void YamlFieldReader::ReadDoubles(std::string_view key, size_t count, double* out) {
-  if (const YAML::Node* node = Take(key)) {
-    std::string expected = absl::StrCat("expected a list of ", count, " numbers");
-    if (!node->IsSequence() || node->size() != count) {
-      Fail(key, *node, absl::StrCat(expected, ", got ", DescribeYaml(*node)));
+  if (const YAML::Node* node = Take(key)) ReadDoubles(*node, key, count, out);
+}
+
+void YamlFieldReader::ReadDoubles(const YAML::Node& list, std::string_view key, size_t count,
+                                  double* out) {
+  const std::string expected = count == 0 ? std::string("expected a list of numbers")
+                                          : absl::StrCat("expected a list of ", count, " numbers");
+  if (!list.IsSequence() || (count > 0 && list.size() != count)) {
+    Fail(key, list, absl::StrCat(expected, ", got ", DescribeYaml(list)));
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::optional<double> value = ParseYamlFloat(list[i], context_.rule);
+    if (!value) {
+      Fail(key, list[i], absl::StrCat(expected, ", item ", i, " is ", DescribeYaml(list[i])));
     }
-    for (size_t i = 0; i < count; ++i) {
-      std::optional<double> value = ParseYamlFloat((*node)[i], context_.rule);
-      if (!value) {
-        Fail(key, (*node)[i],
-             absl::StrCat(expected, ", item ", i, " is ", DescribeYaml((*node)[i])));
-      }
-      out[i] = *value;
-    }
+    out[i] = *value;
   }
 }
 
@@ -363,6 +377,17 @@ std::string FormatYamlFloat(double value) {
   }
   if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
   return text;
+}
+
+YAML::Node YamlFloatList(const double* values, size_t count) {
+  YAML::Node list(YAML::NodeType::Sequence);
+  list.SetStyle(YAML::EmitterStyle::Flow);
+  for (size_t i = 0; i < count; ++i) list.push_back(FormatYamlFloat(values[i]));
+  return list;
+}
+
+void WriteYamlField(YAML::Node& map, const char* key, const std::vector<double>& value) {
+  map[key] = YamlFloatList(value.data(), value.size());
 }
 
 void WriteYamlField(YAML::Node& map, const char* key, int64_t value) {

@@ -75,6 +75,8 @@ class YamlFieldReader {
   void Read(std::string_view key, std::array<double, N>* out) {
     ReadDoubles(key, N, out->data());
   }
+  // A list of numbers of any length.
+  void Read(std::string_view key, std::vector<double>* out);
   // A nested config struct: merged field by field.
   template <typename T>
   void ReadStruct(std::string_view key, T* out) {
@@ -97,6 +99,9 @@ class YamlFieldReader {
                     std::optional<T>* out);
   const YAML::Node* Take(std::string_view key);
   void ReadDoubles(std::string_view key, size_t count, double* out);
+  // The numbers of `list` (the value of `key`) into `out`; `count` of them,
+  // or any number (0).
+  void ReadDoubles(const YAML::Node& list, std::string_view key, size_t count, double* out);
   [[noreturn]] void Fail(std::string_view key, const YAML::Node& node,
                          const std::string& reason) const;
 
@@ -137,13 +142,13 @@ void WriteYamlField(YAML::Node& map, const char* key, bool value);
 void WriteYamlField(YAML::Node& map, const char* key, const std::string& value);
 void WriteYamlField(YAML::Node& map, const char* key, const std::optional<int64_t>& value);
 void WriteYamlField(YAML::Node& map, const char* key, const std::optional<double>& value);
+// A flow-style YAML list of `count` floats from `values`.
+YAML::Node YamlFloatList(const double* values, size_t count);
 template <size_t N>
 void WriteYamlField(YAML::Node& map, const char* key, const std::array<double, N>& value) {
-  YAML::Node list(YAML::NodeType::Sequence);
-  list.SetStyle(YAML::EmitterStyle::Flow);
-  for (double item : value) list.push_back(FormatYamlFloat(item));
-  map[key] = list;
+  map[key] = YamlFloatList(value.data(), N);
 }
+void WriteYamlField(YAML::Node& map, const char* key, const std::vector<double>& value);
 
 // Emits `node` as block-style YAML text ending in a newline. Scalars tagged "!"
 // (strings that would otherwise read as numbers, booleans or null) are quoted.

@@ -210,7 +210,24 @@ std::vector<PartTask> PartTasks(const CheckpointMapping& mapping,
         task.place_start = part_start;
         task.place_length = size;
       }
-      if (shard != nullptr && shard->dim == item.split_dim) {
+      if (item.slice_dim >= 0) {
+        // A slice of a fused tensor (one stored piece), narrowed by the shard.
+        task.dim = item.slice_dim;
+        task.start = item.slice_start;
+        task.length = item.slice_length;
+        if (shard != nullptr) {
+          if (shard->dim != item.slice_dim) {
+            throw ConfigError(
+                "tensor parallelism", "", SourceMark{},
+                absl::StrCat("parameter ", item.name, " is sharded along dimension ", shard->dim,
+                             " but read from the fused tensor '", item.source->name,
+                             "' split along dimension ", item.slice_dim,
+                             ": only a split along the sharded dimension can be read by rank"));
+          }
+          task.start += shard->start;
+          task.length = shard->length;
+        }
+      } else if (shard != nullptr && shard->dim == item.split_dim) {
         // Sliced along the dimension the pieces split: their overlap, if any.
         const int64_t begin = std::max(part_start, shard->start);
         const int64_t end = std::min(part_start + size, shard->start + shard->length);
@@ -359,7 +376,11 @@ bool CheckpointStream::Next(std::string* name, at::Tensor* tensor) {
   *name = item.name;
   std::vector<at::Tensor> parts;
   for (const TensorPart& part : item.parts()) {
-    parts.push_back(InModelLayout(part.file->Read(*part.entry), item, mapping_.layout, blueprint_));
+    at::Tensor read = part.file->Read(*part.entry);
+    if (item.slice_dim >= 0) {
+      read = read.narrow(item.slice_dim, item.slice_start, item.slice_length).contiguous();
+    }
+    parts.push_back(InModelLayout(read, item, mapping_.layout, blueprint_));
   }
   *tensor = parts.size() == 1 ? parts.front() : at::cat(parts, item.split_dim);
   return true;

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -34,11 +35,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One tensor of the checkpoint and the parameter it stores.
+// One tensor of the checkpoint and the parameters it stores: one, or the
+// parts of a fused tensor concatenated along split_dim.
 struct SavedTensor {
   std::string name;  // in the checkpoint format
-  at::Tensor parameter;
-  RopeProjection rope = RopeProjection::kNone;
+  std::vector<at::Tensor> parameters;
+  std::vector<RopeProjection> ropes;  // of each parameter
+  int split_dim = -1;
   uint64_t bytes = 0;  // as stored
 };
 
@@ -53,23 +56,38 @@ struct CheckpointPlan {
   c10::ScalarType dtype = c10::kFloat;          // as stored
 };
 
-// The model's parameters under the names of `map`, in parameter order (a tied
-// model has no LM head parameter, so none is stored).
+// The model's parameters under the names of `map`, in parameter order (a
+// fused tensor where its first part is; a tied model has no LM head
+// parameter, so none is stored).
 std::vector<SavedTensor> NameTensors(const ModelFamily& family, const KeyMap& map,
                                      const DecoderModel& model, c10::ScalarType dtype,
                                      const std::string& dir) {
+  const auto parameters = model.named_parameters();
   std::vector<SavedTensor> tensors;
-  for (const auto& item : model.named_parameters()) {
+  std::set<std::string> named;
+  for (const auto& item : parameters) {
     std::optional<std::string> name = map.Unmap(item.key());
     if (!name) {
       throw CheckpointSaveError(
           dir, absl::StrCat("parameter '", item.key(), "' has no name in the '", map.format(),
                             "' key map of model family '", family.name(), "'"));
     }
-    // Map inverts Unmap, and says whether the tensor feeds RoPE.
-    const RopeProjection rope = map.Map(*name).value().rope;
-    const uint64_t bytes = static_cast<uint64_t>(item.value().numel()) * c10::elementSize(dtype);
-    tensors.push_back({*name, item.value(), rope, bytes});
+    if (!named.insert(*name).second) continue;  // a later part of a fused tensor
+    // Map inverts Unmap: the parameters the tensor holds, and whether they feed RoPE.
+    const MappedKey key = map.Map(*name).value();
+    SavedTensor tensor{*name, {}, {}, key.split_dim, 0};
+    for (const MappedKey& target : TargetsOf(key)) {
+      const at::Tensor* parameter = parameters.find(target.name);
+      if (parameter == nullptr) {
+        throw CheckpointSaveError(
+            dir, absl::StrCat("tensor '", *name, "' of the '", map.format(), "' key map holds '",
+                              target.name, "', which the model lacks"));
+      }
+      tensor.parameters.push_back(*parameter);
+      tensor.ropes.push_back(target.rope);
+      tensor.bytes += static_cast<uint64_t>(parameter->numel()) * c10::elementSize(dtype);
+    }
+    tensors.push_back(std::move(tensor));
   }
   return tensors;
 }
@@ -122,14 +140,19 @@ std::string ShardName(size_t index, size_t count) {
   return absl::StrFormat("model-%05d-of-%05d.safetensors", index + 1, count);
 }
 
-// `tensor` as `plan` stores it: rows in the format's RoPE layout, in its dtype.
+// `tensor` as `plan` stores it: rows in the format's RoPE layout, in its
+// dtype, parts concatenated.
 at::Tensor Stored(const SavedTensor& tensor, const CheckpointPlan& plan) {
-  at::Tensor value = tensor.parameter.detach();
-  if (tensor.rope != RopeProjection::kNone) {
-    value =
-        ConvertRopeLayout(value, plan.blueprint.HeadDim(), plan.blueprint.rope.layout, plan.layout);
+  std::vector<at::Tensor> parts;
+  for (size_t i = 0; i < tensor.parameters.size(); ++i) {
+    at::Tensor value = tensor.parameters[i].detach();
+    if (tensor.ropes[i] != RopeProjection::kNone) {
+      value = ConvertRopeLayout(value, plan.blueprint.HeadDim(), plan.blueprint.rope.layout,
+                                plan.layout);
+    }
+    parts.push_back(value.to(plan.dtype));
   }
-  return value.to(plan.dtype);
+  return parts.size() == 1 ? parts.front() : at::cat(parts, tensor.split_dim);
 }
 
 // Writes the checkpoint `plan` describes into the folder `out`.

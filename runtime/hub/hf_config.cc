@@ -43,7 +43,9 @@ const Json* Lookup(const Json& root, const char* key) {
 bool Present(const Json* value) { return value != nullptr && !value->is_null(); }
 
 // The JSON type transformers' config classes (@strict dataclasses) give a key.
-enum class JsonKind { kInt, kNumber, kBool, kString, kObject };
+// kWhole: a number transformers types int; modelhub reads any number and
+// writes an integer where the value is whole.
+enum class JsonKind { kInt, kNumber, kBool, kString, kObject, kNumberList, kWhole };
 
 // How transformers types a config.json key that modelhub reads or requires
 // (the config classes of the model types the linked specs read). Only these
@@ -73,7 +75,7 @@ constexpr KeyType kKeyTypes[] = {
     {"norm_epsilon", JsonKind::kNumber, true, ""},
     {"use_bias", JsonKind::kBool, false, ""},
     {"hidden_activation", JsonKind::kString, false, "*"},
-    {"query_pre_attn_scalar", JsonKind::kNumber, true, "*"},
+    {"query_pre_attn_scalar", JsonKind::kWhole, true, "*"},
     {"attn_logit_softcapping", JsonKind::kNumber, true, "*"},
     {"final_logit_softcapping", JsonKind::kNumber, true, "*"},
     {"sliding_window_pattern", JsonKind::kInt, true, ""},
@@ -95,6 +97,10 @@ constexpr KeyType kKeyTypes[] = {
     {"rope_scaling.low_freq_factor", JsonKind::kNumber, true, ""},
     {"rope_scaling.high_freq_factor", JsonKind::kNumber, true, ""},
     {"rope_scaling.original_max_position_embeddings", JsonKind::kInt, true, ""},
+    {"rope_scaling.short_factor", JsonKind::kNumberList, true, ""},
+    {"rope_scaling.long_factor", JsonKind::kNumberList, true, ""},
+    {"original_max_position_embeddings", JsonKind::kInt, true, ""},
+    {"partial_rotary_factor", JsonKind::kNumber, true, ""},
     {"rope_parameters", JsonKind::kObject, false, "*"},
     {"rope_parameters.rope_theta", JsonKind::kNumber, true, ""},
     {"rope_parameters.rope_type", JsonKind::kString, false, ""},
@@ -131,8 +137,9 @@ void CheckKeyType(const Json& value, const KeyType& type, const std::string& mod
                            : value.is_object() ? "an object"
                                                : value.dump()));
   };
-  static const char* const kNames[] = {"an integer", "a number", "true or false", "a string",
-                                       "an object"};
+  static const char* const kNames[] = {"an integer", "a number",  "true or false",
+                                       "a string",   "an object", "a list of numbers",
+                                       "a number"};
   const char* name = kNames[static_cast<int>(type.kind)];
   if (value.is_null()) {
     if (NullableIn(type, model_type)) return;
@@ -144,6 +151,7 @@ void CheckKeyType(const Json& value, const KeyType& type, const std::string& mod
       if (!FitsInt64(value)) refuse("an integer below 2^63");
       break;
     case JsonKind::kNumber:
+    case JsonKind::kWhole:
       if (!value.is_number()) refuse(name);
       if (!std::isfinite(value.get<double>())) refuse("a finite number");
       break;
@@ -156,6 +164,18 @@ void CheckKeyType(const Json& value, const KeyType& type, const std::string& mod
     case JsonKind::kObject:
       if (!value.is_object()) refuse(name);
       break;
+    case JsonKind::kNumberList:
+      if (!value.is_array()) refuse(name);
+      for (size_t i = 0; i < value.size(); ++i) {
+        const Json& item = value[i];
+        const bool number = item.is_number() && std::isfinite(item.get<double>());
+        if (number && (!type.positive || item.get<double>() > 0)) continue;
+        throw CorruptModelCheckpointError(
+            path, absl::StrCat("config.json key '", type.key, "' must be a list of ",
+                               type.positive ? "positive " : "", "numbers, but item ", i, " is ",
+                               item.is_array() || item.is_object() ? "a container" : item.dump()));
+      }
+      return;
   }
   if (type.positive && value.get<double>() <= 0) {
     refuse(type.kind == JsonKind::kInt ? "a positive integer" : "a positive number");
@@ -195,6 +215,10 @@ Json Normalized(const Json& root, const std::string& model_type, const std::stri
       (*scaling)["rope_type"] = scaling->at("type");
     }
     if (scaling->value("rope_type", Json()) == "default") *scaling = nullptr;
+    // Phi-3's first releases named LongRoPE "su" (transformers reads it as longrope).
+    if (scaling->is_object() && scaling->value("rope_type", Json()) == "su") {
+      (*scaling)["rope_type"] = "longrope";
+    }
   }
   if (auto heads = json.find("num_key_value_heads"); heads != json.end() && heads->is_null()) {
     if (Present(Lookup(json, "num_attention_heads"))) {
@@ -207,10 +231,15 @@ Json Normalized(const Json& root, const std::string& model_type, const std::stri
   return json;
 }
 
-// A JSON scalar as a YAML node the config reader checks (strings quoted, so
-// that "32" stays text); objects and arrays are refused.
+// A JSON scalar, or a list of them, as a YAML node the config reader checks
+// (strings quoted, so that "32" stays text); objects are refused.
 YAML::Node JsonToYaml(const Json& value, const std::string& path, const char* key) {
   if (value.is_null()) return YAML::Node(YAML::NodeType::Null);
+  if (value.is_array()) {
+    YAML::Node list(YAML::NodeType::Sequence);
+    for (const Json& item : value) list.push_back(JsonToYaml(item, path, key));
+    return list;
+  }
   if (value.is_boolean()) return YAML::Node(value.get<bool>() ? "true" : "false");
   if (value.is_number_integer() && FitsInt64(value)) {
     return YAML::Node(std::to_string(value.get<int64_t>()));
@@ -222,8 +251,8 @@ YAML::Node JsonToYaml(const Json& value, const std::string& path, const char* ke
     return node;
   }
   throw CorruptModelCheckpointError(
-      path, absl::StrCat("config.json key '", key, "' must be a number, a bool or a string, not ",
-                         value.is_array() ? "an array" : "an object"));
+      path, absl::StrCat("config.json key '", key,
+                         "' must be a number, a bool, a string or a list of them, not an object"));
 }
 
 // The rule that sets config field `field` (a dotted path), or null.
@@ -252,7 +281,19 @@ std::string HfKeyIn(const HfConfigTable& table, const char* hf_key) {
 // key, or the start of some, as ConfigError names them), as HfConfigJson
 // writes it for `table`'s family; "model_type" when none is.
 std::string HfKeyOf(const HfConfigTable& table, std::string_view field) {
-  if (field.substr(0, 12) == "rope.scaling") return "rope_scaling";
+  if (field.substr(0, 12) == "rope.scaling") {
+    std::string key = "rope_scaling";
+    const LongRopeScaling defaults;  // its keys are visited
+    VisitLongRopeScalingSettings(
+        [&](const DecoderSetting& setting, const auto&) {
+          if (field.substr(std::min<size_t>(13, field.size())) != setting.key) return;
+          key = std::string_view(setting.key) == "original_context_length"
+                    ? setting.hf_key
+                    : absl::StrCat("rope_scaling.", setting.hf_key);
+        },
+        defaults);
+    return key;
+  }
   const char* key = nullptr;
   const DerivedSize* derived = nullptr;  // of the first setting within `field`
   auto visit_settings = [](auto&& visit) {
@@ -438,14 +479,27 @@ Json HfConfigJson(const HfConfigTable& table, const HfModelType& type,
                                  *llama3);
     } else if (blueprint.rope.linear_factor) {
       scaling = {{"rope_type", "linear"}, {"factor", *blueprint.rope.linear_factor}};
+    } else if (const std::optional<LongRopeScaling>& longrope = blueprint.rope.longrope_scaling) {
+      // Exactly these three keys: transformers 4.4x's Phi3Config accepts no others.
+      scaling = {{"type", "longrope"}};
+      VisitLongRopeScalingSettings(
+          [&](const DecoderSetting& setting, const auto& value) {
+            Json& at = std::string_view(setting.key) == "original_context_length"
+                           ? json[setting.hf_key]  // top level, as Phi-3's configs have it
+                           : scaling[setting.hf_key];
+            at = value;
+          },
+          *longrope);
     }
     json["rope_scaling"] = scaling;
   }
-  // transformers types it int: written as one where it is whole.
-  if (auto scalar = json.find("query_pre_attn_scalar");
-      scalar != json.end() && scalar->is_number_float() &&
-      scalar->get<double>() == std::floor(scalar->get<double>())) {
-    *scalar = static_cast<int64_t>(scalar->get<double>());
+  for (const KeyType& key : kKeyTypes) {  // transformers' ints, written as ints where whole
+    auto value = json.find(key.key);
+    if (key.kind != JsonKind::kWhole || value == json.end() || !value->is_number_float()) continue;
+    const double number = value->get<double>();
+    if (number == std::floor(number) && std::abs(number) < 9.0e15) {
+      *value = static_cast<int64_t>(number);
+    }
   }
   if (Mentions(table, "use_sliding_window")) {
     json["use_sliding_window"] = blueprint.attention.sliding_window.has_value();

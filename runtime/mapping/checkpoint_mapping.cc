@@ -111,6 +111,55 @@ std::string PartsText(const CheckpointTensor& tensor) {
   return absl::StrCat(tensor.parts.size(), " parts of ", shape);
 }
 
+// Maps the fused checkpoint tensor `tensor` (mapped as `key`) onto its
+// parameters: consecutive slices along key.split_dim, sized by the parameters'
+// shapes, which must agree with the tensor's elsewhere and add up to it along
+// the split. Appends to `mapping` and `loaded`, or a description to
+// `misshaped` (its parameters then count as loaded: reported once). A rank-sharded fused tensor is
+// misshaped: no format has one.
+void MapFusedTensor(const CheckpointTensor& tensor, const MappedKey& key,
+                    const ParameterShapes& parameters, std::set<std::string>& loaded,
+                    CheckpointMapping& mapping, std::vector<std::string>& misshaped) {
+  const std::vector<int64_t>& shape = tensor.entry().shape;
+  const size_t dim = static_cast<size_t>(key.split_dim);
+  std::vector<std::string> shapes;
+  std::vector<MappedTensor> slices;
+  int64_t offset = 0;
+  bool fits = tensor.parts.size() == 1 && dim < shape.size();
+  for (const MappedKey& part : key.parts) {
+    auto parameter = parameters.find(part.name);
+    if (parameter == parameters.end() || loaded.count(part.name) > 0) {
+      fits = false;
+      shapes.push_back(absl::StrCat(part.name, parameter == parameters.end()
+                                                   ? " (no parameter of the model)"
+                                                   : " (already loaded from another tensor)"));
+      continue;
+    }
+    const std::vector<int64_t>& want = parameter->second;
+    shapes.push_back(absl::StrCat(part.name, " ", ShapeText(want)));
+    fits = fits && want.size() == shape.size();
+    for (size_t d = 0; fits && d < shape.size(); ++d) fits = d == dim || want[d] == shape[d];
+    if (!fits) continue;
+    slices.push_back({&tensor, part.name, part.rope, -1, key.split_dim, offset, want[dim]});
+    offset += want[dim];
+  }
+  if (!fits || offset != shape[dim]) {
+    // Its parameters are reported with it, not again as missing.
+    for (const MappedKey& part : key.parts) {
+      if (parameters.count(part.name) > 0) loaded.insert(part.name);
+    }
+    misshaped.push_back(absl::StrCat(tensor.name, " is ", PartsText(tensor), ", which should hold ",
+                                     absl::StrJoin(shapes, ", "), " along dimension ", dim));
+    return;
+  }
+  CheckLoadableDtype(tensor);
+  for (MappedTensor& slice : slices) {
+    loaded.insert(slice.name);
+    mapping.tensors.push_back(std::move(slice));
+  }
+  mapping.bytes += tensor.entry().nbytes();
+}
+
 }  // namespace
 
 std::optional<MappedKey> MapKey(const KeyMap* map, const std::string& key) {
@@ -128,7 +177,8 @@ const KeyMap* ChooseKeyMap(const CheckpointReader& reader, const std::vector<con
     size_t score = 0;
     for (const CheckpointTensor& tensor : reader.tensors()) {
       std::optional<MappedKey> mapped = MapKey(map, tensor.name);
-      if (mapped && !mapped->dropped && wanted(mapped->name)) ++score;
+      if (!mapped || mapped->dropped) continue;
+      for (const MappedKey& target : TargetsOf(*mapped)) score += wanted(target.name) ? 1 : 0;
     }
     if (score > best_score) {
       best = map;
@@ -155,6 +205,10 @@ CheckpointMapping MapCheckpoint(const CheckpointReader& reader,
   for (const CheckpointTensor& tensor : reader.tensors()) {
     std::optional<MappedKey> mapped = MapKey(best, tensor.name);
     if (mapped && mapped->dropped) continue;
+    if (mapped && mapped->split_dim >= 0) {
+      MapFusedTensor(tensor, *mapped, parameters, loaded, mapping, misshaped);
+      continue;
+    }
     if (mapped && !tied_head.empty() && mapped->name == tied_head) continue;
     auto parameter = mapped ? parameters.find(mapped->name) : parameters.end();
     if (parameter == parameters.end()) {

@@ -27,6 +27,12 @@ struct MappedTensor {
   // along this dimension, or (-1) the first part is the whole tensor (the only
   // part, or one of identical replicas).
   int split_dim = -1;
+  // A part of a fused tensor (one stored piece): `slice_length` entries from
+  // `slice_start` along `slice_dim` of the source are the parameter;
+  // slice_dim -1: the whole source.
+  int slice_dim = -1;
+  int64_t slice_start = 0;
+  int64_t slice_length = 0;
 
   // The parts to read: all of them along split_dim, else the first.
   std::vector<TensorPart> parts() const {
@@ -57,6 +63,8 @@ const KeyMap* ChooseKeyMap(const CheckpointReader& reader, const std::vector<con
 
 // Maps the tensors of `reader` onto `parameters`. The format is the one of
 // `maps` (or the model's own names) that maps the most names onto parameters.
+// A fused tensor gives each of its parameters a slice along its split
+// dimension, sized by the parameters' shapes in order.
 // Tensors the format drops are skipped; so is an LM head when the model ties it
 // to the embeddings (`tied_head` names the parameter it would have had). The
 // parts of a rank-sharded tensor are concatenated along the one dimension

@@ -19,7 +19,8 @@ ConfigError RuleError(const std::string& format, const KeyRule& rule, const std:
 }  // namespace
 
 // A trie node: children by literal segment, one child for a capture, and the
-// rule that ends here (if any). Captures are recorded by position in the walk.
+// rule that ends here (if any: an index into targets_). Captures are recorded by position in the
+// walk.
 struct KeyMap::Node {
   std::unordered_map<std::string, std::unique_ptr<Node>> literals;
   std::unique_ptr<Node> capture;
@@ -34,9 +35,11 @@ struct KeyMap::Target {
     std::string literal;
     size_t capture_index = 0;
   };
+  std::string from;  // the rule's source pattern
   std::vector<Piece> pieces;
   bool dropped = false;
   RopeProjection rope = RopeProjection::kNone;
+  int split_dim = -1;
 };
 
 KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size_t num_rules)
@@ -46,10 +49,11 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
                bool build_inverse)
     : format_(std::move(format)), layout_(layout), root_(std::make_unique<Node>()) {
   for (size_t r = 0; r < num_rules; ++r) {
-    ParsedKeyPattern source = ParseKeyPattern(rules[r].from);
+    const KeyRule& rule = rules[r];
+    ParsedKeyPattern source = ParseKeyPattern(rule.from);
     if (!source.error.empty()) {
       throw RuleError(
-          format_, rules[r],
+          format_, rule,
           absl::StrCat(source.error, " (source pattern offset ", source.error_offset, ")"));
     }
     std::vector<std::string> capture_names;
@@ -60,22 +64,38 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
       node = child.get();
       if (segment.capture) capture_names.push_back(segment.text);
     }
-    if (node->rule) {
-      throw RuleError(format_, rules[r],
+    // The next part of the fused rule just before it.
+    const bool next_part = r > 0 && rule.split_dim >= 0 && rules[r - 1].split_dim >= 0 &&
+                           std::string_view(rules[r - 1].from) == rule.from;
+    if (node->rule && !next_part) {
+      throw RuleError(format_, rule,
                       absl::StrCat("its source pattern matches the same names as rule '",
-                                   rules[*node->rule].from, "'"));
+                                   targets_[*node->rule].front().from, "'"));
     }
-    node->rule = r;
+    if (next_part && rules[r - 1].split_dim != rule.split_dim) {
+      throw RuleError(format_, rule,
+                      absl::StrCat("the parts of a fused tensor split along one dimension, not ",
+                                   rules[r - 1].split_dim, " and ", rule.split_dim));
+    }
+    if (rule.split_dim >= 0 && rule.to == nullptr) {
+      throw RuleError(format_, rule, "a part of a fused tensor cannot be dropped");
+    }
+    if (!next_part) {
+      node->rule = targets_.size();
+      targets_.emplace_back();
+    }
 
     Target target;
-    target.rope = rules[r].rope;
-    if (rules[r].to == nullptr) {
+    target.from = rule.from;
+    target.rope = rule.rope;
+    target.split_dim = rule.split_dim;
+    if (rule.to == nullptr) {
       target.dropped = true;
     } else {
-      ParsedKeyPattern parsed = ParseKeyPattern(rules[r].to);
+      ParsedKeyPattern parsed = ParseKeyPattern(rule.to);
       std::string error =
           parsed.error.empty() ? CheckKeyTemplate(source, parsed).message : parsed.error;
-      if (!error.empty()) throw RuleError(format_, rules[r], error);
+      if (!error.empty()) throw RuleError(format_, rule, error);
       auto append_literal = [&target](std::string_view text) {
         if (target.pieces.empty() || target.pieces.back().capture) {
           target.pieces.push_back({false, "", 0});
@@ -94,7 +114,7 @@ KeyMap::KeyMap(std::string format, RopeLayout layout, const KeyRule* rules, size
         }
       }
     }
-    targets_.push_back(std::move(target));
+    targets_[*node->rule].push_back(std::move(target));
   }
   if (build_inverse) {
     std::vector<KeyRule> reversed;
@@ -147,15 +167,26 @@ std::optional<MappedKey> KeyMap::Map(std::string_view key) const {
   std::vector<std::string_view> captured;
   size_t rule = 0;
   if (!Match(*root_, segments, 0, captured, &rule)) return std::nullopt;
-  const Target& target = targets_[rule];
+  const auto name_of = [&captured](const Target& target) {
+    std::string name;
+    for (const Target::Piece& piece : target.pieces) {
+      if (piece.capture) {
+        name.append(captured[piece.capture_index]);
+      } else {
+        name += piece.literal;
+      }
+    }
+    return name;
+  };
+  const std::vector<Target>& targets = targets_[rule];
   MappedKey mapped;
-  mapped.dropped = target.dropped;
-  mapped.rope = target.rope;
-  for (const Target::Piece& piece : target.pieces) {
-    if (piece.capture) {
-      mapped.name.append(captured[piece.capture_index]);
-    } else {
-      mapped.name += piece.literal;
+  mapped.dropped = targets.front().dropped;
+  mapped.rope = targets.front().rope;
+  mapped.name = name_of(targets.front());
+  mapped.split_dim = targets.front().split_dim;
+  if (mapped.split_dim >= 0) {
+    for (const Target& target : targets) {
+      mapped.parts.push_back({name_of(target), false, target.rope, -1, {}});
     }
   }
   return mapped;

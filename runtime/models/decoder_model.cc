@@ -72,15 +72,22 @@ FeedForwardOptions FeedForwardOptionsOf(const DecoderBlueprint& blueprint,
 }
 
 RotaryOptions RotaryOptionsOf(const DecoderBlueprint& blueprint) {
-  return {blueprint.HeadDim(), blueprint.rope.theta, blueprint.rope.layout,
-          blueprint.rope.llama3_scaling, blueprint.rope.linear_factor};
+  return {blueprint.HeadDim(),
+          blueprint.rope.theta,
+          blueprint.rope.layout,
+          blueprint.rope.llama3_scaling,
+          blueprint.rope.linear_factor,
+          blueprint.RotaryDim(),
+          blueprint.rope.longrope_scaling,
+          blueprint.RopeAttentionFactor()};
 }
 
 // The RoPE of layers attending within the sliding window, when it differs.
 std::optional<RotaryEncoder> LocalRotaryEncoder(const DecoderBlueprint& blueprint) {
   if (!blueprint.rope.local_theta) return std::nullopt;
   return RotaryEncoder(RotaryOptions{blueprint.HeadDim(), *blueprint.rope.local_theta,
-                                     blueprint.rope.layout, std::nullopt, std::nullopt});
+                                     blueprint.rope.layout, std::nullopt, std::nullopt,
+                                     blueprint.RotaryDim()});
 }
 
 }  // namespace
@@ -369,19 +376,19 @@ at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tens
   const std::optional<int64_t>& window = blueprint_.attention.sliding_window;
   const at::ScalarType dtype = embed_->weight().scalar_type();
   at::Tensor query_positions = positions.slice(1, start_pos).unsqueeze(1);
-  at::Tensor global_mask, local_mask;
-  RotaryAngles global_angles, local_angles;
+  // What the layers of one kind share: [0] global layers, [1] local ones.
+  struct LayerInputs {
+    const RotaryEncoder* rope = nullptr;
+    RotaryAngles angles;
+    at::Tensor mask;
+  } kinds[2];
   for (const auto& layer : layers_) {
-    at::Tensor& mask = layer->local() ? local_mask : global_mask;
-    if (!mask.defined()) {
-      mask = MakeAttentionMask(seq_len, positions, layer->local() ? window : std::nullopt,
-                               key_padding);
-    }
-    RotaryAngles& angles = layer->local() && local_rope_ ? local_angles : global_angles;
-    if (!angles.cos.defined()) {
-      angles = (layer->local() && local_rope_ ? *local_rope_ : rope_)
-                   .Angles(query_positions, device, dtype);
-    }
+    LayerInputs& kind = kinds[layer->local() ? 1 : 0];
+    if (kind.rope != nullptr) continue;
+    kind.rope = layer->local() && local_rope_ ? &*local_rope_ : &rope_;
+    kind.angles = kind.rope->Angles(query_positions, device, dtype);
+    kind.mask =
+        MakeAttentionMask(seq_len, positions, layer->local() ? window : std::nullopt, key_padding);
   }
 
   at::Tensor x = embed_->forward(seqs.to(device));
@@ -390,10 +397,8 @@ at::Tensor DecoderModel::ForwardUnchecked(const at::Tensor& seqs, const at::Tens
   }
   if (blueprint_.embedding.multiplier != 1.0) x = x * blueprint_.embedding.multiplier;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const bool local = layers_[i]->local();
-    x = layers_[i]->forward(x, local && local_rope_ ? *local_rope_ : rope_,
-                            local && local_rope_ ? local_angles : global_angles,
-                            local ? local_mask : global_mask,
+    const LayerInputs& kind = kinds[layers_[i]->local() ? 1 : 0];
+    x = layers_[i]->forward(x, *kind.rope, kind.angles, kind.mask,
                             cache != nullptr ? &cache->layers[i] : nullptr);
   }
   x = layer_norm_->forward(x);

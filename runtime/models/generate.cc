@@ -77,8 +77,16 @@ std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64
   at::Tensor input = at::tensor(prompt, at::TensorOptions().dtype(at::kLong))
                          .unsqueeze(0)
                          .to(model.options().device);
+  std::vector<int64_t> tokens = prompt;
   std::vector<int64_t> generated;
   for (int64_t step = 0; step < max_new_tokens; ++step) {
+    if (model.blueprint().LongRopeSwitches(cache.length, cache.length + input.size(1))) {
+      // The cached keys were rotated with the short factors: start over with all tokens.
+      cache = model.NewKvCache();
+      input = at::tensor(tokens, at::TensorOptions().dtype(at::kLong))
+                  .unsqueeze(0)
+                  .to(model.options().device);
+    }
     at::Tensor logits = model.forward(input, {}, &cache);
     int64_t next = NextToken(logits[0][logits.size(1) - 1], sampling, generator);
     if (model.tp_gang()->size() > 1) {
@@ -88,6 +96,7 @@ std::vector<int64_t> Generate(const DecoderModel& model, const std::vector<int64
       next = chosen.item<int64_t>();
     }
     generated.push_back(next);
+    tokens.push_back(next);
     if (on_token) on_token(next);
     if (std::find(stop_tokens.begin(), stop_tokens.end(), next) != stop_tokens.end()) break;
     input =

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "families/llama/llama.h"
@@ -24,11 +25,11 @@ std::shared_ptr<DecoderModel> MetaModel(const ModelFamily& family, const std::st
   return family.CreateNewModel(*family.GetArchConfig(arch), meta);
 }
 
-TEST(FamiliesTest, AllNineAreRegisteredWithTheirPresets) {
+TEST(FamiliesTest, AllTenAreRegisteredWithTheirPresets) {
   std::vector<std::string> names;
   for (const ModelFamily* family : ListModelFamilies()) names.push_back(family->name());
   EXPECT_EQ(names, (std::vector<std::string>{"gemma", "gemma2", "gemma3", "granite", "llama",
-                                             "mistral", "olmo2", "qwen", "starcoder2"}));
+                                             "mistral", "olmo2", "phi3", "qwen", "starcoder2"}));
   std::set<std::string> qwen = get_qwen_model_hub().get_archs();
   for (const char* arch : {"qwen25_0.5b", "qwen25_1.5b", "qwen25_3b", "qwen25_7b", "qwen25_14b",
                            "qwen25_32b", "qwen25_72b", "qwen3_0.6b", "qwen3_1.7b", "qwen3_4b",
@@ -45,6 +46,38 @@ TEST(FamiliesTest, AllNineAreRegisteredWithTheirPresets) {
             get_mistral_model_hub().get_arch_config("7b"));
   EXPECT_EQ(get_qwen_model_hub().get_arch_config("qwen25_0_5b"),
             get_qwen_model_hub().get_arch_config("qwen25_0.5b"));
+}
+
+// Phi-3's presets as their config.json files set them (/work/notes/phi3.md's
+// sources): the 128K models' LongRoPE, Phi-4 mini's partial rotary and ties.
+TEST(FamiliesTest, Phi3PresetsFollowTheOfficialConfigs) {
+  const ModelFamily* phi3 = nullptr;
+  for (const ModelFamily* family : ListModelFamilies()) {
+    if (family->name() == "phi3") phi3 = family;
+  }
+  ASSERT_NE(phi3, nullptr);
+  const DecoderBlueprint mini = phi3->GetArchConfig("phi3_mini_4k")->ToBlueprint();
+  EXPECT_EQ(mini.HeadDim(), 96);
+  EXPECT_EQ(mini.RotaryDim(), 96);
+  EXPECT_FALSE(mini.rope.longrope_scaling.has_value());
+  EXPECT_EQ(mini.attention.sliding_window, 2047);
+  for (const char* arch : {"phi3_mini_128k", "phi3_5_mini", "phi4_mini"}) {
+    const DecoderBlueprint b = phi3->GetArchConfig(arch)->ToBlueprint();
+    ASSERT_TRUE(b.rope.longrope_scaling.has_value()) << arch;
+    EXPECT_EQ(b.rope.longrope_scaling->short_factors.size(), 48u) << arch;
+    EXPECT_EQ(b.rope.longrope_scaling->long_factors.size(), 48u) << arch;
+    EXPECT_EQ(b.rope.longrope_scaling->original_context_length, 4096) << arch;
+    // 131072 / 4096 = 32: sqrt(1 + ln 32 / ln 4096) = sqrt(17 / 12).
+    EXPECT_DOUBLE_EQ(b.RopeAttentionFactor(), std::sqrt(17.0 / 12.0)) << arch;
+  }
+  const DecoderBlueprint phi4 = phi3->GetArchConfig("phi4_mini")->ToBlueprint();
+  EXPECT_EQ(phi4.HeadDim(), 128);
+  EXPECT_EQ(phi4.RotaryDim(), 96);
+  EXPECT_TRUE(phi4.tied_embeddings);
+  EXPECT_EQ(phi4.rope.longrope_scaling->long_factors.back(), 47.77);
+  const DecoderBlueprint medium = phi3->GetArchConfig("phi3_medium_4k")->ToBlueprint();
+  EXPECT_EQ(medium.attention.num_kv_heads, 10);
+  EXPECT_EQ(medium.FfnInnerDim(), 17920);
 }
 
 TEST(FamiliesTest, PresetValuesFollowTheOfficialConfigs) {
@@ -119,8 +152,16 @@ TEST(FamiliesTest, BadOverridesAreClearErrors) {
             "LLaMAConfig field 'dropout_p': must be at most 1.0, is 1.5");
 }
 
+// Whether the family's Hugging Face checkpoints store q/k/v and gate/up fused
+// (Phi-3's layout).
+bool Fuses(const ModelFamily& family) {
+  const KeyMap* hf = family.FindKeyMap("hf");
+  return hf != nullptr && hf->Map("model.layers.0.self_attn.qkv_proj.weight").has_value();
+}
+
 // The Hugging Face (and, for Llama/Mistral, Meta) names of every preset of
-// every family map one to one onto the model's parameters.
+// every family map one to one onto the model's parameters (a fused tensor
+// onto each of its parts).
 TEST(FamiliesTest, CheckpointKeyMapsCoverEveryParameter) {
   for (const ModelFamily* family : ListModelFamilies()) {
     for (const std::string& arch : family->arch_names()) {
@@ -130,7 +171,7 @@ TEST(FamiliesTest, CheckpointKeyMapsCoverEveryParameter) {
       const DecoderBlueprint& blueprint = model->blueprint();
 
       std::vector<std::pair<std::string, std::vector<std::string>>> formats = {
-          {"hf", testing::HuggingFaceTensorNames(blueprint)}};
+          {"hf", testing::HuggingFaceTensorNames(blueprint, Fuses(*family))}};
       if ((family->name() == "llama" || family->name() == "mistral") &&
           !blueprint.tied_embeddings) {
         formats.emplace_back("meta", testing::MetaTensorNames(blueprint));
@@ -143,7 +184,9 @@ TEST(FamiliesTest, CheckpointKeyMapsCoverEveryParameter) {
           std::optional<MappedKey> key = map->Map(name);
           ASSERT_TRUE(key.has_value()) << family->name() << " " << format << ": " << name;
           if (key->dropped) continue;
-          EXPECT_TRUE(mapped.insert(key->name).second) << "two keys map to " << key->name;
+          for (const MappedKey& target : TargetsOf(*key)) {
+            EXPECT_TRUE(mapped.insert(target.name).second) << "two keys map to " << target.name;
+          }
           const bool rope_row = name.find("attention.wq") != std::string::npos ||
                                 name.find("attention.wk") != std::string::npos;
           EXPECT_EQ(key->rope != RopeProjection::kNone, rope_row) << name;

@@ -2,7 +2,7 @@
 
 namespace modelhub::testing {
 
-std::vector<std::string> HuggingFaceTensorNames(const DecoderBlueprint& b) {
+std::vector<std::string> HuggingFaceTensorNames(const DecoderBlueprint& b, bool fused) {
   const bool layer_norm = b.norm.kind == "layer";  // StarCoder 2: norms with biases
   std::vector<std::string> names = {"model.embed_tokens.weight", "model.norm.weight"};
   if (layer_norm) names.push_back("model.norm.bias");
@@ -13,8 +13,12 @@ std::vector<std::string> HuggingFaceTensorNames(const DecoderBlueprint& b) {
       names.push_back(layer + name + ".weight");
       if (bias) names.push_back(layer + name + ".bias");
     };
-    for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
-      add(std::string("self_attn.") + proj, b.attention.qkv_bias);
+    if (fused) {
+      add("self_attn.qkv_proj", b.attention.qkv_bias);
+    } else {
+      for (const char* proj : {"q_proj", "k_proj", "v_proj"}) {
+        add(std::string("self_attn.") + proj, b.attention.qkv_bias);
+      }
     }
     add("self_attn.o_proj", b.attention.output_bias);
     if (b.attention.q_norm) names.push_back(layer + "self_attn.q_norm.weight");
@@ -25,7 +29,9 @@ std::vector<std::string> HuggingFaceTensorNames(const DecoderBlueprint& b) {
     add("post_attention_layernorm", layer_norm);
     if (b.norm.before && b.norm.after) add("pre_feedforward_layernorm", layer_norm);
     if (b.norm.after) add("post_feedforward_layernorm", layer_norm);
-    if (b.ffn.kind == "glu") {
+    if (b.ffn.kind == "glu" && fused) {
+      for (const char* proj : {"mlp.gate_up_proj", "mlp.down_proj"}) add(proj, false);
+    } else if (b.ffn.kind == "glu") {
       for (const char* proj : {"mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) add(proj, false);
     } else {  // StarCoder 2
       for (const char* proj : {"mlp.c_fc", "mlp.c_proj"}) add(proj, b.ffn.bias);

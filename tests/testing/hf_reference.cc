@@ -19,7 +19,7 @@ constexpr double kPi = 3.14159265358979323846;
 bool IsKnownType(const std::string& type) {
   return type == "llama" || type == "qwen2" || type == "qwen3" || type == "mistral" ||
          type == "gemma" || type == "gemma2" || type == "gemma3_text" || type == "olmo2" ||
-         type == "granite" || type == "starcoder2";
+         type == "granite" || type == "starcoder2" || type == "phi3";
 }
 
 std::string Architecture(const std::string& type) {
@@ -32,6 +32,7 @@ std::string Architecture(const std::string& type) {
   if (type == "gemma3_text") return "Gemma3ForCausalLM";
   if (type == "olmo2") return "Olmo2ForCausalLM";
   if (type == "granite") return "GraniteForCausalLM";
+  if (type == "phi3") return "Phi3ForCausalLM";
   return "Starcoder2ForCausalLM";
 }
 
@@ -58,10 +59,19 @@ bool HasInputNorm(const std::string& type) { return type != "olmo2"; }
 // StarCoder2: LayerNorm with weight and bias, and the c_fc / c_proj MLP.
 bool IsStarcoder2(const std::string& type) { return type == "starcoder2"; }
 
+// Phi-3: fused self_attn.qkv_proj and mlp.gate_up_proj, partial rotary, LongRoPE.
+bool IsPhi3(const std::string& type) { return type == "phi3"; }
+
 // Whether the type writes a sliding_window key to config.json.
 bool WritesSlidingWindow(const std::string& type) {
   return type == "mistral" || type == "qwen2" || type == "qwen3" || HasSandwichNorms(type) ||
-         IsStarcoder2(type);
+         IsStarcoder2(type) || IsPhi3(type);
+}
+
+// int(head_dim * partial_rotary_factor), as transformers computes it (Python's
+// int() truncates), without the checks of the public function.
+int64_t RotaryDim(const HfConfig& c) {
+  return static_cast<int64_t>(static_cast<double>(HfHeadDim(c)) * c.partial_rotary_factor);
 }
 
 bool IsKnownActivation(const std::string& act) {
@@ -138,6 +148,42 @@ void CheckConfig(const HfConfig& c) {
                     c.attention_multiplier == 0.0 && c.logits_scaling == 1.0,
                 "embedding_multiplier, residual_multiplier, attention_multiplier and "
                 "logits_scaling are for granite only");
+  }
+
+  // Phi-3 fields.
+  if (IsPhi3(t)) {
+    TORCH_CHECK(!c.head_dim.has_value(), "phi3 has no head_dim: leave it unset");
+    TORCH_CHECK(!c.attention_bias, "phi3 has no attention biases");
+    TORCH_CHECK(!c.rope_scaling.has_value(),
+                "llama3 rope_scaling is not supported for phi3 (use longrope)");
+    TORCH_CHECK(c.partial_rotary_factor > 0 && c.partial_rotary_factor <= 1,
+                "partial_rotary_factor must be in (0, 1]");
+    const int64_t rotary_dim = RotaryDim(c);
+    TORCH_CHECK(rotary_dim > 0 && rotary_dim % 2 == 0, "rotary_dim int(", HfHeadDim(c), " * ",
+                c.partial_rotary_factor, ") = ", rotary_dim, " must be even and positive");
+    if (c.longrope.has_value()) {
+      const HfConfig::LongRopeScaling& s = *c.longrope;
+      const size_t half = static_cast<size_t>(rotary_dim / 2);
+      TORCH_CHECK(s.short_factor.size() == half && s.long_factor.size() == half,
+                  "longrope short_factor and long_factor need rotary_dim / 2 = ", half,
+                  " entries each, not ", s.short_factor.size(), " and ", s.long_factor.size());
+      for (const std::vector<double>* factors : {&s.short_factor, &s.long_factor}) {
+        for (double f : *factors) {
+          TORCH_CHECK(std::isfinite(f) && f > 0, "longrope factors must be positive");
+        }
+      }
+      TORCH_CHECK(s.original_max_position_embeddings > 0 && c.max_position_embeddings > 0,
+                  "longrope needs positive original_max_position_embeddings and "
+                  "max_position_embeddings");
+      // The attention factor divides by ln(original) once max exceeds original.
+      TORCH_CHECK(s.original_max_position_embeddings > 1 ||
+                      c.max_position_embeddings <= s.original_max_position_embeddings,
+                  "longrope with max_position_embeddings above original_max_position_embeddings "
+                  "needs original_max_position_embeddings > 1");
+    }
+  } else {
+    TORCH_CHECK(c.partial_rotary_factor == 1.0 && !c.longrope.has_value(),
+                "partial_rotary_factor and longrope are for phi3 only");
   }
 }
 
@@ -233,6 +279,24 @@ at::Tensor DefaultInverseFrequencies(double base, int64_t dim) {
   return at::reciprocal(at::pow(base, exponents));
 }
 
+// _compute_longrope_parameters' frequencies: 1.0 / (ext_factors * base **
+// (arange(0, dim, 2).float() / dim)) with ext_factors a float32 tensor of the
+// long or short factors, dim the rotary width; all in float32.
+at::Tensor LongRopeInverseFrequencies(const HfConfig& c, bool use_long) {
+  const HfConfig::LongRopeScaling& s = *c.longrope;
+  const int64_t dim = RotaryDim(c);
+  const at::Tensor ext = at::tensor(use_long ? s.long_factor : s.short_factor, at::kDouble)
+                             .to(at::kFloat);  // torch.tensor(list, dtype=float32)
+  const at::Tensor exponents = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / dim;
+  return at::reciprocal(ext * at::pow(c.rope_theta, exponents));
+}
+
+// Whether a forward over positions 0..seq_len-1 uses the long factors:
+// _longrope_frequency_update's max(position_ids) + 1 > original_max.
+bool UsesLongFactors(const HfConfig& c, int64_t seq_len) {
+  return c.longrope.has_value() && seq_len > c.longrope->original_max_position_embeddings;
+}
+
 void CheckLayer(const HfConfig& c, int64_t layer) {
   TORCH_CHECK(layer >= 0 && layer < c.num_hidden_layers, "layer ", layer, " out of range [0, ",
               c.num_hidden_layers, ")");
@@ -241,7 +305,7 @@ void CheckLayer(const HfConfig& c, int64_t layer) {
 // The window of a layer, without the checks of the public function.
 std::optional<int64_t> LayerWindow(const HfConfig& c, int64_t layer) {
   const std::string& t = c.model_type;
-  if (t == "mistral" || IsStarcoder2(t)) return c.sliding_window;
+  if (t == "mistral" || IsStarcoder2(t) || IsPhi3(t)) return c.sliding_window;
   if (t == "gemma2") return layer % 2 == 0 ? c.sliding_window : std::nullopt;
   if (t == "gemma3_text") {
     return (layer + 1) % c.sliding_window_pattern != 0 ? c.sliding_window : std::nullopt;
@@ -254,6 +318,11 @@ std::optional<int64_t> LayerWindow(const HfConfig& c, int64_t layer) {
 int64_t HfHeadDim(const HfConfig& config) {
   return config.head_dim.has_value() ? *config.head_dim
                                      : config.hidden_size / config.num_attention_heads;
+}
+
+int64_t HfRotaryDim(const HfConfig& config) {
+  CheckConfig(config);
+  return RotaryDim(config);
 }
 
 std::optional<int64_t> HfLayerSlidingWindow(const HfConfig& config, int64_t layer) {
@@ -293,7 +362,16 @@ std::string ToConfigJson(const HfConfig& c) {
     out << "  \"rms_norm_eps\": " << JsonDouble(c.rms_norm_eps) << ",\n";
   }
   out << "  \"rope_theta\": " << JsonDouble(c.rope_theta) << ",\n";
-  if (c.rope_scaling.has_value()) {
+  auto json_list = [](const std::vector<double>& values) {
+    std::string text = "[";
+    for (size_t i = 0; i < values.size(); ++i) text += (i > 0 ? ", " : "") + JsonDouble(values[i]);
+    return text + "]";
+  };
+  if (c.longrope.has_value()) {
+    out << "  \"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": "
+        << json_list(c.longrope->short_factor)
+        << ", \"long_factor\": " << json_list(c.longrope->long_factor) << "},\n";
+  } else if (c.rope_scaling.has_value()) {
     const HfConfig::Llama3Scaling& s = *c.rope_scaling;
     out << "  \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": " << JsonDouble(s.factor)
         << ", \"low_freq_factor\": " << JsonDouble(s.low_freq_factor)
@@ -348,6 +426,17 @@ std::string ToConfigJson(const HfConfig& c) {
     out << "  \"attention_multiplier\": " << JsonDouble(c.attention_multiplier) << ",\n";
     out << "  \"logits_scaling\": " << JsonDouble(c.logits_scaling) << ",\n";
   }
+  if (IsPhi3(t)) {
+    out << "  \"partial_rotary_factor\": " << JsonDouble(c.partial_rotary_factor) << ",\n";
+    // Phi3Config reads it at the top level (the attention factor and the
+    // short/long switch use it); without longrope it is the trained context.
+    out << "  \"original_max_position_embeddings\": "
+        << (c.longrope.has_value() ? c.longrope->original_max_position_embeddings
+                                   : c.max_position_embeddings)
+        << ",\n";
+    out << "  \"resid_pdrop\": 0.0,\n";
+    out << "  \"embd_pdrop\": 0.0,\n";
+  }
   if (t == "llama" || t == "granite") out << "  \"mlp_bias\": false,\n";
   if (IsStarcoder2(t)) {
     out << "  \"use_bias\": " << (c.attention_bias ? "true" : "false") << ",\n";
@@ -392,9 +481,13 @@ std::map<std::string, at::Tensor> MakeHfStateDict(const HfConfig& c, uint64_t se
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     if (HasInputNorm(t)) add_norm(p + "input_layernorm", hidden);
-    state[p + "self_attn.q_proj.weight"] = linear_weight(q_width, hidden);
-    state[p + "self_attn.k_proj.weight"] = linear_weight(kv_width, hidden);
-    state[p + "self_attn.v_proj.weight"] = linear_weight(kv_width, hidden);
+    if (IsPhi3(t)) {  // Fused q, k, v rows, in that order.
+      state[p + "self_attn.qkv_proj.weight"] = linear_weight(q_width + 2 * kv_width, hidden);
+    } else {
+      state[p + "self_attn.q_proj.weight"] = linear_weight(q_width, hidden);
+      state[p + "self_attn.k_proj.weight"] = linear_weight(kv_width, hidden);
+      state[p + "self_attn.v_proj.weight"] = linear_weight(kv_width, hidden);
+    }
     state[p + "self_attn.o_proj.weight"] = linear_weight(hidden, q_width);
     if (c.attention_bias) {
       state[p + "self_attn.q_proj.bias"] = bias(q_width);
@@ -418,6 +511,9 @@ std::map<std::string, at::Tensor> MakeHfStateDict(const HfConfig& c, uint64_t se
       if (HasMlpBias(c)) state[p + "mlp.c_fc.bias"] = bias(c.intermediate_size);
       state[p + "mlp.c_proj.weight"] = linear_weight(hidden, c.intermediate_size);
       if (HasMlpBias(c)) state[p + "mlp.c_proj.bias"] = bias(hidden);
+    } else if (IsPhi3(t)) {  // Fused gate rows, then up rows.
+      state[p + "mlp.gate_up_proj.weight"] = linear_weight(2 * c.intermediate_size, hidden);
+      state[p + "mlp.down_proj.weight"] = linear_weight(hidden, c.intermediate_size);
     } else {
       state[p + "mlp.gate_proj.weight"] = linear_weight(c.intermediate_size, hidden);
       state[p + "mlp.up_proj.weight"] = linear_weight(c.intermediate_size, hidden);
@@ -431,7 +527,8 @@ std::map<std::string, at::Tensor> MakeHfStateDict(const HfConfig& c, uint64_t se
 
 at::Tensor HfRopeInverseFrequencies(const HfConfig& c) {
   CheckConfig(c);
-  at::Tensor inv_freq = DefaultInverseFrequencies(c.rope_theta, HfHeadDim(c));
+  if (c.longrope.has_value()) return LongRopeInverseFrequencies(c, /*use_long=*/false);
+  at::Tensor inv_freq = DefaultInverseFrequencies(c.rope_theta, RotaryDim(c));
   // _compute_linear_scaling_rope_parameters: inv_freq /= factor.
   if (c.linear_rope_factor.has_value()) return inv_freq / *c.linear_rope_factor;
   if (!c.rope_scaling.has_value()) return inv_freq;
@@ -450,6 +547,25 @@ at::Tensor HfRopeInverseFrequencies(const HfConfig& c) {
   const at::Tensor smoothed = (1 - smooth) * inv_freq_llama / s.factor + smooth * inv_freq_llama;
   const at::Tensor medium = at::logical_and(at::logical_not(high), at::logical_not(low));
   return at::where(medium, smoothed, inv_freq_llama);
+}
+
+at::Tensor HfPhi3RopeInverseFrequencies(const HfConfig& c, int64_t seq_len) {
+  CheckConfig(c);
+  TORCH_CHECK(IsPhi3(c.model_type), "HfPhi3RopeInverseFrequencies is for phi3, not ", c.model_type);
+  TORCH_CHECK(seq_len >= 1, "seq_len must be positive");
+  if (UsesLongFactors(c, seq_len)) return LongRopeInverseFrequencies(c, /*use_long=*/true);
+  return HfRopeInverseFrequencies(c);
+}
+
+double HfRopeAttentionFactor(const HfConfig& c) {
+  CheckConfig(c);
+  if (!c.longrope.has_value()) return 1.0;
+  // _compute_longrope_parameters with config.original_max_position_embeddings
+  // set (Phi3Config always has it): factor = max / original in Python floats.
+  const double original = static_cast<double>(c.longrope->original_max_position_embeddings);
+  const double factor = static_cast<double>(c.max_position_embeddings) / original;
+  if (factor <= 1.0) return 1.0;
+  return std::sqrt(1.0 + std::log(factor) / std::log(original));
 }
 
 at::Tensor HfLayerRopeInverseFrequencies(const HfConfig& c, int64_t layer) {
@@ -477,7 +593,8 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
   const int64_t hidden = c.hidden_size, head_dim = HfHeadDim(c);
   const int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
   const int64_t groups = heads / kv_heads, inter = c.intermediate_size;
-  const bool granite = t == "granite", sandwich = HasSandwichNorms(t);
+  const int64_t rotary_dim = RotaryDim(c);
+  const bool granite = t == "granite", sandwich = HasSandwichNorms(t), phi3 = IsPhi3(t);
   // The attention scale: query_pre_attn_scalar ** -0.5 (gemma2/3),
   // attention_multiplier (granite), head_dim ** -0.5 (the rest).
   double scaling = std::pow(static_cast<double>(head_dim), -0.5);
@@ -501,16 +618,29 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
     return RmsNorm(x, weight, c.rms_norm_eps);
   };
 
-  // Rotary tables [1, 1, seq, head_dim] per distinct inverse-frequency set:
+  // Rotary tables [1, 1, seq, rotary_dim] per distinct inverse-frequency set:
   // freqs = position * inv_freq in float32, emb = cat(freqs, freqs), cos/sin
-  // of that (attention_scaling is 1 for these rope types).
+  // of that times attention_scaling (1 but for phi3's longrope, where it
+  // multiplies both).
   const at::Tensor positions = at::arange(seq, at::kLong).to(at::kFloat);
+  const double attention_scaling = HfRopeAttentionFactor(c);
   auto rotary = [&](const at::Tensor& inv_freq) {
     const at::Tensor freqs = at::outer(positions, inv_freq);
     const at::Tensor emb = at::cat({freqs, freqs}, -1);
-    return std::make_pair(emb.cos().view({1, 1, seq, head_dim}),
-                          emb.sin().view({1, 1, seq, head_dim}));
+    return std::make_pair((emb.cos() * attention_scaling).view({1, 1, seq, rotary_dim}),
+                          (emb.sin() * attention_scaling).view({1, 1, seq, rotary_dim}));
   };
+  // apply_rotary_pos_emb: rotate_half within the first rotary_dim features,
+  // the rest passed through (Phi-3's partial rotary; all features elsewhere).
+  auto apply_rotary = [&](const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+    if (rotary_dim == head_dim) return x * cos + RotateHalf(x) * sin;
+    const at::Tensor x_rot = x.slice(-1, 0, rotary_dim);
+    return at::cat({x_rot * cos + RotateHalf(x_rot) * sin, x.slice(-1, rotary_dim)}, -1);
+  };
+  // Phi-3's LongRoPE picks short or long factors once per call, from
+  // max(position_ids) + 1 = seq.
+  const std::optional<at::Tensor> phi3_inv_freq =
+      phi3 ? std::optional<at::Tensor>(HfPhi3RopeInverseFrequencies(c, seq)) : std::nullopt;
 
   // Eager additive mask [1, 1, seq, seq]: 0 where query i may see key j (j <= i,
   // and i - j < window on a sliding layer), finfo(float32).min elsewhere.
@@ -535,9 +665,15 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
 
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    const at::Tensor wq = reader.Get(p + "self_attn.q_proj.weight", {heads * head_dim, hidden});
-    const at::Tensor wk = reader.Get(p + "self_attn.k_proj.weight", {kv_heads * head_dim, hidden});
-    const at::Tensor wv = reader.Get(p + "self_attn.v_proj.weight", {kv_heads * head_dim, hidden});
+    at::Tensor wq, wk, wv, wqkv;
+    if (phi3) {
+      wqkv =
+          reader.Get(p + "self_attn.qkv_proj.weight", {(heads + 2 * kv_heads) * head_dim, hidden});
+    } else {
+      wq = reader.Get(p + "self_attn.q_proj.weight", {heads * head_dim, hidden});
+      wk = reader.Get(p + "self_attn.k_proj.weight", {kv_heads * head_dim, hidden});
+      wv = reader.Get(p + "self_attn.v_proj.weight", {kv_heads * head_dim, hidden});
+    }
     const at::Tensor wo = reader.Get(p + "self_attn.o_proj.weight", {hidden, heads * head_dim});
     c10::optional<at::Tensor> bq, bk, bv, bo;  // at::linear takes c10::optional.
     if (c.attention_bias) {
@@ -546,22 +682,32 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
       bv = reader.Get(p + "self_attn.v_proj.bias", {kv_heads * head_dim});
     }
     if (HasOutputBias(c)) bo = reader.Get(p + "self_attn.o_proj.bias", {hidden});
-    const auto [cos, sin] = rotary(HfLayerRopeInverseFrequencies(c, i));
+    const auto [cos, sin] = rotary(phi3 ? *phi3_inv_freq : HfLayerRopeInverseFrequencies(c, i));
     const at::Tensor mask = make_mask(LayerWindow(c, i));
 
     // Self attention.
     const at::Tensor residual = h;
     const at::Tensor x = HasInputNorm(t) ? norm(p + "input_layernorm", h, hidden) : h;
-    at::Tensor q = at::linear(x, wq, bq);
-    at::Tensor k = at::linear(x, wk, bk);
-    const at::Tensor v = at::linear(x, wv, bv).view({batch, seq, kv_heads, head_dim});
+    at::Tensor q, k, v;
+    if (phi3) {  // qkv = qkv_proj(x), then split: q, k, v along the last dimension.
+      const at::Tensor qkv = at::linear(x, wqkv);
+      const int64_t q_end = heads * head_dim, k_end = q_end + kv_heads * head_dim;
+      q = qkv.slice(-1, 0, q_end);
+      k = qkv.slice(-1, q_end, k_end);
+      v = qkv.slice(-1, k_end);
+    } else {
+      q = at::linear(x, wq, bq);
+      k = at::linear(x, wk, bk);
+      v = at::linear(x, wv, bv);
+    }
+    v = v.reshape({batch, seq, kv_heads, head_dim});
     if (HasWholeWidthQkNorm(t)) {  // OLMo 2: over the whole projection, before the head split.
       q = RmsNorm(q, reader.Get(p + "self_attn.q_norm.weight", {heads * head_dim}), c.rms_norm_eps);
       k = RmsNorm(k, reader.Get(p + "self_attn.k_norm.weight", {kv_heads * head_dim}),
                   c.rms_norm_eps);
     }
-    q = q.view({batch, seq, heads, head_dim});
-    k = k.view({batch, seq, kv_heads, head_dim});
+    q = q.reshape({batch, seq, heads, head_dim});
+    k = k.reshape({batch, seq, kv_heads, head_dim});
     if (HasPerHeadQkNorm(t)) {  // Qwen3, Gemma 3: over each head's head_dim, before RoPE.
       const at::Tensor q_norm = reader.Get(p + "self_attn.q_norm.weight", {head_dim});
       const at::Tensor k_norm = reader.Get(p + "self_attn.k_norm.weight", {head_dim});
@@ -576,8 +722,8 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
     q = q.transpose(1, 2);  // [batch, heads, seq, head_dim]
     k = k.transpose(1, 2);
     at::Tensor vt = v.transpose(1, 2);
-    q = q * cos + RotateHalf(q) * sin;
-    k = k * cos + RotateHalf(k) * sin;
+    q = apply_rotary(q, cos, sin);
+    k = apply_rotary(k, cos, sin);
     // repeat_kv: kv head g serves query heads g * groups .. (g + 1) * groups - 1.
     k = k.unsqueeze(2)
             .expand({batch, kv_heads, groups, seq, head_dim})
@@ -615,6 +761,12 @@ at::Tensor HfReferenceLogits(const HfConfig& c, const std::map<std::string, at::
       const at::Tensor fc = at::linear(y, reader.Get(p + "mlp.c_fc.weight", {inter, hidden}), b_fc);
       mlp_out = at::linear(Activation(c.hidden_act, fc),
                            reader.Get(p + "mlp.c_proj.weight", {hidden, inter}), b_proj);
+    } else if (phi3) {  // gate, up = gate_up_proj(y).chunk(2); down(up * act(gate)).
+      const at::Tensor gate_up =
+          at::linear(y, reader.Get(p + "mlp.gate_up_proj.weight", {2 * inter, hidden}));
+      const at::Tensor gate = gate_up.slice(-1, 0, inter), up = gate_up.slice(-1, inter);
+      mlp_out = at::linear(up * Activation(c.hidden_act, gate),
+                           reader.Get(p + "mlp.down_proj.weight", {hidden, inter}));
     } else {
       const at::Tensor gate =
           at::linear(y, reader.Get(p + "mlp.gate_proj.weight", {inter, hidden}));
@@ -743,6 +895,23 @@ HfConfig TinyGraniteConfig() {
   c.residual_multiplier = 0.22;
   c.attention_multiplier = 0.125;
   c.logits_scaling = 2.0;
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+HfConfig TinyPhi3Config() {
+  HfConfig c = TinyConfig("phi3", 1e-5, 10000.0);
+  c.max_position_embeddings = 48;
+  c.partial_rotary_factor = 0.5;  // head_dim 16: rotary_dim 8, 4 frequencies
+  c.longrope = HfConfig::LongRopeScaling{{1.0, 1.5, 2.0, 4.0}, {2.0, 3.0, 5.0, 8.0}, 6};
+  c.sliding_window = 5;
+  return c;
+}
+
+HfConfig TinyPhi3PlainConfig() {
+  HfConfig c = TinyConfig("phi3", 1e-5, 10000.0);
+  c.max_position_embeddings = 32;
+  c.sliding_window = 4;
   c.tie_word_embeddings = true;
   return c;
 }

@@ -21,9 +21,9 @@ using StateDict = std::map<std::string, at::Tensor>;
 constexpr double kPi = 3.14159265358979323846;
 
 std::vector<HfConfig> TinyConfigs() {
-  return {TinyLlama3Config(),  TinyQwen2Config(),     TinyQwen3Config(),  TinyMistralConfig(),
-          TinyGemmaConfig(),   TinyGemma2Config(),    TinyGemma3Config(), TinyOlmo2Config(),
-          TinyGraniteConfig(), TinyStarcoder2Config()};
+  return {TinyLlama3Config(),  TinyQwen2Config(),      TinyQwen3Config(),  TinyMistralConfig(),
+          TinyGemmaConfig(),   TinyGemma2Config(),     TinyGemma3Config(), TinyOlmo2Config(),
+          TinyGraniteConfig(), TinyStarcoder2Config(), TinyPhi3Config(),   TinyPhi3PlainConfig()};
 }
 
 // Token ids [rows.size(), seq] from explicit rows.
@@ -65,6 +65,7 @@ class Elementary {
  public:
   Elementary(const HfConfig& c, const StateDict& state) : c_(c), state_(state), t_(c.model_type) {
     d_ = c.head_dim.has_value() ? *c.head_dim : c.hidden_size / c.num_attention_heads;
+    rd_ = static_cast<int64_t>(static_cast<double>(d_) * c.partial_rotary_factor);
   }
 
   // Logits [seq][vocab] for one sequence at positions 0..seq-1.
@@ -122,7 +123,7 @@ class Elementary {
 
   // The sliding window of a layer, if any.
   std::optional<int64_t> Window(int64_t layer) const {
-    if (t_ == "mistral" || t_ == "starcoder2") return c_.sliding_window;
+    if (t_ == "mistral" || t_ == "starcoder2" || t_ == "phi3") return c_.sliding_window;
     if (t_ == "gemma2" && layer % 2 == 0) return c_.sliding_window;
     if (t_ == "gemma3_text" && (layer + 1) % c_.sliding_window_pattern != 0) {
       return c_.sliding_window;
@@ -130,10 +131,19 @@ class Elementary {
     return std::nullopt;
   }
 
-  // The rotary inverse frequency of pair i on `layer`: gemma3 sliding layers use
-  // the local base unscaled; otherwise rope_theta with linear or llama3 scaling.
-  double InvFreq(int64_t i, int64_t layer) const {
-    const double exponent = -2.0 * static_cast<double>(i) / static_cast<double>(d_);
+  // The rotary inverse frequency of pair i on `layer` in a forward over `seq`
+  // tokens: gemma3 sliding layers use the local base unscaled; phi3 divides by
+  // its longrope factor (long ones when seq > original_max_position_embeddings);
+  // otherwise rope_theta with linear or llama3 scaling. The exponent is over
+  // the rotary width rd_ (d_ but for phi3's partial rotary).
+  double InvFreq(int64_t i, int64_t layer, int64_t seq) const {
+    const double exponent = -2.0 * static_cast<double>(i) / static_cast<double>(rd_);
+    if (t_ == "phi3" && c_.longrope.has_value()) {
+      const HfConfig::LongRopeScaling& s = *c_.longrope;
+      const bool use_long = seq > s.original_max_position_embeddings;
+      const double ext = use_long ? s.long_factor.at(i) : s.short_factor.at(i);
+      return std::pow(c_.rope_theta, exponent) / ext;
+    }
     if (t_ == "gemma3_text" && Window(layer).has_value()) {
       return std::pow(c_.rope_local_base_freq, exponent);
     }
@@ -206,7 +216,23 @@ class Elementary {
     return Silu(x);
   }
 
+  // phi3's longrope multiplies cos and sin by sqrt(1 + ln(s) / ln(original))
+  // for s = max_position_embeddings / original > 1.
+  double AttentionFactor() const {
+    if (t_ != "phi3" || !c_.longrope.has_value()) return 1.0;
+    const double original = static_cast<double>(c_.longrope->original_max_position_embeddings);
+    const double s = static_cast<double>(c_.max_position_embeddings) / original;
+    return s <= 1.0 ? 1.0 : std::sqrt(1.0 + std::log(s) / std::log(original));
+  }
+
   Vec Mlp(const std::string& p, const Vec& y) const {
+    if (t_ == "phi3") {  // gate_up_proj rows: gate, then up.
+      const Vec gate_up = Linear(y, p + "mlp.gate_up_proj.weight", "");
+      const size_t inter = gate_up.size() / 2;
+      Vec act(inter);
+      for (size_t i = 0; i < inter; ++i) act[i] = gate_up[inter + i] * Act(gate_up[i]);
+      return Linear(act, p + "mlp.down_proj.weight", "");
+    }
     if (t_ == "starcoder2") {
       const bool b = c_.attention_bias;
       Vec fc = Linear(y, p + "mlp.c_fc.weight", b ? p + "mlp.c_fc.bias" : "");
@@ -220,14 +246,18 @@ class Elementary {
     return Linear(act, p + "mlp.down_proj.weight", "");
   }
 
-  // Rotates pairs (i, i + d/2) of one head by position * InvFreq(i, layer).
-  Vec Rope(const Vec& x, int64_t position, int64_t layer) const {
-    const int64_t half = d_ / 2;
-    Vec y(d_);
+  // Rotates pairs (i, i + rd/2) of one head's first rd features by position *
+  // InvFreq(i, layer, seq), cos and sin times AttentionFactor(); features
+  // rd..d-1 pass through.
+  Vec Rope(const Vec& x, int64_t position, int64_t layer, int64_t seq) const {
+    const int64_t half = rd_ / 2;
+    const double a = AttentionFactor();
+    Vec y = x;
     for (int64_t i = 0; i < half; ++i) {
-      const double angle = static_cast<double>(position) * InvFreq(i, layer);
-      y[i] = x[i] * std::cos(angle) - x[i + half] * std::sin(angle);
-      y[i + half] = x[i + half] * std::cos(angle) + x[i] * std::sin(angle);
+      const double angle = static_cast<double>(position) * InvFreq(i, layer, seq);
+      const double cos_a = a * std::cos(angle), sin_a = a * std::sin(angle);
+      y[i] = x[i] * cos_a - x[i + half] * sin_a;
+      y[i + half] = x[i + half] * cos_a + x[i] * sin_a;
     }
     return y;
   }
@@ -248,12 +278,21 @@ class Elementary {
     // q[t][h], k[t][g], v[t][g]: per position and head, after norms and RoPE.
     std::vector<std::vector<Vec>> q(seq), k(seq), v(seq);
     for (int64_t t = 0; t < seq; ++t) {
-      Vec qt =
-          Linear(x[t], p + "self_attn.q_proj.weight", qkv_bias ? p + "self_attn.q_proj.bias" : "");
-      Vec kt =
-          Linear(x[t], p + "self_attn.k_proj.weight", qkv_bias ? p + "self_attn.k_proj.bias" : "");
-      const Vec vt =
-          Linear(x[t], p + "self_attn.v_proj.weight", qkv_bias ? p + "self_attn.v_proj.bias" : "");
+      Vec qt, kt, vt;
+      if (t_ == "phi3") {  // qkv_proj rows: heads * d of q, kv_heads * d of k, then v.
+        const Vec qkv = Linear(x[t], p + "self_attn.qkv_proj.weight", "");
+        const auto q_end = qkv.begin() + heads * d_, k_end = q_end + kv_heads * d_;
+        qt = Vec(qkv.begin(), q_end);
+        kt = Vec(q_end, k_end);
+        vt = Vec(k_end, qkv.end());
+      } else {
+        qt = Linear(x[t], p + "self_attn.q_proj.weight",
+                    qkv_bias ? p + "self_attn.q_proj.bias" : "");
+        kt = Linear(x[t], p + "self_attn.k_proj.weight",
+                    qkv_bias ? p + "self_attn.k_proj.bias" : "");
+        vt = Linear(x[t], p + "self_attn.v_proj.weight",
+                    qkv_bias ? p + "self_attn.v_proj.bias" : "");
+      }
       if (t_ == "olmo2") {  // One RMSNorm over all heads together.
         qt = RmsNorm(qt, W(p + "self_attn.q_norm.weight"), false);
         kt = RmsNorm(kt, W(p + "self_attn.k_norm.weight"), false);
@@ -261,12 +300,12 @@ class Elementary {
       for (int64_t h = 0; h < heads; ++h) {
         Vec qh = HeadSlice(qt, h);
         if (head_norm) qh = RmsNorm(qh, W(p + "self_attn.q_norm.weight"), Gemma());
-        q[t].push_back(Rope(qh, t, layer));
+        q[t].push_back(Rope(qh, t, layer, seq));
       }
       for (int64_t g = 0; g < kv_heads; ++g) {
         Vec kh = HeadSlice(kt, g);
         if (head_norm) kh = RmsNorm(kh, W(p + "self_attn.k_norm.weight"), Gemma());
-        k[t].push_back(Rope(kh, t, layer));
+        k[t].push_back(Rope(kh, t, layer, seq));
         v[t].push_back(HeadSlice(vt, g));
       }
     }
@@ -310,6 +349,7 @@ class Elementary {
   const StateDict& state_;
   const std::string t_;
   int64_t d_;
+  int64_t rd_;  // the rotary width: int(d_ * partial_rotary_factor)
 };
 
 // Checks `logits` [seq, vocab] (one batch row) against the elementary result:
@@ -383,6 +423,9 @@ std::set<std::string> ExpectedNames(const HfConfig& c) {
       add({"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias",
            "self_attn.o_proj.bias", "mlp.c_fc.bias", "mlp.c_proj.bias"});
     }
+  } else if (t == "phi3") {
+    add({"input_layernorm.weight", "post_attention_layernorm.weight", "self_attn.qkv_proj.weight",
+         "self_attn.o_proj.weight", "mlp.gate_up_proj.weight", "mlp.down_proj.weight"});
   } else {
     if (t == "olmo2") {
       add({"self_attn.q_norm.weight", "self_attn.k_norm.weight", "post_attention_layernorm.weight",
@@ -508,22 +551,23 @@ TEST(HfReferenceTest, NewTypesTensorNamesAndShapes) {
 }
 
 TEST(HfReferenceTest, StateDictIsDeterministicAndLeavesGlobalRngAlone) {
-  const HfConfig c = TinyQwen3Config();
-  at::manual_seed(1);
-  const StateDict a = MakeHfStateDict(c, 42);
-  at::manual_seed(2);
-  const StateDict b = MakeHfStateDict(c, 42);
-  const StateDict other = MakeHfStateDict(c, 43);
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& entry : a) {
-    EXPECT_TRUE(at::equal(entry.second, b.at(entry.first))) << entry.first;
-    EXPECT_FALSE(at::equal(entry.second, other.at(entry.first))) << entry.first;
+  for (const HfConfig& c : {TinyQwen3Config(), TinyPhi3Config()}) {
+    at::manual_seed(1);
+    const StateDict a = MakeHfStateDict(c, 42);
+    at::manual_seed(2);
+    const StateDict b = MakeHfStateDict(c, 42);
+    const StateDict other = MakeHfStateDict(c, 43);
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& entry : a) {
+      EXPECT_TRUE(at::equal(entry.second, b.at(entry.first))) << entry.first;
+      EXPECT_FALSE(at::equal(entry.second, other.at(entry.first))) << entry.first;
+    }
+    at::manual_seed(7);
+    const at::Tensor plain = at::randn({8});
+    at::manual_seed(7);
+    MakeHfStateDict(c, 42);
+    EXPECT_TRUE(at::equal(plain, at::randn({8})));
   }
-  at::manual_seed(7);
-  const at::Tensor plain = at::randn({8});
-  at::manual_seed(7);
-  MakeHfStateDict(c, 42);
-  EXPECT_TRUE(at::equal(plain, at::randn({8})));
 }
 
 TEST(HfReferenceTest, IsCausal) {
@@ -775,6 +819,18 @@ TEST(HfReferenceTest, VariantsMatchElementaryLoops) {
   HfConfig untied_gemma = TinyGemmaConfig();
   untied_gemma.tie_word_embeddings = false;
   variants.push_back(untied_gemma);
+  HfConfig phi3_plain = TinyPhi3PlainConfig();
+  phi3_plain.tie_word_embeddings = false;
+  phi3_plain.sliding_window.reset();
+  phi3_plain.hidden_act = "gelu_pytorch_tanh";
+  variants.push_back(phi3_plain);
+  HfConfig phi3_wide = TinyPhi3Config();  // rotary_dim 12, original 8, max 64; 12 tokens: long
+  phi3_wide.partial_rotary_factor = 0.75;
+  phi3_wide.longrope = HfConfig::LongRopeScaling{
+      {1.0, 1.25, 1.5, 2.0, 3.0, 4.0}, {1.5, 2.5, 4.0, 6.0, 9.0, 16.0}, 8};
+  phi3_wide.max_position_embeddings = 64;
+  phi3_wide.sliding_window.reset();
+  variants.push_back(phi3_wide);
   for (const HfConfig& c : variants) {
     const StateDict state = MakeHfStateDict(c, 17);
     const std::vector<int64_t> row = Row(12, c.vocab_size, 3);
@@ -1366,6 +1422,384 @@ TEST(HfReferenceTest, ConfigJsonNewTypes) {
   HfConfig llama = TinyLlama3Config();
   llama.hidden_act = "gelu";
   EXPECT_TRUE(Has(ToConfigJson(llama), "\"hidden_act\": \"gelu\","));
+}
+
+// ---------------------------------------------------------------------------
+// Phi-3.
+
+// The logits [1, seq, vocab] of one row of tokens.
+at::Tensor LogitsOf(const HfConfig& c, const StateDict& state, const std::vector<int64_t>& row) {
+  return HfReferenceLogits(c, state, Ids({row}));
+}
+
+// `state` of a phi3 model with its fused tensors split into mistral's
+// q/k/v_proj (qkv_proj rows: q, then k, then v) and gate/up_proj (gate_up_proj
+// rows: gate, then up).
+StateDict SplitPhi3(const HfConfig& c, const StateDict& state) {
+  const int64_t q = c.num_attention_heads * HfHeadDim(c);
+  const int64_t kv = c.num_key_value_heads * HfHeadDim(c);
+  StateDict split;
+  for (const auto& [name, tensor] : state) {
+    const size_t qkv = name.find("self_attn.qkv_proj.weight");
+    const size_t gate_up = name.find("mlp.gate_up_proj.weight");
+    if (qkv != std::string::npos) {
+      const std::string p = name.substr(0, qkv) + "self_attn.";
+      split[p + "q_proj.weight"] = tensor.slice(0, 0, q).clone();
+      split[p + "k_proj.weight"] = tensor.slice(0, q, q + kv).clone();
+      split[p + "v_proj.weight"] = tensor.slice(0, q + kv).clone();
+    } else if (gate_up != std::string::npos) {
+      const std::string p = name.substr(0, gate_up) + "mlp.";
+      split[p + "gate_proj.weight"] = tensor.slice(0, 0, c.intermediate_size).clone();
+      split[p + "up_proj.weight"] = tensor.slice(0, c.intermediate_size).clone();
+    } else {
+      split[name] = tensor;
+    }
+  }
+  return split;
+}
+
+TEST(HfReferenceTest, Phi3TensorNamesShapesAndScales) {
+  using Shape = std::vector<int64_t>;
+  const StateDict phi3 = MakeHfStateDict(TinyPhi3Config(), 1);
+  EXPECT_EQ(phi3.size(), 3u + 2u * 6u);  // embed, norm, lm_head; per layer 2 norms, 4 linears
+  const std::string p = "model.layers.1.";
+  EXPECT_EQ(phi3.at(p + "self_attn.qkv_proj.weight").sizes(), (Shape{(4 + 2 * 2) * 16, 64}));
+  EXPECT_EQ(phi3.at(p + "self_attn.o_proj.weight").sizes(), (Shape{64, 4 * 16}));
+  EXPECT_EQ(phi3.at(p + "mlp.gate_up_proj.weight").sizes(), (Shape{2 * 96, 64}));
+  EXPECT_EQ(phi3.at(p + "mlp.down_proj.weight").sizes(), (Shape{64, 96}));
+  EXPECT_EQ(phi3.at("lm_head.weight").sizes(), (Shape{128, 64}));
+  for (const char* absent : {"self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                             "mlp.gate_proj.weight", "mlp.up_proj.weight"}) {
+    EXPECT_EQ(phi3.count(p + absent), 0u) << absent;
+  }
+  // The fused tensors are drawn with fan_in hidden_size: std 1 / sqrt(64).
+  for (const char* fused : {"self_attn.qkv_proj.weight", "mlp.gate_up_proj.weight"}) {
+    EXPECT_NEAR(phi3.at(p + fused).std().item<double>(), 0.125, 0.01) << fused;
+  }
+  const StateDict plain = MakeHfStateDict(TinyPhi3PlainConfig(), 1);
+  EXPECT_EQ(plain.size(), 2u + 2u * 6u);  // tied: no lm_head
+  EXPECT_EQ(plain.count("lm_head.weight"), 0u);
+}
+
+// Phi-3 without longrope and with full rotary is Mistral with fused tensors:
+// this pins the row order of qkv_proj (q, k, v) and gate_up_proj (gate, up).
+TEST(HfReferenceTest, Phi3PlainIsMistralWithFusedTensors) {
+  const HfConfig phi3 = TinyPhi3PlainConfig();
+  HfConfig mistral = phi3;
+  mistral.model_type = "mistral";
+  const StateDict state = MakeHfStateDict(phi3, 31);
+  const StateDict split = SplitPhi3(phi3, state);
+  EXPECT_EQ(Keys(split), Keys(MakeHfStateDict(mistral, 31)));
+  const at::Tensor ids = Ids({Row(10, phi3.vocab_size, 1), Row(10, phi3.vocab_size, 3)});
+  const at::Tensor logits = HfReferenceLogits(phi3, state, ids);
+  // Fused and split matmuls round differently: float32 noise only.
+  EXPECT_LT(MaxAbsDiff(logits, HfReferenceLogits(mistral, split, ids)), 1e-4);
+
+  // Zeroing the k rows [64, 96) of qkv_proj is zeroing mistral's k_proj.
+  const std::string qkv = "model.layers.0.self_attn.qkv_proj.weight";
+  StateDict zero_k = state, zero_k_split = split;
+  zero_k[qkv] = state.at(qkv).clone();
+  zero_k[qkv].slice(0, 64, 96).zero_();
+  zero_k_split["model.layers.0.self_attn.k_proj.weight"] = at::zeros({32, 64});
+  const at::Tensor zero_k_logits = HfReferenceLogits(phi3, zero_k, ids);
+  EXPECT_GT(MaxAbsDiff(zero_k_logits, logits), 1e-3);
+  EXPECT_LT(MaxAbsDiff(zero_k_logits, HfReferenceLogits(mistral, zero_k_split, ids)), 1e-4);
+
+  // Swapping the k and v blocks, or the gate and up halves, changes the logits.
+  StateDict kv_swapped = state;
+  const at::Tensor w = state.at(qkv);
+  kv_swapped[qkv] = at::cat({w.slice(0, 0, 64), w.slice(0, 96), w.slice(0, 64, 96)});
+  EXPECT_GT(MaxAbsDiff(HfReferenceLogits(phi3, kv_swapped, ids), logits), 1e-3);
+  const std::string gate_up = "model.layers.1.mlp.gate_up_proj.weight";
+  StateDict up_gate = state;
+  up_gate[gate_up] = at::cat({state.at(gate_up).slice(0, 96), state.at(gate_up).slice(0, 0, 96)});
+  EXPECT_GT(MaxAbsDiff(HfReferenceLogits(phi3, up_gate, ids), logits), 1e-3);
+  // The state dicts are not interchangeable.
+  EXPECT_THROW(HfReferenceLogits(mistral, state, ids), c10::Error);
+  EXPECT_THROW(HfReferenceLogits(phi3, split, ids), c10::Error);
+}
+
+TEST(HfReferenceTest, Phi3RotaryDimAndInverseFrequencies) {
+  const HfConfig c = TinyPhi3Config(), plain = TinyPhi3PlainConfig();
+  EXPECT_EQ(HfRotaryDim(c), 8);
+  EXPECT_EQ(HfRotaryDim(plain), 16);
+  EXPECT_EQ(HfRotaryDim(TinyQwen3Config()), 32);
+  HfConfig three_quarters = plain;
+  three_quarters.partial_rotary_factor = 0.75;
+  EXPECT_EQ(HfRotaryDim(three_quarters), 12);
+  HfConfig truncated = plain;
+  truncated.partial_rotary_factor = 0.3;  // int(4.8)
+  EXPECT_EQ(HfRotaryDim(truncated), 4);
+
+  // 1 / (ext[i] * 10000^(2i / 8)) = 1 / (ext[i] * 10^i): the exponent is over
+  // rotary_dim 8, not head_dim 16.
+  const Vec want_short = {1.0, 1.0 / 15.0, 1.0 / 200.0, 1.0 / 4000.0};
+  const Vec want_long = {1.0 / 2.0, 1.0 / 30.0, 1.0 / 500.0, 1.0 / 8000.0};
+  const Vec short_freq = ToVec(HfRopeInverseFrequencies(c));
+  const Vec long_freq = ToVec(HfPhi3RopeInverseFrequencies(c, 7));
+  ASSERT_EQ(short_freq.size(), 4u);
+  ASSERT_EQ(long_freq.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(short_freq[i], want_short[i], 1e-6 * want_short[i]) << i;
+    EXPECT_NEAR(long_freq[i], want_long[i], 1e-6 * want_long[i]) << i;
+  }
+  // Up to original_max_position_embeddings 6 positions: short; from 7: long.
+  for (int64_t seq : {1, 5, 6}) {
+    EXPECT_TRUE(at::equal(HfPhi3RopeInverseFrequencies(c, seq), HfRopeInverseFrequencies(c)))
+        << seq;
+  }
+  EXPECT_TRUE(at::equal(HfPhi3RopeInverseFrequencies(c, 100), HfPhi3RopeInverseFrequencies(c, 7)));
+  EXPECT_TRUE(at::equal(HfLayerRopeInverseFrequencies(c, 1), HfRopeInverseFrequencies(c)));
+
+  // Without longrope: 1 / 10000^(2i / rotary_dim) at any length.
+  for (const HfConfig& unscaled : {plain, three_quarters}) {
+    const int64_t rotary_dim = HfRotaryDim(unscaled);
+    const Vec f = ToVec(HfPhi3RopeInverseFrequencies(unscaled, 1000));
+    ASSERT_EQ(f.size(), static_cast<size_t>(rotary_dim / 2));
+    for (size_t i = 0; i < f.size(); ++i) {
+      const double want = std::pow(10000.0, -2.0 * static_cast<double>(i) / rotary_dim);
+      EXPECT_NEAR(f[i], want, 1e-6 * want) << rotary_dim << " " << i;
+    }
+  }
+  EXPECT_THROW(HfPhi3RopeInverseFrequencies(TinyMistralConfig(), 4), c10::Error);
+  EXPECT_THROW(HfPhi3RopeInverseFrequencies(c, 0), c10::Error);
+}
+
+TEST(HfReferenceTest, Phi3AttentionFactor) {
+  const HfConfig c = TinyPhi3Config();
+  const double want = std::sqrt(1.0 + std::log(8.0) / std::log(6.0));  // about 1.47
+  EXPECT_NEAR(HfRopeAttentionFactor(c), want, 1e-15);
+  EXPECT_GT(HfRopeAttentionFactor(c), 1.4);
+  EXPECT_EQ(HfRopeAttentionFactor(TinyPhi3PlainConfig()), 1.0);
+  EXPECT_EQ(HfRopeAttentionFactor(TinyLlama3Config()), 1.0);
+  HfConfig twice = c;
+  twice.max_position_embeddings = 12;
+  EXPECT_NEAR(HfRopeAttentionFactor(twice), std::sqrt(1.0 + std::log(2.0) / std::log(6.0)), 1e-15);
+  HfConfig same = c;  // factor 1: no scaling
+  same.max_position_embeddings = 6;
+  EXPECT_EQ(HfRopeAttentionFactor(same), 1.0);
+  HfConfig below = c;
+  below.max_position_embeddings = 4;
+  EXPECT_EQ(HfRopeAttentionFactor(below), 1.0);
+
+  // It scales cos and sin, so the rotary part of every q.k by its square:
+  // position 0 only sees itself (unchanged), the others move.
+  const StateDict state = MakeHfStateDict(c, 32);
+  for (int64_t seq : {6, 9}) {  // short and long mode: the same factor
+    const std::vector<int64_t> row = Row(seq, c.vocab_size, 4);
+    const at::Tensor scaled = LogitsOf(c, state, row), unscaled = LogitsOf(same, state, row);
+    EXPECT_LT(MaxAbsDiff(scaled.select(1, 0), unscaled.select(1, 0)), 1e-6) << seq;
+    for (int64_t t = 1; t < seq; ++t) {
+      EXPECT_GT(MaxAbsDiff(scaled.select(1, t), unscaled.select(1, t)), 1e-4) << seq << " " << t;
+    }
+    ExpectMatchesElementary(same, state, row, unscaled[0], 2e-5, 2e-5);
+  }
+}
+
+TEST(HfReferenceTest, Phi3PartialRotaryLeavesTheOtherFeaturesUnrotated) {
+  const HfConfig c = TinyPhi3Config();  // head_dim 16, rotary_dim 8
+  const StateDict state = MakeHfStateDict(c, 33);
+  // `state` with features [from, to) of every q and k head zeroed (qkv_proj
+  // rows [0, 96) are the 4 q and 2 k heads of 16).
+  auto zero_features = [&](int64_t from, int64_t to) {
+    StateDict out = state;
+    for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+      const std::string name =
+          "model.layers." + std::to_string(layer) + ".self_attn.qkv_proj.weight";
+      out[name] = state.at(name).clone();
+      for (int64_t head = 0; head < 6; ++head)
+        out[name].slice(0, head * 16 + from, head * 16 + to).zero_();
+    }
+    return out;
+  };
+  const StateDict pass_only = zero_features(0, 8), rotary_only = zero_features(8, 16);
+  // Another RoPE altogether: theta, both factor lists and the attention factor.
+  HfConfig other = c;
+  other.rope_theta = 500.0;
+  other.longrope->short_factor = {3.0, 1.0, 1.0, 0.5};
+  other.longrope->long_factor = {0.5, 1.0, 7.0, 2.0};
+  other.max_position_embeddings = 6;
+  for (int64_t seq : {6, 9}) {
+    const std::vector<int64_t> row = Row(seq, c.vocab_size, 6);
+    // With only features 8..15 left, RoPE does not matter at all...
+    EXPECT_TRUE(at::equal(LogitsOf(c, pass_only, row), LogitsOf(other, pass_only, row))) << seq;
+    // ...while with only features 0..7 it does.
+    EXPECT_GT(MaxAbsDiff(LogitsOf(c, rotary_only, row), LogitsOf(other, rotary_only, row)), 1e-4)
+        << seq;
+  }
+  // With full rotary, features 8..15 are rotated too and theta matters.
+  HfConfig full = c;
+  full.partial_rotary_factor = 1.0;
+  full.longrope.reset();
+  HfConfig full_other = full;
+  full_other.rope_theta = 500.0;
+  const std::vector<int64_t> row = Row(8, c.vocab_size, 6);
+  EXPECT_GT(MaxAbsDiff(LogitsOf(full, pass_only, row), LogitsOf(full_other, pass_only, row)), 1e-4);
+}
+
+TEST(HfReferenceTest, Phi3LongRopeSwitchesForTheWholeCall) {
+  const HfConfig c = TinyPhi3Config();
+  ASSERT_EQ(c.longrope->original_max_position_embeddings, 6);
+  const StateDict state = MakeHfStateDict(c, 34);
+  const std::vector<int64_t> row7 = Row(7, c.vocab_size, 5);
+  const std::vector<int64_t> row6(row7.begin(), row7.begin() + 6);
+  const at::Tensor long7 = LogitsOf(c, state, row7), short6 = LogitsOf(c, state, row6);
+  // Position 0 is at angle 0 in both modes (the same attention factor)...
+  EXPECT_LT(MaxAbsDiff(long7.select(1, 0), short6.select(1, 0)), 1e-6);
+  // ...positions 1..5 of the 7-token call saw the long factors.
+  for (int64_t t = 1; t < 6; ++t) {
+    EXPECT_GT(MaxAbsDiff(long7.select(1, t), short6.select(1, t)), 1e-4) << t;
+  }
+  HfConfig long_as_short = c;
+  long_as_short.longrope->short_factor = c.longrope->long_factor;
+  EXPECT_LT(MaxAbsDiff(long7.slice(1, 0, 6), LogitsOf(long_as_short, state, row6)), 1e-5);
+
+  // Within one mode the model is causal: the 6-token call's rows equal those
+  // of shorter (short-mode) calls, and a 9-token call's first rows the 7-token
+  // (long-mode) call's.
+  for (size_t n = 1; n < 6; ++n) {
+    const std::vector<int64_t> prefix(row6.begin(), row6.begin() + n);
+    EXPECT_LT(MaxAbsDiff(short6.slice(1, 0, n), LogitsOf(c, state, prefix)), 1e-5) << n;
+  }
+  const std::vector<int64_t> row9 = Row(9, c.vocab_size, 5);
+  ASSERT_TRUE(std::equal(row7.begin(), row7.end(), row9.begin()));
+  EXPECT_LT(MaxAbsDiff(LogitsOf(c, state, row9).slice(1, 0, 7), long7), 1e-5);
+  // Without longrope nothing switches.
+  HfConfig no_longrope = c;
+  no_longrope.longrope.reset();
+  EXPECT_LT(MaxAbsDiff(LogitsOf(no_longrope, state, row7).slice(1, 0, 6),
+                       LogitsOf(no_longrope, state, row6)),
+            1e-5);
+  // Both modes agree with the elementary loops.
+  ExpectMatchesElementary(c, state, row6, short6[0], 2e-5, 2e-5);
+  ExpectMatchesElementary(c, state, row7, long7[0], 2e-5, 2e-5);
+  ExpectMatchesElementary(no_longrope, state, row7, LogitsOf(no_longrope, state, row7)[0], 2e-5,
+                          2e-5);
+}
+
+TEST(HfReferenceTest, Phi3SlidesOnEveryLayer) {
+  const HfConfig c = TinyPhi3Config();
+  EXPECT_EQ(HfLayerSlidingWindow(c, 0), std::optional<int64_t>(5));
+  EXPECT_EQ(HfLayerSlidingWindow(c, 1), std::optional<int64_t>(5));
+  EXPECT_EQ(HfLayerSlidingWindow(TinyPhi3PlainConfig(), 1), std::optional<int64_t>(4));
+  HfConfig one = c;
+  one.num_hidden_layers = 1;
+  const StateDict one_state = MakeHfStateDict(one, 35);
+  // Short mode (6 tokens): position 5 sees keys 1..5; the token 5 back is invisible.
+  EXPECT_TRUE(LastDependsOn(one, one_state, 6, 1));
+  EXPECT_FALSE(LastDependsOn(one, one_state, 6, 0));
+  // Long mode (12 tokens): position 11 sees keys 7..11.
+  EXPECT_TRUE(LastDependsOn(one, one_state, 12, 7));
+  EXPECT_FALSE(LastDependsOn(one, one_state, 12, 6));
+  // Two layers reach 2 * 4 back.
+  const StateDict state = MakeHfStateDict(c, 35);
+  EXPECT_TRUE(LastDependsOn(c, state, 12, 3));
+  EXPECT_FALSE(LastDependsOn(c, state, 12, 2));
+  // No window: everything is visible; within its length the window is inert.
+  HfConfig none = one;
+  none.sliding_window.reset();
+  EXPECT_EQ(HfLayerSlidingWindow(none, 0), std::nullopt);
+  EXPECT_TRUE(LastDependsOn(none, one_state, 12, 0));
+  const std::vector<int64_t> row = Row(5, c.vocab_size, 2);
+  EXPECT_TRUE(at::equal(LogitsOf(one, one_state, row), LogitsOf(none, one_state, row)));
+}
+
+TEST(HfReferenceTest, Phi3ConfigJson) {
+  const std::string phi3 = ToConfigJson(TinyPhi3Config());
+  EXPECT_TRUE(Has(phi3, "\"architectures\": [\"Phi3ForCausalLM\"],"));
+  EXPECT_TRUE(Has(phi3, "\"model_type\": \"phi3\","));
+  EXPECT_TRUE(Has(phi3, "\"hidden_act\": \"silu\","));
+  EXPECT_TRUE(Has(phi3, "\"num_key_value_heads\": 2,"));
+  EXPECT_TRUE(Has(phi3, "\"max_position_embeddings\": 48,"));
+  EXPECT_TRUE(Has(phi3, "\"rms_norm_eps\": 1e-05,"));
+  EXPECT_TRUE(Has(phi3, "\"rope_theta\": 10000.0,"));
+  EXPECT_TRUE(Has(phi3,
+                  "\"rope_scaling\": {\"type\": \"longrope\", \"short_factor\": [1.0, 1.5, 2.0, "
+                  "4.0], \"long_factor\": [2.0, 3.0, 5.0, 8.0]},"));
+  EXPECT_TRUE(Has(phi3, "\n  \"original_max_position_embeddings\": 6,"));  // top level
+  EXPECT_EQ(phi3.find("original_max_position_embeddings"),
+            phi3.rfind("original_max_position_embeddings"));  // only there
+  EXPECT_TRUE(Has(phi3, "\"partial_rotary_factor\": 0.5,"));
+  EXPECT_TRUE(Has(phi3, "\"sliding_window\": 5,"));
+  EXPECT_TRUE(Has(phi3, "\"resid_pdrop\": 0.0,"));
+  EXPECT_TRUE(Has(phi3, "\"embd_pdrop\": 0.0,"));
+  EXPECT_TRUE(Has(phi3, "\"attention_bias\": false,"));
+  EXPECT_TRUE(Has(phi3, "\"attention_dropout\": 0.0,"));
+  EXPECT_TRUE(Has(phi3, "\"tie_word_embeddings\": false"));
+  EXPECT_FALSE(Has(phi3, "head_dim"));
+  EXPECT_FALSE(Has(phi3, "mlp_bias"));
+  EXPECT_FALSE(Has(phi3, "use_sliding_window"));
+
+  const std::string plain = ToConfigJson(TinyPhi3PlainConfig());
+  EXPECT_TRUE(Has(plain, "\"rope_scaling\": null,"));
+  EXPECT_TRUE(Has(plain, "\"partial_rotary_factor\": 1.0,"));
+  EXPECT_TRUE(
+      Has(plain, "\"original_max_position_embeddings\": 32,"));  // = max_position_embeddings
+  EXPECT_TRUE(Has(plain, "\"sliding_window\": 4,"));
+  EXPECT_TRUE(Has(plain, "\"tie_word_embeddings\": true"));
+  EXPECT_FALSE(Has(plain, "head_dim"));
+
+  // Factors that are not whole read back exactly; no window is null.
+  HfConfig odd = TinyPhi3Config();
+  odd.longrope->short_factor[1] = 1.1;
+  odd.longrope->long_factor[3] = 0.1 + 0.2;
+  odd.sliding_window.reset();
+  const std::string odd_json = ToConfigJson(odd);
+  EXPECT_TRUE(Has(odd_json, "\"short_factor\": [1.0, 1.1, 2.0, 4.0]"));
+  EXPECT_TRUE(Has(odd_json, "\"long_factor\": [2.0, 3.0, 5.0, 0.30000000000000004]"));
+  EXPECT_TRUE(Has(odd_json, "\"sliding_window\": null,"));
+  // Other types write none of phi3's keys.
+  for (const HfConfig& other : {TinyLlama3Config(), TinyMistralConfig(), TinyStarcoder2Config()}) {
+    const std::string json = ToConfigJson(other);
+    EXPECT_FALSE(Has(json, "partial_rotary_factor")) << other.model_type;
+    EXPECT_FALSE(Has(json, "pdrop")) << other.model_type;
+    EXPECT_FALSE(Has(json, "longrope")) << other.model_type;
+  }
+}
+
+TEST(HfReferenceTest, Phi3RejectsBadConfigs) {
+  std::vector<HfConfig> bad;
+  auto add = [&bad](HfConfig c, auto change) {
+    change(c);
+    bad.push_back(c);
+  };
+  add(TinyPhi3PlainConfig(), [](HfConfig& c) { c.head_dim = 16; });  // even the implied one
+  add(TinyPhi3Config(), [](HfConfig& c) { c.head_dim = 32; });
+  add(TinyPhi3Config(), [](HfConfig& c) { c.attention_bias = true; });
+  add(TinyPhi3Config(), [](HfConfig& c) { c.longrope->short_factor.pop_back(); });
+  add(TinyPhi3Config(), [](HfConfig& c) { c.longrope->long_factor.push_back(9.0); });
+  add(TinyPhi3Config(), [](HfConfig& c) { c.longrope->short_factor[2] = 0.0; });
+  add(TinyPhi3Config(), [](HfConfig& c) { c.partial_rotary_factor = 0.75; });  // needs 6 factors
+  add(TinyPhi3Config(), [](HfConfig& c) { c.longrope->original_max_position_embeddings = 1; });
+  add(TinyPhi3Config(), [](HfConfig& c) { c.rope_scaling = HfConfig::Llama3Scaling(); });
+  add(TinyPhi3PlainConfig(), [](HfConfig& c) { c.partial_rotary_factor = 0.1; });  // int(1.6) odd
+  add(TinyPhi3PlainConfig(), [](HfConfig& c) { c.partial_rotary_factor = 0.0; });
+  add(TinyPhi3PlainConfig(), [](HfConfig& c) { c.partial_rotary_factor = 1.5; });
+  add(TinyPhi3PlainConfig(), [](HfConfig& c) { c.rope_scaling = HfConfig::Llama3Scaling(); });
+  add(TinyLlama3Config(), [](HfConfig& c) { c.partial_rotary_factor = 0.5; });
+  add(TinyMistralConfig(), [](HfConfig& c) { c.longrope = TinyPhi3Config().longrope; });
+  add(TinyStarcoder2Config(), [](HfConfig& c) { c.partial_rotary_factor = 0.5; });
+  for (const HfConfig& c : bad) {
+    EXPECT_THROW(ToConfigJson(c), c10::Error) << c.model_type;
+    EXPECT_THROW(MakeHfStateDict(c, 1), c10::Error) << c.model_type;
+    EXPECT_THROW(HfRotaryDim(c), c10::Error) << c.model_type;
+    EXPECT_THROW(HfRopeInverseFrequencies(c), c10::Error) << c.model_type;
+    EXPECT_THROW(HfRopeAttentionFactor(c), c10::Error) << c.model_type;
+  }
+  // Their valid neighbours.
+  HfConfig truncated = TinyPhi3PlainConfig();
+  truncated.partial_rotary_factor = 0.3;  // int(4.8) = 4
+  EXPECT_NO_THROW(ToConfigJson(truncated));
+  HfConfig six = TinyPhi3Config();
+  six.partial_rotary_factor = 0.75;
+  six.longrope->short_factor = {1, 1, 1, 1, 1, 1};
+  six.longrope->long_factor = {2, 2, 2, 2, 2, 2};
+  EXPECT_NO_THROW(ToConfigJson(six));
+  HfConfig one = TinyPhi3Config();
+  one.longrope->original_max_position_embeddings = 1;
+  one.max_position_embeddings = 1;
+  EXPECT_NO_THROW(ToConfigJson(one));
+  EXPECT_EQ(HfRopeAttentionFactor(one), 1.0);
 }
 
 }  // namespace

@@ -20,6 +20,13 @@ DecoderBlueprint Shrunk(DecoderBlueprint b) {
   if (b.attention.head_dim) b.attention.head_dim = 32;  // not model_dim / num_heads
   if (b.attention.sliding_window) b.attention.sliding_window = 4;
   if (b.rope.llama3_scaling) b.rope.llama3_scaling->original_context_length = 16;
+  if (LongRopeScaling* longrope = b.rope.longrope_scaling ? &*b.rope.longrope_scaling : nullptr) {
+    // The first factors, one per rotated pair of the smaller heads.
+    const size_t pairs = static_cast<size_t>(b.RotaryDim() / 2);
+    longrope->short_factors.resize(pairs);
+    longrope->long_factors.resize(pairs);
+    longrope->original_context_length = 16;
+  }
   DecoderBlueprint::Ffn ffn;  // the sizes reset, the kind of block kept
   ffn.kind = b.ffn.kind;
   ffn.activation = b.ffn.activation;
@@ -32,26 +39,44 @@ DecoderBlueprint Shrunk(DecoderBlueprint b) {
 std::vector<std::pair<std::string, at::Tensor>> Exported(const DecoderModel& model,
                                                          const KeyMap& map,
                                                          const std::string& what) {
+  const auto parameters = model.named_parameters();
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   std::set<std::string> keys;
-  for (const auto& item : model.named_parameters()) {
+  std::set<std::string> stored;  // parameters of the tensors in `tensors`
+  for (const auto& item : parameters) {
     const std::optional<std::string> key = map.Unmap(item.key());
     if (!key) {
       ADD_FAILURE() << what << ": no source key for " << item.key();
       continue;
     }
-    EXPECT_TRUE(keys.insert(*key).second) << what << ": two parameters stored as " << *key;
+    if (keys.count(*key) > 0) {  // a later part of a fused tensor
+      EXPECT_EQ(stored.count(item.key()), 1u) << what << ": " << *key << " lacks " << item.key();
+      continue;
+    }
+    keys.insert(*key);
     const std::optional<MappedKey> back = map.Map(*key);
-    if (!back || back->dropped || back->name != item.key()) {
+    if (!back || back->dropped) {
       ADD_FAILURE() << what << ": " << *key << " does not map back to " << item.key();
       continue;
     }
-    at::Tensor tensor = item.value();
-    if (back->rope != RopeProjection::kNone) {
-      tensor = ConvertRopeLayout(tensor, model.blueprint().HeadDim(), model.blueprint().rope.layout,
-                                 map.layout());
+    std::vector<at::Tensor> parts;
+    for (const MappedKey& target : TargetsOf(*back)) {
+      const at::Tensor* parameter = parameters.find(target.name);
+      if (parameter == nullptr || !stored.insert(target.name).second) {
+        ADD_FAILURE() << what << ": " << *key << " holds " << target.name
+                      << ", which is no parameter or stored twice";
+        continue;
+      }
+      at::Tensor tensor = *parameter;
+      if (target.rope != RopeProjection::kNone) {
+        tensor = ConvertRopeLayout(tensor, model.blueprint().HeadDim(),
+                                   model.blueprint().rope.layout, map.layout());
+      }
+      parts.push_back(tensor);
     }
-    tensors.emplace_back(*key, tensor);
+    EXPECT_EQ(stored.count(item.key()), 1u) << what << ": " << *key << " lacks " << item.key();
+    if (parts.empty()) continue;
+    tensors.emplace_back(*key, parts.size() == 1 ? parts.front() : at::cat(parts, back->split_dim));
   }
   return tensors;
 }

@@ -45,8 +45,8 @@ class BlueprintConfig final : public AnyConfig {
 };
 
 // The model's parameters named as `map` stores them, with q/k rows in its RoPE
-// layout; checks (gtest failures naming `what`) that each has exactly one
-// source key, which maps back to it.
+// layout, the parts of a fused tensor concatenated; checks (gtest failures
+// naming `what`) that each has exactly one source key, which maps back to it.
 std::vector<std::pair<std::string, at::Tensor>> Exported(const DecoderModel& model,
                                                          const KeyMap& map,
                                                          const std::string& what);

@@ -34,10 +34,11 @@ TEST(CliTest, ArchsListsOneLinePerPreset) {
   EXPECT_EQ(Lines(run.out), 13);
   EXPECT_EQ(run.out.rfind("qwen qwen25_7b\n", 0), 0u);
   EXPECT_NE(run.out.find("qwen qwen3_32b\n"), std::string::npos);
-  // qwen, llama, mistral; gemma, gemma2, gemma3, granite, olmo2, starcoder2
+  // qwen, llama, mistral; gemma, gemma2, gemma3, granite, olmo2, starcoder2; phi3
   const std::string all = Modelhub("archs").out;
-  EXPECT_EQ(Lines(all), 13 + 14 + 1 + 2 + 3 + 4 + 4 + 2 + 3);
+  EXPECT_EQ(Lines(all), 13 + 14 + 1 + 2 + 3 + 4 + 4 + 2 + 3 + 5);
   EXPECT_NE(all.find("starcoder2 starcoder2_15b\n"), std::string::npos);
+  EXPECT_NE(all.find("phi3 phi4_mini\n"), std::string::npos);
 }
 
 TEST(CliTest, ArchsParamsPrintsExactCounts) {

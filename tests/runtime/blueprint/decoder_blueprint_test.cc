@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -127,6 +128,72 @@ TEST(DecoderBlueprintTest, ValidateNamesTheInconsistentValue) {
   b.rope.llama3_scaling = Llama3RopeScaling{8.0, 4.0, 1.0, 8192};
   EXPECT_EQ(message(b),
             "test decoder field 'rope.scaling': needs 0 < low_freq_factor < high_freq_factor");
+}
+
+// Valid() with LongRoPE over its 8-feature heads, half of them rotated
+// (2 pairs), switching at 10 of its 40 positions.
+DecoderBlueprint WithLongRope() {
+  DecoderBlueprint b = Valid();
+  b.rope.partial_factor = 0.5;
+  b.rope.longrope_scaling = LongRopeScaling{{1.0, 2.0}, {4.0, 8.0}, 10};
+  return b;
+}
+
+TEST(DecoderBlueprintTest, LongRopeAndPartialRotary) {
+  EXPECT_EQ(Valid().RotaryDim(), 8);
+  EXPECT_EQ(Valid().RopeAttentionFactor(), 1.0);
+  DecoderBlueprint b = WithLongRope();
+  EXPECT_NO_THROW(b.Validate());
+  EXPECT_EQ(b.RotaryDim(), 4);
+  // factor 40 / 10 = 4: sqrt(1 + ln 4 / ln 10).
+  EXPECT_DOUBLE_EQ(b.RopeAttentionFactor(), std::sqrt(1 + std::log(4.0) / std::log(10.0)));
+  b.max_seq_len = 10;  // no extension: no factor
+  EXPECT_EQ(b.RopeAttentionFactor(), 1.0);
+  // A cache filled within the original length goes stale when a call passes it.
+  b = WithLongRope();
+  EXPECT_FALSE(b.LongRopeSwitches(0, 12));   // nothing cached
+  EXPECT_FALSE(b.LongRopeSwitches(4, 10));   // still within 10
+  EXPECT_TRUE(b.LongRopeSwitches(10, 11));   // the call reaches position 10
+  EXPECT_FALSE(b.LongRopeSwitches(11, 12));  // already filled with the long factors
+  EXPECT_FALSE(Valid().LongRopeSwitches(10, 11));
+
+  DecoderBlueprint other = WithLongRope();
+  other.rope.longrope_scaling->long_factors[1] = 9.0;
+  EXPECT_EQ(DescribeDifference(WithLongRope(), other),
+            "rope.longrope_scaling.long_factors: [4, 8] vs [4, 9]");
+  EXPECT_EQ(DescribeDifference(Valid(), WithLongRope()), "rope.partial_factor: 1 vs 0.5");
+}
+
+TEST(DecoderBlueprintTest, ValidateChecksLongRopeAndPartialRotary) {
+  auto message = [](const DecoderBlueprint& b) {
+    return testing::ErrorOf<ConfigError>([&] { b.Validate(); });
+  };
+  DecoderBlueprint b = WithLongRope();
+  b.rope.longrope_scaling->short_factors.push_back(1.0);
+  EXPECT_EQ(message(b),
+            "test decoder field 'rope.scaling.short_factors': must have one factor per rotated "
+            "pair of features (2: rotary dim 4 / 2), has 3");
+  b = WithLongRope();
+  b.rope.longrope_scaling->long_factors[0] = 0.0;
+  EXPECT_EQ(message(b), "test decoder field 'rope.scaling.long_factors': must be positive, has 0");
+  b = WithLongRope();
+  b.rope.linear_factor = 2.0;
+  EXPECT_EQ(message(b),
+            "test decoder field 'rope.scaling': LongRoPE cannot be combined with Llama 3 or "
+            "linear scaling");
+  b = Valid();
+  b.rope.partial_factor = 0.4;  // int(3.2) of 8 features
+  EXPECT_EQ(message(b),
+            "test decoder field 'rope.partial_factor': must rotate an even number of features, "
+            "rotates 3 of 8");
+  b.rope.partial_factor = 0.1;
+  EXPECT_EQ(message(b),
+            "test decoder field 'rope.partial_factor': must rotate an even number of features, "
+            "rotates 0 of 8");
+  b.rope.partial_factor = 0.5;
+  b.rope.layout = RopeLayout::kInterleaved;
+  EXPECT_EQ(message(b),
+            "test decoder field 'rope.partial_factor': needs the rotate_half RoPE layout");
 }
 
 }  // namespace

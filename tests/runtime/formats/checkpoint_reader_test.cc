@@ -247,5 +247,43 @@ TEST_F(RankFilesTest, TensorsOfDtypesLibTorchLacksAreUnsupportedNotCorrupt) {
                 "the model's parameters are real)");
 }
 
+// A fused tensor (Phi-3's qkv_proj) gives each of its parameters a slice
+// along its split dimension, sized by their shapes in order; sizes that do
+// not add up are a corrupt checkpoint naming every part.
+TEST(FusedTensorTest, PartsAreConsecutiveSlicesSizedByTheirParameters) {
+  const KeyRule rules[] = {
+      {"qkv.weight", "q.weight", RopeProjection::kNone, 0},
+      {"qkv.weight", "k.weight", RopeProjection::kNone, 0},
+      {"qkv.weight", "v.weight", RopeProjection::kNone, 0},
+  };
+  const KeyMap map("hf", RopeLayout::kRotateHalf, rules, std::size(rules));
+  const std::string folder = NewFolder("fused");
+  WriteSafetensors(folder + "/model.safetensors", {{"qkv.weight", at::zeros({8, 3})}});
+  CheckpointReader reader(FindCheckpointFiles(folder), ReadStrategy::kPread);
+  const CheckpointMapping mapping =
+      MapCheckpoint(reader, {&map},
+                    {{"q.weight", {4, 3}}, {"k.weight", {2, 3}}, {"v.weight", {2, 3}}}, "", folder);
+  ASSERT_EQ(mapping.tensors.size(), 3u);
+  const std::vector<std::pair<std::string, int64_t>> expected = {
+      {"q.weight", 0}, {"k.weight", 4}, {"v.weight", 6}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const MappedTensor& part = mapping.tensors[i];
+    EXPECT_EQ(part.name, expected[i].first);
+    EXPECT_EQ(part.slice_dim, 0);
+    EXPECT_EQ(part.slice_start, expected[i].second);
+    EXPECT_EQ(part.slice_length, i == 0 ? 4 : 2);
+  }
+  EXPECT_EQ(mapping.bytes, 8u * 3 * 4);  // the fused tensor, counted once
+  EXPECT_EQ(ErrorOf<CorruptModelCheckpointError>([&] {
+              MapCheckpoint(reader, {&map},
+                            {{"q.weight", {4, 3}}, {"k.weight", {4, 3}}, {"v.weight", {2, 3}}}, "",
+                            folder);
+            }),
+            folder +
+                ": corrupt model checkpoint: does not fit the model (read as 'hf' names): 1 "
+                "tensor(s) of the wrong shape: qkv.weight is [8, 3], which should hold q.weight "
+                "[4, 3], k.weight [4, 3], v.weight [2, 3] along dimension 0");
+}
+
 }  // namespace
 }  // namespace modelhub

@@ -246,8 +246,12 @@ testing::HfConfig ReferenceConfig(const Json& json) {
     config.sliding_window = json["sliding_window"].get<int64_t>();
   }
   if (const Json scaling = json.value("rope_scaling", Json()); scaling.is_object()) {
-    if (scaling["rope_type"] == "linear") {
+    if (scaling.value("rope_type", "") == "linear") {
       config.linear_rope_factor = scaling["factor"].get<double>();
+    } else if (scaling.value("type", "") == "longrope") {
+      config.longrope =
+          testing::HfConfig::LongRopeScaling{scaling["short_factor"], scaling["long_factor"],
+                                             json["original_max_position_embeddings"]};
     } else {
       config.rope_scaling = testing::HfConfig::Llama3Scaling{
           scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"],
@@ -255,6 +259,7 @@ testing::HfConfig ReferenceConfig(const Json& json) {
     }
   }
   config.attention_bias = json.value(type == "starcoder2" ? "use_bias" : "attention_bias", false);
+  config.partial_rotary_factor = json.value("partial_rotary_factor", 1.0);
   auto optional = [&](const char* key, std::optional<double> absent) -> std::optional<double> {
     if (!json.contains(key)) return absent;
     return json[key].is_null() ? std::nullopt : std::optional(json[key].get<double>());
@@ -284,7 +289,8 @@ TEST(CheckpointSaverTest, ExportsComputeWhatHuggingFaceComputesFromThem) {
        {testing::TinyLlama3Config(), testing::TinyQwen2Config(), testing::TinyQwen3Config(),
         testing::TinyMistralConfig(), testing::TinyGemmaConfig(), testing::TinyGemma2Config(),
         testing::TinyGemma3Config(), testing::TinyOlmo2Config(), testing::TinyGraniteConfig(),
-        testing::TinyStarcoder2Config()}) {
+        testing::TinyStarcoder2Config(), testing::TinyPhi3Config(),
+        testing::TinyPhi3PlainConfig()}) {
     const HfModelConfig model_config = ParseHfConfig(testing::ToConfigJson(source), "source");
     at::manual_seed(5);
     const std::shared_ptr<DecoderModel> model =

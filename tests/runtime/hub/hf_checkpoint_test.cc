@@ -17,6 +17,7 @@
 #include "runtime/formats/safetensors.h"
 #include "runtime/hub/checkpoint_loader.h"
 #include "runtime/hub/hf_config.h"
+#include "runtime/models/generate.h"
 #include "tests/testing/error_of.h"
 #include "tests/testing/hf_reference.h"
 
@@ -152,6 +153,83 @@ TEST(HfCheckpointTest, GraniteWithItsMultipliersMatchesHuggingFace) {
 
 TEST(HfCheckpointTest, Starcoder2WithLayerNormsBiasesAndWindowMatchesHuggingFace) {
   ExpectMatchesReference("starcoder2", testing::TinyStarcoder2Config(), 12);
+}
+
+// Phi-3: fused qkv_proj / gate_up_proj split on load, half of each head
+// rotated, LongRoPE (original length 6) and a window of 5: 5 tokens stay
+// within the short factors, 12 switch the whole call to the long ones.
+TEST(HfCheckpointTest, Phi3WithFusedTensorsPartialRotaryLongRopeAndWindowMatchesHuggingFace) {
+  const HfConfig config = testing::TinyPhi3Config();
+  ExpectMatchesReference("phi3_short", config, 5);
+  const auto [logits, ids] = ExpectMatchesReference("phi3_long", config, 12);
+  // The long factors matter: with the short ones throughout, other logits.
+  HfConfig short_only = config;
+  short_only.longrope->long_factor = short_only.longrope->short_factor;
+  const std::map<std::string, at::Tensor> state = testing::MakeHfStateDict(config, 7);
+  EXPECT_GT(RelativeDifference(logits, testing::HfReferenceLogits(short_only, state, ids)), 1e-3);
+}
+
+// Phi-3 mini 4K's layout (no LongRoPE, every feature rotated) with Phi-4 mini's tied head.
+TEST(HfCheckpointTest, Phi3WithoutScalingAndWithATiedHeadMatchesHuggingFace) {
+  ExpectMatchesReference("phi3_plain", testing::TinyPhi3PlainConfig(), 12);
+}
+
+// Streaming a fused checkpoint gives each part its rows: q, k, v in that order
+// in qkv_proj (heads * head_dim, then kv_heads * head_dim twice), gate then up
+// in gate_up_proj.
+TEST(HfCheckpointTest, Phi3FusedTensorsStreamAsTheirParts) {
+  const HfConfig config = testing::TinyPhi3Config();
+  const std::map<std::string, at::Tensor> state = testing::MakeHfStateDict(config, 7);
+  const fs::path dir = WriteHfCheckpoint("phi3_stream", config, state);
+  HfModelConfig hf = ReadHfConfig((dir / "config.json").string());
+  CheckpointStream stream(*hf.family, *hf.config, dir.string());
+  std::map<std::string, at::Tensor> read;
+  std::string name;
+  at::Tensor tensor;
+  while (stream.Next(&name, &tensor)) read[name] = tensor;
+  const at::Tensor qkv = state.at("model.layers.1.self_attn.qkv_proj.weight");
+  const at::Tensor gate_up = state.at("model.layers.1.mlp.gate_up_proj.weight");
+  const std::string layer = "decoder.layers.1.";
+  EXPECT_TRUE(at::equal(read.at(layer + "self_attn.q_proj.weight"), qkv.slice(0, 0, 64)));
+  EXPECT_TRUE(at::equal(read.at(layer + "self_attn.k_proj.weight"), qkv.slice(0, 64, 96)));
+  EXPECT_TRUE(at::equal(read.at(layer + "self_attn.v_proj.weight"), qkv.slice(0, 96, 128)));
+  EXPECT_TRUE(at::equal(read.at(layer + "ffn.gate_proj.weight"), gate_up.slice(0, 0, 96)));
+  EXPECT_TRUE(at::equal(read.at(layer + "ffn.inner_proj.weight"), gate_up.slice(0, 96, 192)));
+  EXPECT_EQ(read.size(), stream.size());
+}
+
+// Generation that crosses LongRoPE's original length recomputes the sequence
+// with the long factors, as transformers does: each token equals the
+// reference's greedy choice over the whole sequence so far. The cache filled
+// with the short factors is stale at the crossing.
+TEST(HfCheckpointTest, Phi3GenerationAcrossTheOriginalLengthRecomputesTheSequence) {
+  const HfConfig config = testing::TinyPhi3Config();
+  const std::map<std::string, at::Tensor> state = testing::MakeHfStateDict(config, 7);
+  const fs::path dir = WriteHfCheckpoint("phi3_generate", config, state);
+  HfModelConfig hf = ReadHfConfig((dir / "config.json").string());
+  LoadOptions options;
+  options.progress = false;
+  std::shared_ptr<DecoderModel> model =
+      LoadCheckpoint(*hf.family, *hf.config, dir.string(), ModelPlacement{}, options);
+  const std::vector<int64_t> prompt = {3, 17, 42, 99};
+  const std::vector<int64_t> generated = GenerateGreedy(*model, prompt, 8);
+  ASSERT_EQ(generated.size(), 8u);
+  std::vector<int64_t> tokens = prompt;
+  for (int64_t token : generated) {
+    const at::Tensor ids = at::tensor(tokens, at::kLong).unsqueeze(0);
+    const at::Tensor logits = testing::HfReferenceLogits(config, state, ids);
+    EXPECT_EQ(token, logits[0][-1].argmax().item<int64_t>()) << "after " << tokens.size();
+    tokens.push_back(token);
+  }
+  // Decoding position 6 onto a cache of 6 short-factor positions is not the
+  // reference's answer there (which rotates every position with the long factors).
+  c10::InferenceMode inference;
+  KvCache cache = model->NewKvCache();
+  const at::Tensor all = at::tensor(tokens, at::kLong).unsqueeze(0);
+  model->forward(all.slice(1, 0, 6), {}, &cache);
+  const at::Tensor stale = model->forward(all.slice(1, 6, 7), {}, &cache);
+  const at::Tensor expected = testing::HfReferenceLogits(config, state, all.slice(1, 0, 7));
+  EXPECT_GT(RelativeDifference(stale[0][0], expected[0][6]), 1e-3);
 }
 
 // Mistral 7B v0.2 and v0.3 publish "sliding_window": null: full causal

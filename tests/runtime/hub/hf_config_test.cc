@@ -136,8 +136,8 @@ TEST(HfConfigTest, EveryPresetOfEveryFamilyReadsBackAsTheSameModel) {
       ++presets;
     }
   }
-  // qwen, llama, mistral; gemma, gemma2, gemma3, granite, olmo2, starcoder2
-  EXPECT_EQ(presets, 13 + 14 + 1 + 2 + 3 + 4 + 4 + 2 + 3);
+  // qwen, llama, mistral; gemma, gemma2, gemma3, granite, olmo2, starcoder2, phi3
+  EXPECT_EQ(presets, 13 + 14 + 1 + 2 + 3 + 4 + 4 + 2 + 3 + 5);
 }
 
 // The message of the CheckpointSaveError FormatHfConfig throws.
@@ -529,6 +529,56 @@ TEST(HfConfigTest, NewModelTypesReadTheirKeysAndRefuseWhatTheyCannotBuild) {
   EXPECT_FALSE(starcoder2.attention.sliding_window);
   EXPECT_EQ(Refused(R"({"model_type": "granite", "logits_scaling": 0})"),
             "config.json key 'logits_scaling' must be a positive number, not 0");
+}
+
+// Phi-3: the 4K models have no rope_scaling; the 128K ones a LongRoPE with
+// one factor per rotated pair (legacy type "su" included) and the original
+// length at config.json's top level; Phi-4 mini rotates part of each head.
+TEST(HfConfigTest, Phi3ReadsAndWritesLongRopeAndPartialRotary) {
+  const Json mini = Written("phi3", "phi3_mini_128k");
+  EXPECT_EQ(mini["model_type"], "phi3");
+  EXPECT_EQ(mini["architectures"], Json::array({"Phi3ForCausalLM"}));
+  EXPECT_EQ(mini["original_max_position_embeddings"], 4096);
+  EXPECT_EQ(mini["rope_scaling"]["type"], "longrope");
+  EXPECT_EQ(mini["rope_scaling"].size(), 3u);  // what transformers 4.4x's Phi3Config accepts
+  EXPECT_EQ(mini["rope_scaling"]["long_factor"].size(), 48u);
+  EXPECT_EQ(mini["sliding_window"], 262144);
+  EXPECT_EQ(mini["partial_rotary_factor"], 1.0);
+  EXPECT_FALSE(mini.contains("head_dim"));  // Phi3Config has none
+  EXPECT_TRUE(Written("phi3", "phi3_mini_4k")["rope_scaling"].is_null());
+  EXPECT_EQ(Written("phi3", "phi4_mini")["partial_rotary_factor"], 0.75);
+
+  std::vector<double> factors(16, 1.0);  // hidden 1024 / 16 heads: 64 features, 32 rotated
+  const std::string lists =
+      Json{{"short_factor", factors}, {"long_factor", Json(factors)}}.dump().substr(1);
+  const DecoderBlueprint su = Read(
+      R"({"model_type": "phi3", "hidden_size": 1024, "num_attention_heads": 16,
+          "num_key_value_heads": 16, "partial_rotary_factor": 0.5, "max_position_embeddings": 8192,
+          "original_max_position_embeddings": 2048, "rope_scaling": {"type": "su", )" +
+      lists + "}");
+  ASSERT_TRUE(su.rope.longrope_scaling.has_value());
+  EXPECT_EQ(su.RotaryDim(), 32);
+  EXPECT_EQ(su.rope.longrope_scaling->original_context_length, 2048);
+  EXPECT_EQ(su.rope.longrope_scaling->long_factors, factors);
+  const DecoderBlueprint plain = Read(R"({"model_type": "phi3", "rope_scaling": null})");
+  EXPECT_FALSE(plain.rope.longrope_scaling.has_value());
+  EXPECT_EQ(plain.attention.sliding_window, 2047);
+
+  EXPECT_EQ(Refused(R"({"model_type": "phi3", "rope_scaling": {"type": "longrope",
+                        "short_factor": [1, 2], "long_factor": [1, 2]}})"),
+            "config.json key 'rope_scaling.short_factor' gives a phi3 decoder whose "
+            "rope.scaling.short_factors must have one factor per rotated pair of features (48: "
+            "rotary dim 96 / 2), has 2");
+  EXPECT_EQ(Refused(R"({"model_type": "phi3", "rope_scaling": {"type": "longrope",
+                        "short_factor": [1, "2"], "long_factor": [1, 2]}})"),
+            "config.json key 'rope_scaling.short_factor' must be a list of positive numbers, but "
+            "item 1 is \"2\"");
+  EXPECT_EQ(Refused(R"({"model_type": "phi3", "rope_scaling": {"type": "yarn", "factor": 4}})"),
+            "config.json key 'rope_scaling.rope_type' is \"yarn\", but model family 'phi3' "
+            "supports only longrope");
+  EXPECT_EQ(Refused(R"({"model_type": "phi3", "attention_bias": true})"),
+            "config.json key 'attention_bias' is true, but model family 'phi3' supports only "
+            "false");
 }
 
 // transformers 4.53+ reads layer_types first: one that disagrees with the

@@ -80,6 +80,7 @@ TEST(ModelLoaderTest, EveryBuiltInModelCardResolves) {
   EXPECT_EQ(per_family["olmo2"], 4);
   EXPECT_EQ(per_family["granite"], 8);
   EXPECT_EQ(per_family["starcoder2"], 3);
+  EXPECT_EQ(per_family["phi3"], 5);
 }
 
 TEST(ModelLoaderTest, Fairseq2CardFilesResolveUnchanged) {

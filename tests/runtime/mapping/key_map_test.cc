@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "runtime/core/errors.h"
 #include "runtime/mapping/key_pattern.h"
 #include "tests/testing/error_of.h"
@@ -98,6 +101,56 @@ TEST(KeyPatternTest, ReportsTheOffsetOfEachProblem) {
   ASSERT_EQ(ok.segments.size(), 4u);
   EXPECT_TRUE(ok.segments[2].capture);
   EXPECT_EQ(ok.segments[2].text, "i");
+}
+
+const KeyRule kFusedRules[] = {
+    {"layers.{i}.qkv.weight", "decoder.layers.{i}.q_proj.weight", RopeProjection::kNone, 0},
+    {"layers.{i}.qkv.weight", "decoder.layers.{i}.k_proj.weight", RopeProjection::kNone, 0},
+    {"layers.{i}.qkv.weight", "decoder.layers.{i}.v_proj.weight", RopeProjection::kNone, 0},
+    {"layers.{i}.o.weight", "decoder.layers.{i}.output_proj.weight", RopeProjection::kNone},
+};
+
+TEST(KeyMapTest, AFusedRuleMapsOneKeyToItsPartsInOrder) {
+  const KeyMap map("hf", RopeLayout::kRotateHalf, kFusedRules, std::size(kFusedRules));
+  const std::optional<MappedKey> qkv = map.Map("layers.5.qkv.weight");
+  ASSERT_TRUE(qkv.has_value());
+  EXPECT_FALSE(qkv->dropped);
+  EXPECT_EQ(qkv->split_dim, 0);
+  EXPECT_EQ(qkv->name, "decoder.layers.5.q_proj.weight");
+  std::vector<std::string> parts;
+  for (const MappedKey& part : TargetsOf(*qkv)) parts.push_back(part.name);
+  EXPECT_EQ(parts, (std::vector<std::string>{"decoder.layers.5.q_proj.weight",
+                                             "decoder.layers.5.k_proj.weight",
+                                             "decoder.layers.5.v_proj.weight"}));
+  // A one-to-one rule is its own only target.
+  const std::optional<MappedKey> o = map.Map("layers.5.o.weight");
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->split_dim, -1);
+  ASSERT_EQ(TargetsOf(*o).size(), 1u);
+  EXPECT_EQ(TargetsOf(*o)[0].name, "decoder.layers.5.output_proj.weight");
+  // Every part is stored under the fused key.
+  for (const char* part : {"q_proj", "k_proj", "v_proj"}) {
+    EXPECT_EQ(map.Unmap(std::string("decoder.layers.2.") + part + ".weight"),
+              "layers.2.qkv.weight");
+  }
+}
+
+TEST(KeyMapTest, FusedRulesAreCheckedWhole) {
+  const KeyRule two_dims[] = {{"a.{i}", "b.{i}", RopeProjection::kNone, 0},
+                              {"a.{i}", "c.{i}", RopeProjection::kNone, 1}};
+  EXPECT_EQ(ErrorOf<ConfigError>([&] { KeyMap("x", RopeLayout::kRotateHalf, two_dims, 2); }),
+            "checkpoint key map 'x': rule 'a.{i}' -> 'c.{i}': the parts of a fused tensor split "
+            "along one dimension, not 0 and 1");
+  const KeyRule dropped[] = {{"a.{i}", nullptr, RopeProjection::kNone, 0}};
+  EXPECT_EQ(ErrorOf<ConfigError>([&] { KeyMap("x", RopeLayout::kRotateHalf, dropped, 1); }),
+            "checkpoint key map 'x': rule 'a.{i}' -> '(dropped)': a part of a fused tensor cannot "
+            "be dropped");
+  // The same source twice without a split dimension is still two rules for one name.
+  const KeyRule not_fused[] = {{"a.{i}", "b.{i}", RopeProjection::kNone, 0},
+                               {"a.{i}", "c.{i}", RopeProjection::kNone}};
+  EXPECT_EQ(ErrorOf<ConfigError>([&] { KeyMap("x", RopeLayout::kRotateHalf, not_fused, 2); }),
+            "checkpoint key map 'x': rule 'a.{i}' -> 'c.{i}': its source pattern matches the same "
+            "names as rule 'a.{i}'");
 }
 
 }  // namespace

@@ -85,10 +85,17 @@ std::vector<std::pair<std::string, DecoderBlueprint>> Variants() {
   starcoder2.ffn.bias = true;
   starcoder2.attention.qkv_bias = starcoder2.attention.output_bias = true;
   starcoder2.attention.sliding_window = 4;
-  return {{"qwen3", qwen3},     {"biased", biased},        {"qwen25", qwen25},
-          {"mistral", mistral}, {"llama31", llama31},      {"interleaved", interleaved},
-          {"gemma2", gemma2},   {"gemma3", gemma3},        {"olmo2", olmo2},
-          {"granite", granite}, {"starcoder2", starcoder2}};
+  // Phi-3 (Phi-4 mini): half of each head rotated, LongRoPE (the 12 tokens
+  // the tests use stay within its original 16: short factors, the attention
+  // factor of 40 / 16), a window.
+  DecoderBlueprint phi3 = SmallBlueprint();
+  phi3.rope.partial_factor = 0.5;
+  phi3.rope.longrope_scaling = LongRopeScaling{{1.0, 1.5}, {2.0, 6.0}, 16};
+  phi3.attention.sliding_window = 5;
+  return {{"qwen3", qwen3},     {"biased", biased},         {"qwen25", qwen25},
+          {"mistral", mistral}, {"llama31", llama31},       {"interleaved", interleaved},
+          {"gemma2", gemma2},   {"gemma3", gemma3},         {"olmo2", olmo2},
+          {"granite", granite}, {"starcoder2", starcoder2}, {"phi3", phi3}};
 }
 
 TEST(DecoderModelTest, SlidingWindowPatternMakesEveryNthLayerGlobal) {

@@ -95,5 +95,57 @@ TEST(RotaryEncoderTest, Llama3ScalingFollowsItsDefinition) {
                            ReferenceRope(x, 100, scaled, false), 1e-4, 1e-5));
 }
 
+// RotaryOptions for a rotate-half encoder of `head_dim` features rotating
+// the first `rotary_dim`, with `longrope` scaling and its attention factor.
+RotaryOptions PartialOptions(int64_t head_dim, int64_t rotary_dim,
+                             std::optional<LongRopeScaling> longrope, double attention_factor) {
+  RotaryOptions options{head_dim, 10000.0, RopeLayout::kRotateHalf, std::nullopt};
+  options.rotary_dim = rotary_dim;
+  options.longrope = std::move(longrope);
+  options.attention_factor = attention_factor;
+  return options;
+}
+
+TEST(RotaryEncoderTest, PartialRotaryRotatesTheLeadingFeaturesOnly) {
+  at::manual_seed(1);
+  const at::Tensor x = at::randn({5, 16}, at::kDouble);
+  RotaryEncoder rope(PartialOptions(16, 8, std::nullopt, 1.0));
+  const at::Tensor y = rope.forward(x, at::arange(3, 8));
+  // The frequencies are those of an 8-feature head: theta^(-2i/8).
+  const at::Tensor expected =
+      ReferenceRope(x.slice(1, 0, 8), 3, PlainFrequencies(8, 10000.0), false);
+  EXPECT_TRUE(at::allclose(y.slice(1, 0, 8), expected, 1e-6, 1e-6));
+  EXPECT_TRUE(at::equal(y.slice(1, 8), x.slice(1, 8)));
+}
+
+TEST(RotaryEncoderTest, LongRopeSwitchesFactorsPerCallAndScalesBothHalves) {
+  at::manual_seed(2);
+  LongRopeScaling scaling;
+  scaling.short_factors = {1.0, 2.0, 4.0};
+  scaling.long_factors = {3.0, 5.0, 7.0};
+  scaling.original_context_length = 6;
+  const double factor = 1.25;
+  RotaryEncoder rope(PartialOptions(8, 6, scaling, factor));
+  const at::Tensor x = at::randn({6, 8}, at::kDouble);
+  const auto frequencies = [](const std::vector<double>& divisors) {
+    std::vector<double> f = PlainFrequencies(6, 10000.0);
+    for (size_t i = 0; i < f.size(); ++i) f[i] /= divisors[i];
+    return f;
+  };
+  // ReferenceRope's rotation times the factor (cos and sin both scaled).
+  const auto expected = [&](int64_t start, const std::vector<double>& divisors) {
+    const at::Tensor head = x.slice(1, 0, 6);
+    return ReferenceRope(head, start, frequencies(divisors), false) * factor;
+  };
+  // Positions 0..5: the largest + 1 is 6, not beyond 6: short factors.
+  at::Tensor y = rope.forward(x, at::arange(0, 6));
+  EXPECT_TRUE(at::allclose(y.slice(1, 0, 6), expected(0, scaling.short_factors), 1e-6, 1e-6));
+  EXPECT_TRUE(at::equal(y.slice(1, 6), x.slice(1, 6)));
+  // Positions 1..6: 7 > 6, every position of the call uses the long factors.
+  y = rope.forward(x, at::arange(1, 7));
+  EXPECT_TRUE(at::allclose(y.slice(1, 0, 6), expected(1, scaling.long_factors), 1e-6, 1e-6));
+  EXPECT_FALSE(at::allclose(y.slice(1, 0, 6), expected(1, scaling.short_factors), 1e-6, 1e-6));
+}
+
 }  // namespace
 }  // namespace modelhub
