@@ -297,7 +297,7 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
   fs::create_directories(fs::path(download.final_path).parent_path(), error);
   const FileLock lock(download.lock_path, download.source,
                       [&] { progress.Waiting(download.name); });
-  if (fs::exists(download.final_path, error)) {
+  if (!download.replace && fs::exists(download.final_path, error)) {
     // In the cache already, maybe fetched by the process this one waited for.
     result.cached = true;
     progress.Cached(download.name, download.size.value_or(0));
@@ -400,10 +400,13 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
   writer.Drain();
   result.sha256 = hash.HexDigest();
   for (const ExpectedSha256& expected : download.sha256) {
-    if (!expected.hex.empty() && absl::AsciiStrToLower(expected.hex) != result.sha256) {
+    const std::string hex = absl::AsciiStrToLower(expected.hex);
+    const bool matches = expected.prefix ? result.sha256.rfind(hex, 0) == 0 : hex == result.sha256;
+    if (!expected.hex.empty() && !matches) {
       partial.Remove();
       throw AssetDownloadError(download.source,
                                absl::StrCat(download.name, ": SHA-256 mismatch: expected ",
+                                            expected.prefix ? "a hash starting with " : "",
                                             expected.hex, " (", expected.source, "), got ",
                                             result.sha256, "; the downloaded bytes were deleted"));
     }
@@ -411,6 +414,44 @@ FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download
   partial.Commit(download.final_path);
   progress.FinishFile(result.bytes_received);
   return result;
+}
+
+FileDownload ResumableDownload(HttpClient& client, const std::string& url,
+                               const std::string& final_path, const RetryPolicy& retry) {
+  HttpRequest head;
+  head.url = url;
+  head.head = true;
+  const HttpResponse response =
+      SendWithRetries(client, head, retry, url, "the file's size and ETag (HEAD)");
+  if (response.status >= 400) {
+    throw AssetDownloadError(url,
+                             absl::StrCat("HTTP ", response.status, ": ", ServerReason(response)));
+  }
+  FileDownload download;
+  download.url = url;
+  download.name = fs::path(final_path).filename().string();
+  download.source = url;
+  download.final_path = final_path;
+  download.validator = response.header("etag");
+  download.size = ParseSizeHeader(response.header("content-length"));
+  const std::string tag =
+      download.validator.empty() ? "any" : Sha256OfText(download.validator).substr(0, 12);
+  download.partial_path = absl::StrCat(final_path, ".", tag, ".incomplete");
+  // A partial file of another version cannot be resumed. (Best effort: a file
+  // that cannot be removed or listed is left alone.)
+  const std::string own = download.name + ".";
+  const std::string partial_name = fs::path(download.partial_path).filename().string();
+  std::error_code error;
+  for (fs::directory_iterator file(fs::path(final_path).parent_path(), error), end;
+       !error && file != end; file.increment(error)) {
+    const std::string name = file->path().filename().string();
+    if (name != partial_name && name.rfind(own, 0) == 0 && name.size() > 11 &&
+        name.compare(name.size() - 11, 11, ".incomplete") == 0) {
+      std::error_code ignored;
+      fs::remove(file->path(), ignored);
+    }
+  }
+  return download;
 }
 
 }  // namespace modelhub

@@ -22,6 +22,8 @@ namespace modelhub {
 struct ExpectedSha256 {
   std::string hex;
   std::string source;
+  // `hex` is a prefix the hash must start with (torch.hub's hash prefixes).
+  bool prefix = false;
 };
 
 // When to retry and how long to wait.
@@ -79,6 +81,8 @@ struct FileDownload {
   std::vector<ExpectedSha256> sha256;
   // Added to the message of a 401 or 403 (how to give credentials).
   std::string auth_hint;
+  // Download even when a file is at final_path, and replace it.
+  bool replace = false;
 };
 
 // What a download did.
@@ -95,7 +99,8 @@ struct FileDownloadResult {
   std::string sha256;
 };
 
-// Fetches `download` into its final path unless a file is there already.
+// Fetches `download` into its final path unless a file is there already (or
+// download.replace).
 // Throws AssetDownloadError naming the file and the source: a 4xx answer (at
 // once, with the server's message), retries used up on connection errors, 5xx
 // or 429 (keeping the partial file for a later resume), a size other than the
@@ -103,6 +108,16 @@ struct FileDownloadResult {
 // partial file is deleted).
 FileDownloadResult DownloadFile(HttpClient& client, const FileDownload& download,
                                 const RetryPolicy& retry, DownloadProgress& progress);
+
+// A download of `url` into `final_path` that resumes only against the same
+// version of the file: asks the server (HEAD) for its ETag and size, names the
+// partial file `<final_path>.<12 hex of the ETag's SHA-256, or "any">.incomplete`
+// and removes partial files of other versions of it beside it (best effort).
+// Sets url, name and source (the URL), final_path, partial_path, validator and
+// size; the caller adds the lock path and hashes. Throws AssetDownloadError
+// naming the URL for a HEAD answered 4xx/5xx or retries used up.
+FileDownload ResumableDownload(HttpClient& client, const std::string& url,
+                               const std::string& final_path, const RetryPolicy& retry);
 
 // The server's reason for a failed response: its X-Error-Message header, else
 // the start of its body, else the status text.

@@ -96,4 +96,10 @@ bool LooksLikeSha256(std::string_view text) {
   return true;
 }
 
+std::string Sha256OfText(std::string_view data) {
+  Sha256 hash;
+  hash.Update(data.data(), data.size());
+  return hash.HexDigest();
+}
+
 }  // namespace modelhub

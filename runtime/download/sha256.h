@@ -41,6 +41,9 @@ void HashFilePrefix(const std::string& path, size_t limit, Sha256& hash);
 // The hex SHA-256 of the whole file at `path`.
 std::string Sha256OfFile(const std::string& path);
 
+// The hex SHA-256 of `data`.
+std::string Sha256OfText(std::string_view data);
+
 // True for 64 hex digits (either case): the shape of a SHA-256 in hex.
 bool LooksLikeSha256(std::string_view text);
 

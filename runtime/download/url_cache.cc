@@ -24,12 +24,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 namespace {
 
-std::string Sha256Of(const std::string& text) {
-  Sha256 hash;
-  hash.Update(text.data(), text.size());
-  return hash.HexDigest();
-}
-
 void WriteManifest(const std::string& entry, const UrlManifest& manifest) {
   Json json;
   json["url"] = manifest.url;
@@ -88,7 +82,7 @@ std::string UrlFileName(const std::string& url) {
 
 std::string UrlCacheEntry(const std::string& cache_dir, const std::string& url) {
   return (fs::path(cache_dir) / "url" /
-          absl::StrCat(UrlFileName(url), "-", Sha256Of(url).substr(0, 16)))
+          absl::StrCat(UrlFileName(url), "-", Sha256OfText(url).substr(0, 16)))
       .string();
 }
 
@@ -141,45 +135,12 @@ UrlFetchResult FetchUrl(const std::string& url, HttpClient& client, const UrlFet
   FileLock lock((fs::path(entry) / ".lock").string(), url, [&] { progress.Waiting(name); });
   if (cached()) return result;  // another process finished it
 
-  // The validator and size, so a partial file resumes only against the same
-  // version of the file (its name carries a tag of the ETag).
-  HttpRequest head;
-  head.url = url;
-  head.head = true;
-  const HttpResponse response =
-      SendWithRetries(client, head, options.retry, url, "the file's size and ETag (HEAD)");
-  if (response.status >= 400) {
-    throw AssetDownloadError(url,
-                             absl::StrCat("HTTP ", response.status, ": ", ServerReason(response)));
-  }
-  const std::string validator = response.header("etag");
-  const std::optional<uint64_t> size = ParseSizeHeader(response.header("content-length"));
-
   const fs::path download_dir = fs::path(entry) / "download";
   fs::create_directories(download_dir, error);
   CheckFileSystem(error, url, "create the folder " + download_dir.string());
-  const std::string tag = validator.empty() ? "any" : Sha256Of(validator).substr(0, 12);
-  const std::string partial_name = absl::StrCat(name, ".", tag, ".incomplete");
-  // A partial file of another version of the URL cannot be resumed. (Best
-  // effort: a file that cannot be removed or listed is left alone.)
-  std::error_code listing;
-  for (fs::directory_iterator file(download_dir, listing), end; !listing && file != end;
-       file.increment(listing)) {
-    const std::string file_name = file->path().filename().string();
-    if (file_name != partial_name && file_name.size() > 11 &&
-        file_name.compare(file_name.size() - 11, 11, ".incomplete") == 0) {
-      fs::remove(file->path(), error);
-    }
-  }
-  FileDownload download;
-  download.url = url;
-  download.name = name;
-  download.source = url;
-  download.final_path = (download_dir / name).string();
-  download.partial_path = (download_dir / partial_name).string();
+  FileDownload download =
+      ResumableDownload(client, url, (download_dir / name).string(), options.retry);
   download.lock_path = (download_dir / (name + ".lock")).string();
-  download.validator = validator;
-  download.size = size;
   download.sha256 = options.sha256;
   download.auth_hint =
       "the server wants credentials modelhub cannot give; download the file "

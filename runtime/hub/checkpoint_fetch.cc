@@ -12,6 +12,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/download/download_progress.h"
 #include "runtime/download/hf_hub.h"
+#include "runtime/download/torch_hub_files.h"
 #include "runtime/download/url_cache.h"
 #include "runtime/formats/checkpoint_files.h"
 
@@ -248,6 +249,11 @@ FetchReport FetchFromUrl(const std::string& uri, const std::optional<std::string
     if (auto it = sha256.find(key); it != sha256.end()) {
       fetch.sha256.push_back({it->second, "the card's checkpoint_sha256"});
     }
+  }
+  // torch.hub's convention: name-<hex>.pth carries a prefix of its SHA-256.
+  if (std::optional<std::string> prefix = HashPrefixOfFileName(UrlFileName(uri))) {
+    fetch.sha256.push_back(
+        {*prefix, "the hash prefix in the file name, torch.hub's convention", true});
   }
   HttpClient client(options.timeouts);
   DownloadProgress progress(ChooseProgressStyle(options.progress, options.quiet), 0);

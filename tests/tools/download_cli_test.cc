@@ -289,4 +289,45 @@ TEST_F(DownloadCliTest, CacheLsVerifyAndRm) {
   EXPECT_THAT(again.err, HasSubstr("nothing in the cache for hg://org/tiny"));
 }
 
+// torch.hub's download_url_to_file and load_state_dict_from_url from the
+// command line: --to with and without a hash prefix (a wrong one leaves
+// nothing), and inspect of a URL into torch.hub's cache path with --check-hash.
+TEST_F(DownloadCliTest, DownloadToAndInspectAUrlAsTorchHubDoes) {
+  const std::string url = hub_->file_url("tiny-model.safetensors");
+  fs::copy_file("cards/tiny/model-00001-of-00002.safetensors",
+                root_ / "files" / "tiny-model.safetensors");
+  const fs::path dst = root_ / "out" / "model.safetensors";
+  CommandResult run = Modelhub("download " + url + " --to " + dst.string() + " --quiet");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(LastLine(run.out), dst.string());
+  const std::string sha256 = run.out.substr(run.out.find("sha256 ") + 7, 64);
+  EXPECT_EQ(ReadFileBytes(dst.string()),
+            ReadFileBytes("cards/tiny/model-00001-of-00002.safetensors"));
+
+  run = Modelhub("download " + url + " --to " + dst.string() + " --hash-prefix " +
+                 sha256.substr(0, 12) + " --quiet");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const fs::path wrong = root_ / "out" / "wrong.safetensors";
+  run = Modelhub("download " + url + " --to " + wrong.string() + " --hash-prefix 00000000 --quiet");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, HasSubstr("expected a hash starting with 00000000"));
+  EXPECT_THAT(run.err, HasSubstr(sha256));
+  EXPECT_FALSE(fs::exists(wrong));
+  run = Modelhub("download " + url + " --hash-prefix 00000000");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("--hash-prefix goes with --to"));
+
+  // inspect URL: fetched into $TORCH_HOME/hub/checkpoints under its own name.
+  const std::string named = "tiny-" + sha256.substr(0, 8) + ".safetensors";
+  fs::copy_file("cards/tiny/model-00001-of-00002.safetensors", root_ / "files" / named);
+  setenv("TORCH_HOME", (root_ / "torch").c_str(), 1);
+  run = Modelhub("inspect " + hub_->file_url(named) + " --check-hash");
+  unsetenv("TORCH_HOME");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("model.embed_tokens.weight F32 [4096, 256]"));
+  EXPECT_TRUE(fs::exists(root_ / "torch" / "hub" / "checkpoints" / named));
+  run = Modelhub("inspect " + (root_ / "out").string() + " --check-hash");
+  EXPECT_EQ(run.exit_code, 2);
+}
+
 }  // namespace

@@ -6,9 +6,11 @@
 #include "runtime/download/cache_admin.h"
 #include "runtime/download/download_progress.h"
 #include "runtime/download/hf_cache.h"
+#include "runtime/download/torch_hub_files.h"
 #include "runtime/download/url_cache.h"
 #include "runtime/hub/checkpoint_fetch.h"
 #include "runtime/hub/model_loader.h"
+#include "runtime/hub/state_dict_url.h"
 #include "tools/cli/usage_error.h"
 
 namespace modelhub::cli {
@@ -42,6 +44,27 @@ void RunDownload(const std::string& target, bool quiet, std::ostream& out) {
   out << report.files_downloaded << " files downloaded (" << FormatBytes(report.bytes_received)
       << "), " << report.files_cached << " in the cache\n"
       << report.path << "\n";
+}
+
+bool IsHttpUrl(const std::string& target) {
+  return target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
+}
+
+void RunDownloadTo(const std::string& url, const std::string& dst, const std::string& hash_prefix,
+                   bool quiet, std::ostream& out) {
+  if (!IsHttpUrl(url)) {
+    throw UsageError(absl::StrCat("--to downloads an http(s) URL, not '", url, "'"));
+  }
+  DownloadUrlOptions options;
+  options.hash_prefix = hash_prefix;
+  options.progress = !quiet;
+  out << "sha256 " << DownloadUrlToFile(url, dst, options) << "\n" << dst << "\n";
+}
+
+std::string FetchInspectedUrl(const std::string& url, bool check_hash) {
+  LoadStateDictOptions options;
+  options.check_hash = check_hash;
+  return FetchStateDictFile(url, options);
 }
 
 void ListCacheEntries(std::ostream& out) {

@@ -12,6 +12,20 @@ namespace modelhub::cli {
 // and, last, the local path.
 void RunDownload(const std::string& target, bool quiet, std::ostream& out);
 
+// `modelhub download URL --to DST [--hash-prefix HEX]`: torch.hub's
+// download_url_to_file (DownloadUrlToFile); prints the SHA-256 and, last, DST.
+// A target that is no http(s) URL is a UsageError.
+void RunDownloadTo(const std::string& url, const std::string& dst, const std::string& hash_prefix,
+                   bool quiet, std::ostream& out);
+
+// For `modelhub inspect URL [--check-hash]`: the local file of the http(s)
+// checkpoint `url`, fetched as LoadStateDictFromUrl fetches it (torch.hub's
+// cache path, the same checks).
+std::string FetchInspectedUrl(const std::string& url, bool check_hash);
+
+// Whether `target` is an http:// or https:// URL.
+bool IsHttpUrl(const std::string& target);
+
 // `modelhub cache ls`: one line per cached repo or URL (size, files, partial
 // bytes, revisions), then the cache folders.
 void ListCacheEntries(std::ostream& out);

@@ -192,9 +192,14 @@ int main(int argc, char** argv) {
       "inspect", "List a checkpoint's tensors (name, dtype, shape, bytes, file) without loading.");
   inspect
       ->add_option("path", inspect_path,
-                   "A checkpoint file (safetensors, or torch.save .pt/.pth/.bin), an index, or a "
-                   "folder.")
+                   "A checkpoint file (safetensors, or torch.save .pt/.pth/.bin), an index, a "
+                   "folder, or an http(s) URL (fetched into torch.hub's cache as "
+                   "load_state_dict_from_url does).")
       ->required();
+  bool inspect_check_hash = false;
+  inspect->add_flag("--check-hash", inspect_check_hash,
+                    "For a URL: check the SHA-256 against the hash prefix in the file name "
+                    "(name-<hex>.pth), as torch.hub's check_hash does.");
   bool inspect_no_restrict = false;
   inspect->add_flag("--no-restrict", inspect_no_restrict,
                     "Also accept known-harmless metadata objects (argparse.Namespace, fairseq2 "
@@ -296,6 +301,13 @@ int main(int argc, char** argv) {
       ->required();
   download->add_flag("--quiet", download_quiet,
                      "No progress bars: one line per finished file on stderr.");
+  std::string download_to;
+  download->add_option("--to", download_to,
+                       "Download an http(s) URL to this file (torch.hub's download_url_to_file) "
+                       "instead of into the cache.");
+  std::string download_hash_prefix;
+  download->add_option("--hash-prefix", download_hash_prefix,
+                       "With --to: hex digits the file's SHA-256 must start with.");
 
   CLI::App* cache =
       app.add_subcommand("cache", "The download caches (Hugging Face's, modelhub's).");
@@ -339,8 +351,15 @@ int main(int argc, char** argv) {
     if (config->parsed()) modelhub::cli::PrintArchConfig(arch, config_family, std::cout);
     if (list->parsed()) modelhub::cli::ListCards(list_family, std::cout);
     if (show->parsed()) modelhub::cli::ShowCard(show_name, std::cout);
-    if (inspect->parsed())
-      modelhub::cli::InspectCheckpoint(inspect_path, !inspect_no_restrict, std::cout);
+    if (inspect->parsed()) {
+      std::string path = inspect_path;
+      if (modelhub::cli::IsHttpUrl(path)) {
+        path = modelhub::cli::FetchInspectedUrl(path, inspect_check_hash);
+      } else if (inspect_check_hash) {
+        throw modelhub::cli::UsageError("--check-hash applies to an http(s) URL");
+      }
+      modelhub::cli::InspectCheckpoint(path, !inspect_no_restrict, std::cout);
+    }
     if (forward->parsed()) {
       modelhub::cli::RunForward(forward_source, ReadInput(forward, forward_tokens, forward_prompt),
                                 forward_out, std::cout);
@@ -370,7 +389,16 @@ int main(int argc, char** argv) {
       modelhub::cli::RunExport(export_source, export_dir, max_shard_size, export_dtype, std::cout);
     }
     if (demo->parsed()) modelhub::cli::RunDemo(device, dtype, std::cout);
-    if (download->parsed()) modelhub::cli::RunDownload(download_target, download_quiet, std::cout);
+    if (download->parsed()) {
+      if (!download_to.empty()) {
+        modelhub::cli::RunDownloadTo(download_target, download_to, download_hash_prefix,
+                                     download_quiet, std::cout);
+      } else if (!download_hash_prefix.empty()) {
+        throw modelhub::cli::UsageError("--hash-prefix goes with --to");
+      } else {
+        modelhub::cli::RunDownload(download_target, download_quiet, std::cout);
+      }
+    }
     if (cache_ls->parsed()) modelhub::cli::ListCacheEntries(std::cout);
     if (cache_rm->parsed()) modelhub::cli::RemoveCacheEntries(cache_rm_target, std::cout);
     if (cache_verify->parsed() &&

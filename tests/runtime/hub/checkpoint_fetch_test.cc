@@ -409,5 +409,25 @@ TEST_F(CheckpointFetchTest, TheCardsHashesAreChecked) {
   EXPECT_THROW(Fetch("hg://org/tiny", {}, {{"", wrong}}), AssetDownloadError);
 }
 
+// A URL named as torch.hub names its files (name-<hex>.ext) is checked against
+// that prefix of its SHA-256, with no checkpoint_sha256 on the card.
+TEST_F(CheckpointFetchTest, TorchHubStyleNamesCarryTheirHashPrefix) {
+  const fs::path files = fs::path(::testing::TempDir()) / "fetch" / "files";
+  const std::string tar = ReadFileBytes(files / "tiny.tar");
+  const std::string good = "tiny-" + Sha256OfText(tar).substr(0, 8) + ".tar";
+  fs::copy_file(files / "tiny.tar", files / good);
+  fs::copy_file(files / "tiny.tar", files / "tiny-00000000.tar");
+  EXPECT_NO_THROW(Fetch(hub_->file_url(good), std::string("tiny-v1")));
+  try {
+    Fetch(hub_->file_url("tiny-00000000.tar"), std::string("tiny-v1"));
+    ADD_FAILURE();
+  } catch (const AssetDownloadError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected a hash starting with 00000000 (the hash prefix "
+                                         "in the file name, torch.hub's convention)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace modelhub
