@@ -492,6 +492,15 @@ std::vector<std::string> AssetStore::card_names() const {
   return names;
 }
 
+std::vector<std::string> AssetStore::card_names(std::string_view label) const {
+  std::vector<std::string> names;
+  for (const auto& [key, document] : documents_) {
+    if (document.env.empty() && document.source == label) names.push_back(document.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::vector<std::shared_ptr<const AssetCard>> AssetStore::find_cards(std::string_view field,
                                                                      std::string_view value) const {
   std::vector<std::shared_ptr<const AssetCard>> cards;

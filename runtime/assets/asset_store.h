@@ -111,6 +111,8 @@ class AssetStore {
 
   // The names of all cards, sorted, overlays left out.
   std::vector<std::string> card_names() const;
+  // The same for the cards read from sources labelled `label`.
+  std::vector<std::string> card_names(std::string_view label) const;
   // The cards (overlays applied, in name order) whose field `field`, looked up
   // through their bases, is the string `value`. Throws as retrieve_card does for
   // a card that cannot be resolved.

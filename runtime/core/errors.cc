@@ -53,6 +53,9 @@ AssetNotFoundError::AssetNotFoundError(std::string name)
 AssetDownloadError::AssetDownloadError(std::string uri, const std::string& why)
     : Error(absl::StrCat("cannot download ", uri, ": ", why)), uri_(std::move(uri)) {}
 
+CardRepositoryError::CardRepositoryError(std::string repo, const std::string& message)
+    : Error(absl::StrCat("card repository ", repo, ": ", message)), repo_(std::move(repo)) {}
+
 CorruptModelCheckpointError::CorruptModelCheckpointError(std::string path, std::string message)
     : Error(absl::StrCat(path, ": corrupt model checkpoint: ", message)),
       path_(std::move(path)),

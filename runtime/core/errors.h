@@ -99,6 +99,25 @@ class AssetDownloadError : public Error {
   std::string uri_;
 };
 
+// The card repository `repo` ("owner/repo:ref" or a folder) cannot serve
+// cards: a malformed name, a ref GitHub does not have, no card folder or a bad
+// hubconf.yaml (`message` says which, and where).
+class CardRepositoryError : public Error {
+ public:
+  CardRepositoryError(std::string repo, const std::string& message);
+  const std::string& repo() const { return repo_; }
+
+ private:
+  std::string repo_;
+};
+
+// The card repository `repo` is not trusted to say where checkpoints come
+// from: it is not in the hub folder's trusted_list and nobody said yes.
+class UntrustedRepositoryError : public CardRepositoryError {
+ public:
+  using CardRepositoryError::CardRepositoryError;
+};
+
 // The checkpoint at `path` cannot be loaded: missing, unexpected or misshaped
 // tensors, or bytes that do not match their format (`message` says which).
 class CorruptModelCheckpointError : public Error {

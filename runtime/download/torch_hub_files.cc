@@ -62,6 +62,12 @@ std::optional<std::string> HashPrefixOfFileName(const std::string& name) {
   return std::nullopt;
 }
 
+std::string TempLockPath(const std::string& path) {
+  return (fs::temp_directory_path() / "modelhub-locks" /
+          (Sha256OfText(path).substr(0, 16) + ".lock"))
+      .string();
+}
+
 std::string DownloadUrlToFile(const std::string& url, const std::string& dst,
                               const DownloadUrlOptions& options) {
   const fs::path target = fs::absolute(ExpandUser(dst)).lexically_normal();
@@ -77,11 +83,7 @@ std::string DownloadUrlToFile(const std::string& url, const std::string& dst,
   }
   HttpClient client;
   FileDownload download = ResumableDownload(client, url, target.string(), options.retry);
-  // The lock lives in the temporary folder: nothing but the file is left
-  // beside `dst`, and no other folder needs to be writable.
-  download.lock_path = (fs::temp_directory_path() / "modelhub-locks" /
-                        (Sha256OfText(target.string()).substr(0, 16) + ".lock"))
-                           .string();
+  download.lock_path = TempLockPath(target.string());
   download.replace = true;
   if (!options.hash_prefix.empty()) {
     download.sha256.push_back({options.hash_prefix, "the hash prefix", true});

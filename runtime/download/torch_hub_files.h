@@ -42,6 +42,11 @@ struct DownloadUrlOptions {
 std::string DownloadUrlToFile(const std::string& url, const std::string& dst,
                               const DownloadUrlOptions& options = {});
 
+// The lock file that serializes work on `path` across processes:
+// $TMPDIR/modelhub-locks/<16 hex digits of the path's SHA-256>.lock, so that
+// nothing is left beside `path` and no other folder needs to be writable.
+std::string TempLockPath(const std::string& path);
+
 // The hash prefix torch.hub's check_hash reads from file name `name`: the
 // hex digits of its first "-<hex>." (the regex -([a-f0-9]*)\.), "f37072fd" for
 // "resnet18-f37072fd.pth"; nullopt when there is none or it has fewer than 8

@@ -57,6 +57,11 @@ void AddExtraAssetPaths(const std::vector<std::string>& paths) {
   ExtraPaths().insert(ExtraPaths().end(), paths.begin(), paths.end());
 }
 
+std::vector<AssetSource> DefaultAssetSources() {
+  std::lock_guard<std::mutex> lock(StoreMutex());
+  return AssetStore::DefaultSources(BuiltinCardsDir(), ExtraPaths());
+}
+
 const AssetStore& DefaultAssetStore() {
   std::lock_guard<std::mutex> lock(StoreMutex());
   static const AssetStore* store = [] {

@@ -28,6 +28,10 @@ std::string BuiltinCardsDir();
 // and user sources). Call before the first use of DefaultAssetStore().
 void AddExtraAssetPaths(const std::vector<std::string>& paths);
 
+// The sources of the default store: built-in cards, $MODELHUB_ASSET_DIR,
+// $MODELHUB_USER_ASSET_DIR (see AssetStore::DefaultSources), extra paths.
+std::vector<AssetSource> DefaultAssetSources();
+
 // The process-wide store: built-in cards, $MODELHUB_ASSET_DIR,
 // $MODELHUB_USER_ASSET_DIR (see AssetStore::DefaultSources), extra paths.
 // Created on first use; thread-safe. When the program has no built-in cards,

@@ -52,18 +52,18 @@ std::string UnpackLegacyZip(const std::string& path, const std::string& model_di
   return inner.string();
 }
 
-// The checkpoint file at `path` to read: a safetensors, torch.save or legacy
-// pickle file in place, or the one file of a legacy zip unpacked into
-// `model_dir` (a zip torch.save did not write: no data.pkl record).
-std::string ReadableFile(const std::string& path, const std::string& model_dir,
-                         const std::string& url) {
+// The checkpoint file at `path`, opened (indexes only): a safetensors,
+// torch.save or legacy pickle file in place, or the one file of a legacy zip
+// unpacked into `model_dir` (a zip torch.save did not write: no data.pkl
+// record).
+TensorFile OpenReadable(const std::string& path, const std::string& model_dir,
+                        const std::string& url) {
   try {
-    OpenCheckpointFile(path, ReadStrategy::kPread);  // indexes only
-    return path;
+    return OpenCheckpointFile(path, ReadStrategy::kPread);
   } catch (const CorruptModelCheckpointError&) {
     if (!StartsLikeZip(path)) throw;
   }
-  return UnpackLegacyZip(path, model_dir, url);
+  return OpenCheckpointFile(UnpackLegacyZip(path, model_dir, url), ReadStrategy::kPread);
 }
 
 }  // namespace
@@ -76,7 +76,10 @@ std::string StateDictCachePath(const std::string& url, const LoadStateDictOption
   return (fs::path(dir) / name).string();
 }
 
-std::string FetchStateDictFile(const std::string& url, const LoadStateDictOptions& options) {
+namespace {
+
+// The file of `url` at StateDictCachePath, downloaded when absent, opened.
+TensorFile OpenStateDictFile(const std::string& url, const LoadStateDictOptions& options) {
   const std::string cached = StateDictCachePath(url, options);
   const std::string model_dir = fs::path(cached).parent_path().string();
   std::error_code error;
@@ -96,14 +99,19 @@ std::string FetchStateDictFile(const std::string& url, const LoadStateDictOption
     }
     DownloadUrlToFile(url, cached, download);
   }
-  return ReadableFile(cached, model_dir, url);
+  return OpenReadable(cached, model_dir, url);
+}
+
+}  // namespace
+
+std::string FetchStateDictFile(const std::string& url, const LoadStateDictOptions& options) {
+  return OpenStateDictFile(url, options).path();
 }
 
 std::map<std::string, at::Tensor> LoadStateDictFromUrl(const std::string& url,
                                                        const LoadStateDictOptions& options) {
   std::map<std::string, at::Tensor> state;
-  const TensorFile file =
-      OpenCheckpointFile(FetchStateDictFile(url, options), ReadStrategy::kPread);
+  const TensorFile file = OpenStateDictFile(url, options);
   try {
     for (const TensorEntry& entry : file.entries()) {
       state[entry.name] = file.Read(entry).to(options.map_location);

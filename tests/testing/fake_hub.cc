@@ -154,6 +154,7 @@ FakeHub::FakeHub(Options options) {
   if (!options.repos_dir.empty()) args.insert(args.end(), {"--repos", options.repos_dir});
   if (!options.files_dir.empty()) args.insert(args.end(), {"--files", options.files_dir});
   if (!options.token.empty()) args.insert(args.end(), {"--token", options.token});
+  if (!options.github_dir.empty()) args.insert(args.end(), {"--github", options.github_dir});
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -216,6 +217,8 @@ std::string FakeHub::endpoint() const { return "http://127.0.0.1:" + std::to_str
 std::string FakeHub::file_url(const std::string& relative) const {
   return endpoint() + "/files/" + relative;
 }
+
+std::string FakeHub::github_api_url() const { return endpoint() + "/ghapi"; }
 
 void FakeHub::SetFaults(const std::string& faults_json_array) {
   nlohmann::json faults;

@@ -1,10 +1,11 @@
 #ifndef MODELHUB_TESTS_TESTING_FAKE_HUB_H_
 #define MODELHUB_TESTS_TESTING_FAKE_HUB_H_
 
-// A loopback fake of the Hugging Face Hub (and of a plain HTTPS-style file
-// server) for download tests: tests/testing/fake_hub/fake_hub_server.py, run as
-// a child process for the lifetime of one FakeHub object. See the script's
-// docstring for the routes, the fault kinds and the log format.
+// A loopback fake of the Hugging Face Hub, of the GitHub routes torch.hub uses
+// (and of a plain HTTPS-style file server) for download tests:
+// tests/testing/fake_hub/fake_hub_server.py, run as a child process for the
+// lifetime of one FakeHub object. See the script's docstring for the routes,
+// the fault kinds and the log format.
 
 #include <sys/types.h>
 
@@ -27,6 +28,11 @@ class FakeHub {
     // When set, every Hub route wants "Authorization: Bearer <token>" (401
     // without it, 403 with another one); /cdn/ and /files/ never do.
     std::string token;
+    // Served as GitHub (github.com, codeload.github.com and, under /ghapi,
+    // api.github.com): github_dir/<owner>/<repo>/heads/<branch>/<files> and
+    // github_dir/<owner>/<repo>/tags/<tag>/<files>, re-read on every request.
+    // Last, with a default, so that {repos, files, token} still compiles.
+    std::string github_dir = "";
   };
 
   // One request as the server logged it once its response was done. Absent
@@ -61,6 +67,11 @@ class FakeHub {
   std::string endpoint() const;
   // endpoint() + "/files/" + relative.
   std::string file_url(const std::string& relative) const;
+  // endpoint() + "/ghapi": the GitHub API base URL (standing for
+  // https://api.github.com) of the repos in Options::github_dir. The github.com
+  // routes (/<owner>/<repo>/tree/..., /<owner>/<repo>/zipball/<ref>) are on
+  // endpoint() itself.
+  std::string github_api_url() const;
 
   // Replaces the fault list with `faults_json_array`, the JSON text of an array
   // such as R"([{"match": "model", "kind": "status", "status": 500, "times": 2}])";

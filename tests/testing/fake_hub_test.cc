@@ -25,6 +25,14 @@ namespace fs = std::filesystem;
 constexpr size_t kModelSize = 1 << 20;
 constexpr size_t kCheckpointSize = 256 << 10;
 
+// The GitHub repo octo/vision: branches main, dev and both, tags v1.0 and both.
+constexpr char kMainHubconf[] = "dependencies = []\n";
+constexpr char kMainResnet[] = "def resnet():\n    return None\n";
+constexpr char kDevHubconf[] = "dependencies = ['torch']\n";
+constexpr char kBranchBothHubconf[] = "# the branch named both\n";
+constexpr char kTagBothHubconf[] = "# the tag named both\n";
+constexpr char kV1Hubconf[] = "# v1.0\n";
+
 // Lower-case hex digest of `data`.
 std::string HexDigest(const EVP_MD* md, const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -200,10 +208,38 @@ class FakeHubTest : public ::testing::Test {
     WriteFile(*root_ / "repos/org/tiny/sub/notes.txt", *notes_);
     WriteFile(*root_ / "repos/org/tiny/model.safetensors", *model_);
     WriteFile(*root_ / "files/ckpt/model.pt", *checkpoint_);
+    const fs::path vision = *root_ / "github/octo/vision";
+    WriteFile(vision / "heads/main/hubconf.py", kMainHubconf);
+    WriteFile(vision / "heads/main/models/resnet.py", kMainResnet);
+    WriteFile(vision / "heads/dev/hubconf.py", kDevHubconf);
+    WriteFile(vision / "heads/both/hubconf.py", kBranchBothHubconf);
+    WriteFile(vision / "tags/both/hubconf.py", kTagBothHubconf);
+    WriteFile(vision / "tags/v1.0/hubconf.py", kV1Hubconf);
   }
 
   static FakeHub::Options Options(const std::string& token = "") {
-    return {(*root_ / "repos").string(), (*root_ / "files").string(), token};
+    return {(*root_ / "repos").string(), (*root_ / "files").string(), token,
+            (*root_ / "github").string()};
+  }
+
+  // The commit id of a tree: sha1 over the "<path>\0<sha256>\n" lines of its
+  // files, sorted by path.
+  static std::string CommitOf(std::map<std::string, std::string> files) {
+    std::string lines;
+    for (const auto& [path, bytes] : files) {
+      lines += path + std::string(1, '\0') + Sha256(bytes) + "\n";
+    }
+    return HexDigest(EVP_sha1(), lines);
+  }
+
+  static std::string MainCommit() {
+    return CommitOf({{"hubconf.py", kMainHubconf}, {"models/resnet.py", kMainResnet}});
+  }
+
+  // Where octo/vision's zipball of `ref` is redirected to.
+  static std::string CodeloadUrl(const FakeHub& hub, const std::string& ref) {
+    return "http://localhost:" + std::to_string(hub.port()) + "/codeload/octo/vision/legacy.zip/" +
+           ref;
   }
 
   // The commit id the server should give org/tiny: sha1 over the sorted
@@ -641,6 +677,190 @@ TEST_F(FakeHubTest, SetFaultsWantsAJsonArray) {
   FakeHub hub(Options());
   EXPECT_THROW(hub.SetFaults(R"({"match": "x"})"), std::runtime_error);
   EXPECT_THROW(hub.SetFaults("[{"), std::runtime_error);
+}
+
+// ---- GitHub -------------------------------------------------------------------
+
+// The name of the first entry of a zip (its first local file header).
+std::string FirstZipEntryName(const std::string& zip) {
+  if (zip.size() < 30) return "";
+  const auto byte = [&](size_t i) {
+    return static_cast<size_t>(static_cast<unsigned char>(zip[i]));
+  };
+  const size_t name_length = byte(26) | byte(27) << 8;
+  return zip.substr(30, name_length);
+}
+
+TEST_F(FakeHubTest, GithubTreeAnswersForBranchesOnly) {
+  FakeHub hub(Options());
+  Client client;
+  const std::string tree = hub.endpoint() + "/octo/vision/tree/";
+  for (const std::string slash : {"", "/"}) {
+    SCOPED_TRACE("with \"" + slash + "\" at the end");
+    const Response main = client.Fetch(tree + "main" + slash);
+    EXPECT_EQ(main.status, 200);
+    EXPECT_EQ(main.Header("content-type").rfind("text/html", 0), 0u) << main.Header("content-type");
+    EXPECT_FALSE(main.body.empty());
+    EXPECT_EQ(client.Fetch(tree + "dev" + slash, Call().Head()).status, 200);
+    EXPECT_EQ(client.Fetch(tree + "master" + slash).status, 404);
+    EXPECT_EQ(client.Fetch(tree + "v1.0" + slash).status, 404) << "a tag is not a branch";
+    EXPECT_EQ(client.Fetch(hub.endpoint() + "/octo/none/tree/main" + slash).status, 404);
+  }
+  EXPECT_EQ(client.Fetch(tree + "main//").status, 404);
+}
+
+TEST_F(FakeHubTest, GithubZipballRedirectsToCodeload) {
+  FakeHub hub(Options());
+  Client client;
+  const std::string zipball = hub.endpoint() + "/octo/vision/zipball/";
+  const std::string sha7 = MainCommit().substr(0, 7);
+  for (const std::string& ref : std::vector<std::string>{"main", "v1.0", sha7, MainCommit(),
+                                                         "refs/heads/both", "refs/tags/both"}) {
+    SCOPED_TRACE(ref);
+    const Response response = client.Fetch(zipball + ref);
+    EXPECT_EQ(response.status, 302);
+    EXPECT_EQ(response.Header("location"), CodeloadUrl(hub, ref));
+  }
+  const Response ambiguous = client.Fetch(zipball + "both");
+  EXPECT_EQ(ambiguous.status, 300);
+  EXPECT_TRUE(nlohmann::json::parse(ambiguous.body).contains("message"));
+
+  for (const std::string ref : {"nope", "refs/heads/v1.0", "refs/tags/main", "0000000"}) {
+    SCOPED_TRACE(ref);
+    const Response missing = client.Fetch(zipball + ref);
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_TRUE(nlohmann::json::parse(missing.body).contains("message"));
+  }
+  EXPECT_EQ(client.Fetch(hub.endpoint() + "/octo/none/zipball/main").status, 404);
+}
+
+TEST_F(FakeHubTest, GithubCodeloadServesADeterministicZipball) {
+  FakeHub hub(Options());
+  Client client;
+  const std::string top = "octo-vision-" + MainCommit().substr(0, 7);
+  const Response zip = client.Fetch(hub.endpoint() + "/octo/vision/zipball/main", Call().Follow());
+  ASSERT_EQ(zip.code, CURLE_OK);
+  ASSERT_EQ(zip.status, 200);
+  EXPECT_EQ(zip.Header("content-type"), "application/zip");
+  EXPECT_EQ(zip.Header("content-disposition"), "attachment; filename=" + top + ".zip");
+  EXPECT_EQ(zip.Header("etag"), Quoted(Sha256(zip.body)));
+  EXPECT_EQ(zip.Header("accept-ranges"), "bytes");
+  EXPECT_EQ(zip.body.rfind(std::string("PK\x03\x04", 4), 0), 0u);
+  EXPECT_EQ(FirstZipEntryName(zip.body), top + "/");
+  EXPECT_NE(zip.body.find(top + "/hubconf.py"), std::string::npos);
+  EXPECT_NE(zip.body.find(top + "/models/"), std::string::npos);
+  EXPECT_NE(zip.body.find(top + "/models/resnet.py"), std::string::npos);
+
+  // The same bytes again, by any name of the same commit.
+  for (const std::string& ref :
+       std::vector<std::string>{"main", "refs/heads/main", MainCommit().substr(0, 10)}) {
+    SCOPED_TRACE(ref);
+    const Response again = client.Fetch(CodeloadUrl(hub, ref));
+    EXPECT_EQ(again.status, 200);
+    EXPECT_TRUE(again.body == zip.body);
+  }
+
+  const Response part = client.Fetch(CodeloadUrl(hub, "main"), Call().With("Range: bytes=10-29"));
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.Header("content-range"), "bytes 10-29/" + std::to_string(zip.body.size()));
+  EXPECT_TRUE(part.body == zip.body.substr(10, 20));
+
+  // The branch and the tag named "both" are different trees.
+  const Response branch = client.Fetch(CodeloadUrl(hub, "refs/heads/both"));
+  const Response tag = client.Fetch(CodeloadUrl(hub, "refs/tags/both"));
+  const std::string branch_commit = CommitOf({{"hubconf.py", kBranchBothHubconf}});
+  const std::string tag_commit = CommitOf({{"hubconf.py", kTagBothHubconf}});
+  EXPECT_EQ(FirstZipEntryName(branch.body), "octo-vision-" + branch_commit.substr(0, 7) + "/");
+  EXPECT_EQ(FirstZipEntryName(tag.body), "octo-vision-" + tag_commit.substr(0, 7) + "/");
+  EXPECT_EQ(client.Fetch(CodeloadUrl(hub, "both")).status, 300);
+  EXPECT_EQ(client.Fetch(CodeloadUrl(hub, "nope")).status, 404);
+
+  // The redirect leads to another host name.
+  hub.ClearRequests();
+  client.Fetch(hub.endpoint() + "/octo/vision/zipball/v1.0", Call().Follow());
+  const std::vector<FakeHub::Request> requests = hub.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].status, 302);
+  EXPECT_EQ(requests[1].path, "/codeload/octo/vision/legacy.zip/v1.0");
+  EXPECT_EQ(requests[1].host, "localhost:" + std::to_string(hub.port()));
+  EXPECT_EQ(requests[1].status, 200);
+}
+
+TEST_F(FakeHubTest, GithubApiListsBranchesAndTagsByPage) {
+  FakeHub hub(Options());
+  Client client;
+  const std::string repo = hub.github_api_url() + "/repos/octo/vision";
+  EXPECT_EQ(hub.github_api_url(), hub.endpoint() + "/ghapi");
+  const auto names = [](const std::string& body) {
+    std::vector<std::string> result;
+    for (const nlohmann::json& ref : nlohmann::json::parse(body)) {
+      result.push_back(ref["name"].get<std::string>());
+    }
+    return result;
+  };
+  using Names = std::vector<std::string>;
+
+  const Response all = client.Fetch(repo + "/branches");
+  EXPECT_EQ(all.status, 200);
+  EXPECT_EQ(all.Header("content-type"), "application/json; charset=utf-8");
+  EXPECT_EQ(names(all.body), (Names{"both", "dev", "main"}));
+  EXPECT_EQ(names(client.Fetch(repo + "/branches?per_page=1&page=1").body), Names{"both"});
+  EXPECT_EQ(names(client.Fetch(repo + "/branches?per_page=1&page=2").body), Names{"dev"});
+  const Response third = client.Fetch(repo + "/branches?per_page=1&page=3");
+  const nlohmann::json main = nlohmann::json::parse(third.body);
+  ASSERT_EQ(main.size(), 1u);
+  EXPECT_EQ(main[0]["name"], "main");
+  EXPECT_EQ(main[0]["commit"]["sha"], MainCommit());
+  EXPECT_EQ(main[0]["commit"]["url"], repo + "/commits/" + MainCommit());
+  const Response past_end = client.Fetch(repo + "/branches?per_page=1&page=4");
+  EXPECT_EQ(past_end.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(past_end.body), nlohmann::json::array());
+  EXPECT_EQ(names(client.Fetch(repo + "/branches?per_page=2&page=2").body), Names{"main"});
+
+  const Response tags = client.Fetch(repo + "/tags?per_page=100&page=1",
+                                     Call().With("Authorization: token gh-secret"));
+  EXPECT_EQ(tags.status, 200);
+  const nlohmann::json tag_list = nlohmann::json::parse(tags.body);
+  EXPECT_EQ(names(tags.body), (Names{"both", "v1.0"}));
+  EXPECT_EQ(tag_list[1]["commit"]["sha"], CommitOf({{"hubconf.py", kV1Hubconf}}));
+
+  for (const std::string query : {"per_page=abc", "per_page=0", "page=0", "page=-1"}) {
+    SCOPED_TRACE(query);
+    const Response invalid = client.Fetch(repo + "/branches?" + query);
+    EXPECT_EQ(invalid.status, 422);
+    EXPECT_TRUE(nlohmann::json::parse(invalid.body).contains("message"));
+  }
+  const Response unknown = client.Fetch(hub.github_api_url() + "/repos/octo/none/branches");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(unknown.body), (nlohmann::json{{"message", "Not Found"}}));
+  EXPECT_EQ(client.Fetch(hub.github_api_url() + "/repos/octo/none/tags").status, 404);
+
+  const std::vector<FakeHub::Request> requests = hub.Requests();
+  const auto with_token = std::count_if(
+      requests.begin(), requests.end(),
+      [](const FakeHub::Request& request) { return request.authorization == "token gh-secret"; });
+  EXPECT_EQ(with_token, 1);
+}
+
+TEST_F(FakeHubTest, GithubRefsAreReadAfreshOnEveryRequest) {
+  const fs::path github = *root_ / "github_reload";
+  fs::remove_all(github);
+  WriteFile(github / "octo/live/heads/main/a.txt", "a");
+  FakeHub::Options options;
+  options.github_dir = github.string();
+  FakeHub hub(options);
+  Client client;
+  const std::string branches = hub.github_api_url() + "/repos/octo/live/branches";
+  const auto main_sha = [&] {
+    return nlohmann::json::parse(client.Fetch(branches).body).at(0)["commit"]["sha"];
+  };
+  EXPECT_EQ(main_sha(), CommitOf({{"a.txt", "a"}}));
+  WriteFile(github / "octo/live/heads/main/b.txt", "b");
+  EXPECT_EQ(main_sha(), CommitOf({{"a.txt", "a"}, {"b.txt", "b"}}));
+
+  EXPECT_EQ(client.Fetch(hub.endpoint() + "/octo/live/tree/master/").status, 404);
+  WriteFile(github / "octo/live/heads/master/a.txt", "a");
+  EXPECT_EQ(client.Fetch(hub.endpoint() + "/octo/live/tree/master/").status, 200);
 }
 
 }  // namespace

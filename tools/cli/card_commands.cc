@@ -36,13 +36,20 @@ void ListCards(const std::string& family, std::ostream& out) {
     const AssetCard& card = store.card(name);
     std::optional<std::string> card_family = card.maybe_string("model_family");
     if (!card_family || (!family.empty() && *card_family != family)) continue;
-    out << name << " " << *card_family << " " << card.maybe_string("model_arch").value_or("-")
-        << " " << CheckpointText(card) << "\n";
+    PrintCardLine(card, out);
   }
 }
 
+void PrintCardLine(const AssetCard& card, std::ostream& out) {
+  out << card.name() << " " << card.maybe_string("model_family").value_or("-") << " "
+      << card.maybe_string("model_arch").value_or("-") << " " << CheckpointText(card) << "\n";
+}
+
 void ShowCard(const std::string& name, std::ostream& out) {
-  const AssetCard& card = DefaultAssetStore().card(name);
+  ShowCard(DefaultAssetStore().card(name), out);
+}
+
+void ShowCard(const AssetCard& card, std::ostream& out) {
   out << "# card " << card.name() << " (" << card.mark().ToString() << ", " << card.source()
       << ")\n";
   std::set<std::string> shown;

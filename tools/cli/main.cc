@@ -22,6 +22,7 @@
 #include "tools/cli/demo_command.h"
 #include "tools/cli/download_commands.h"
 #include "tools/cli/export_command.h"
+#include "tools/cli/hub_commands.h"
 #include "tools/cli/run_commands.h"
 #include "tools/cli/text_commands.h"
 #include "tools/cli/tokenizer_source.h"
@@ -31,11 +32,30 @@ namespace {
 
 constexpr char kVersion[] = "modelhub 0.16 (tokenizers; LibTorch CPU and CUDA, c10d Gloo/NCCL)";
 
+// Options that say how a card repository is opened (torch.hub.load's).
+void AddRepoOptions(CLI::App* command, modelhub::cli::RepoArgs& args) {
+  command
+      ->add_option("--source", args.source,
+                   "github: REPO is owner/repo[:ref], fetched into torch.hub's folder; local: "
+                   "REPO is a folder.")
+      ->capture_default_str();
+  command->add_flag("--trust", args.trust,
+                    "Trust the repository's cards (added to the hub folder's trusted_list) "
+                    "without asking.");
+  command->add_flag("--force-reload", args.force_reload,
+                    "Fetch the repository again even when it is in the hub folder.");
+  command->add_flag("--skip-validation", args.skip_validation,
+                    "Do not ask GitHub's API whether the ref belongs to the repository.");
+}
+
 // Options that pick the model to run and where it runs.
-void AddModelOptions(CLI::App* command, modelhub::cli::ModelSource& source) {
-  command->add_option("model", source.name,
+void AddModelOptions(CLI::App* command, modelhub::cli::ModelSource& source,
+                     std::vector<std::string>& model_args, modelhub::cli::RepoArgs& repo_args) {
+  command->add_option("model", model_args,
                       "A model card name (see 'modelhub list'), or hg://org/name[@revision] or "
-                      "an http(s) URL of a checkpoint (fetched into the cache).");
+                      "an http(s) URL of a checkpoint (fetched into the cache); or a card "
+                      "repository (owner/repo[:ref], see 'modelhub hub') and a card name.");
+  AddRepoOptions(command, repo_args);
   command->add_option("--checkpoint", source.checkpoint,
                       "A checkpoint instead of a card: a Hugging Face folder (config.json and "
                       "safetensors), or a safetensors/index file with --family and --arch.");
@@ -206,18 +226,22 @@ int main(int argc, char** argv) {
                     "configs) in torch.save files, as a card's `restrict: false` does.");
 
   modelhub::cli::ModelSource forward_source;
+  std::vector<std::string> forward_model;
+  modelhub::cli::RepoArgs forward_repo;
   std::string forward_tokens;
   std::string forward_prompt;
   std::string forward_out;
   CLI::App* forward = app.add_subcommand(
       "forward", "Run token ids or text through a model; print the 5 most likely next tokens.");
-  AddModelOptions(forward, forward_source);
+  AddModelOptions(forward, forward_source, forward_model, forward_repo);
   AddInputOptions(forward, forward_tokens, forward_prompt);
   forward->add_option("--out", forward_out,
                       "Write the logits [tokens, vocab] as float32 tensor 'logits' to this "
                       "safetensors file.");
 
   modelhub::cli::ModelSource generate_source;
+  std::vector<std::string> generate_model;
+  modelhub::cli::RepoArgs generate_repo;
   std::string generate_tokens;
   std::string generate_prompt;
   modelhub::cli::GenerateRequest request;
@@ -225,7 +249,7 @@ int main(int argc, char** argv) {
       "generate",
       "Continue text (streamed to the standard output) or token ids (the last line is the new "
       "ids) with a model (KV cache).");
-  AddModelOptions(generate, generate_source);
+  AddModelOptions(generate, generate_source, generate_model, generate_repo);
   AddInputOptions(generate, generate_tokens, generate_prompt);
   generate
       ->add_option("--max-new-tokens", request.max_new_tokens,
@@ -323,6 +347,23 @@ int main(int argc, char** argv) {
   cache_verify->add_option("target", cache_verify_target,
                            "hg://org/name, a URL or a card name (default: everything).");
 
+  CLI::App* hub = app.add_subcommand(
+      "hub", "Card repositories on GitHub (torch.hub's list and help, without running code).");
+  hub->require_subcommand(1);
+  std::string hub_repo;
+  std::string hub_name;
+  modelhub::cli::RepoArgs hub_args;
+  CLI::App* hub_list = hub->add_subcommand("list", "List a card repository's model cards.");
+  hub_list->add_option("repo", hub_repo, "owner/repo[:ref] (or a folder with --source local).")
+      ->required();
+  AddRepoOptions(hub_list, hub_args);
+  CLI::App* hub_help =
+      hub->add_subcommand("help", "Print a card's doc, the card and its resolved config.");
+  hub_help->add_option("repo", hub_repo, "owner/repo[:ref] (or a folder with --source local).")
+      ->required();
+  hub_help->add_option("name", hub_name, "The card name.")->required();
+  AddRepoOptions(hub_help, hub_args);
+
   std::string device = "cpu";
   std::string dtype = "float32";
   CLI::App* demo = app.add_subcommand(
@@ -360,11 +401,17 @@ int main(int argc, char** argv) {
       }
       modelhub::cli::InspectCheckpoint(path, !inspect_no_restrict, std::cout);
     }
+    if (hub_list->parsed()) modelhub::cli::ListRepoCards(hub_repo, hub_args, std::cout);
+    if (hub_help->parsed()) {
+      modelhub::cli::HelpRepoCard(hub_repo, hub_name, hub_args, std::cout);
+    }
     if (forward->parsed()) {
+      forward_source.name = modelhub::cli::ResolveModelArgs(forward_model, forward_repo);
       modelhub::cli::RunForward(forward_source, ReadInput(forward, forward_tokens, forward_prompt),
                                 forward_out, std::cout);
     }
     if (generate->parsed()) {
+      generate_source.name = modelhub::cli::ResolveModelArgs(generate_model, generate_repo);
       modelhub::cli::RunGenerate(generate_source,
                                  ReadInput(generate, generate_tokens, generate_prompt), request,
                                  std::cout, std::cerr);

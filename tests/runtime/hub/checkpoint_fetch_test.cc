@@ -43,12 +43,6 @@ const char* const kTinyFiles[] = {"config.json", "model-00001-of-00002.safetenso
 
 std::string TinyDir() { return (fs::path(BuiltinCardsDir()) / "tiny").string(); }
 
-std::string Sha256OfText(const std::string& text) {
-  Sha256 hash;
-  hash.Update(text.data(), text.size());
-  return hash.HexDigest();
-}
-
 // A fake Hub serving org/tiny (the tiny checkpoint, a README and a stray
 // pytorch_model.bin that must not be fetched) and files/ with archives of it;
 // the caches empty, HF_ENDPOINT pointing at the fake.

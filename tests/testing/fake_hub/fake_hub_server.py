@@ -1,18 +1,31 @@
 #!/usr/bin/python3
-"""A loopback fake of the Hugging Face Hub and of a plain HTTP file server, for tests.
+"""A loopback fake of the Hugging Face Hub, of GitHub and of a plain HTTP file server, for tests.
 
 Standard library only. Serves on 127.0.0.1 (HTTP/1.1, keep-alive, one thread per
 connection) and prints "PORT <n>" on stdout once it listens. Exits on SIGTERM.
 
-  fake_hub_server.py [--repos DIR] [--files DIR] [--token TOKEN] [--faults FILE] [--log FILE]
-                     [--port N] [--exit-with-parent]
+  fake_hub_server.py [--repos DIR] [--files DIR] [--github DIR] [--token TOKEN]
+                     [--faults FILE] [--log FILE] [--port N] [--exit-with-parent]
 
-Routes (header names as huggingface.co sends them):
+Routes (header names as huggingface.co and github.com send them):
   GET  /api/models/<org>/<name>[/revision/<rev>]   JSON {"id", "sha", "siblings": [...]}
   HEAD/GET /<org>/<name>/resolve/<rev>/<path>       regular file: 200 + body; LFS file: 302
                                                     to http://localhost:<port>/cdn/<sha256>
   HEAD/GET /cdn/<sha256>                            an LFS file's bytes (never asks for a token)
   HEAD/GET /files/<path>                            a file from --files DIR
+  HEAD/GET /<owner>/<repo>/tree/<branch>[/]         github.com: 200 (small HTML) when the branch
+                                                    exists, else 404 (torch.hub's main/master
+                                                    probe)
+  HEAD/GET /<owner>/<repo>/zipball/<ref>            github.com: 302 to http://localhost:<port>
+                                                    /codeload/<owner>/<repo>/legacy.zip/<ref>
+  HEAD/GET /codeload/<owner>/<repo>/legacy.zip/<ref>  codeload.github.com: the zipball (below)
+  HEAD/GET /ghapi/repos/<owner>/<repo>/branches?per_page=N&page=P
+  HEAD/GET /ghapi/repos/<owner>/<repo>/tags?per_page=N&page=P
+                                                    api.github.com (a client's API base URL is
+                                                    <endpoint>/ghapi): JSON [{"name", "commit":
+                                                    {"sha", "url"}}, ...] sorted by name; per_page
+                                                    30 by default, at most 100; page from 1; a
+                                                    page past the end is []; bad numbers: 422
   GET  /_fake_hub/quiesce[?timeout=S]               control route, neither logged nor faulted:
                                                     answers once no other request is in flight
                                                     (so that their log lines are written)
@@ -24,6 +37,19 @@ Bodies accept "Range: bytes=N-", "bytes=N-M" and "bytes=-N", with If-Range again
 Errors are JSON {"error": ...} with X-Error-Message, and X-Error-Code RepoNotFound,
 RevisionNotFound or EntryNotFound (404). With --token, the api and resolve routes answer 401
 without "Authorization: Bearer TOKEN" and 403 with another token.
+
+--github DIR holds DIR/<owner>/<repo>/heads/<branch>/<files...> (branches) and
+DIR/<owner>/<repo>/tags/<tag>/<files...> (tags); branch and tag names are single path
+segments. A ref's commit id follows the repo rule above, over the files of its folder. The
+folders are re-read on every request. A <ref> is a branch or tag name, refs/heads/<branch>,
+refs/tags/<tag>, or a prefix (7 to 40 hex digits) of a ref's commit id. A name that is both a
+branch and a tag answers 300 (Multiple Choices); the refs/... forms choose. An unknown repo or
+ref answers 404 JSON {"message": ...}. The zipball is deflated, with fixed timestamps and
+sorted entries (the same tree gives the same bytes): a directory entry
+<owner>-<repo>-<commit[:7]>/ first, then every folder (as <top>/<dir>/) and file of the ref
+under it, with the commit id as the archive comment; Content-Disposition: attachment;
+filename=<owner>-<repo>-<commit[:7]>.zip, ETag "<sha256 of the zip>", Range as above.
+No GitHub route asks for a token (the log shows which requests carried one).
 
 --faults FILE is JSON {"faults": [{"match": "<path substring>", "method": "GET"|"HEAD",
 "times": n (1; -1 = always), "kind": ..., "delay_seconds": s}, ...]}, re-read when the file
@@ -50,6 +76,7 @@ taken under a lock before anything is answered, and is what readers sort by.
 import argparse
 import hashlib
 import http.server
+import io
 import json
 import os
 import re
@@ -60,6 +87,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zipfile
 
 LFS_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".tar", ".gz", ".zip")
 LFS_MIN_SIZE = 10 * 1024 * 1024
@@ -67,6 +95,10 @@ HASH_CHUNK = 8 * 1024 * 1024
 SENDFILE_CHUNK = 64 * 1024 * 1024
 QUIESCE_PATH = "/_fake_hub/quiesce"
 FAULT_KINDS = ("status", "drop", "corrupt", "ignore_range", "slow", "stall")
+GITHUB_REF_KINDS = ("heads", "tags")  # DIR/<owner>/<repo>/<kind>/<name>/...
+GITHUB_PER_PAGE = 30
+GITHUB_MAX_PER_PAGE = 100
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class ClientGone(Exception):
@@ -229,12 +261,63 @@ class InFlight:
 
 
 class FileSpan:
-    """`length` bytes of the file at `path` from `offset`, and the file's total size."""
+    """`length` bytes from `offset` of the file at `path`, or of `data` (bytes) when given."""
 
-    def __init__(self, path, offset, length):
+    def __init__(self, path, offset, length, data=None):
         self.path = path
         self.offset = offset
         self.length = length
+        self.data = data
+
+
+def list_files(folder):
+    """(files, dirs) under `folder`, .git left out: files as sorted (relative path, full path,
+    stat) tuples, dirs as sorted relative paths; relative paths use "/"."""
+    files = []
+    dirs_found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for dir_name in dirs:
+            full = os.path.join(root, dir_name)
+            dirs_found.append(os.path.relpath(full, folder).replace(os.sep, "/"))
+        for file_name in names:
+            full = os.path.join(root, file_name)
+            if not os.path.isfile(full):
+                continue
+            st = os.stat(full)
+            relative = os.path.relpath(full, folder).replace(os.sep, "/")
+            files.append((relative, full, st))
+    files.sort()
+    dirs_found.sort()
+    return files, dirs_found
+
+
+def commit_of(files, digests):
+    """The commit id of a file list from list_files: sha1 over "<path>\0<sha256>\n" lines."""
+    commit = hashlib.sha1()
+    for relative, full, st in files:
+        commit.update(("%s\0%s\n" % (relative, digests.sha256(full, st))).encode())
+    return commit.hexdigest()
+
+
+def build_zipball(top, files, dirs, comment):
+    """A GitHub-style zipball: directory entry `top`/ first, then every folder and file under
+    it in sorted order; deflated, fixed timestamps, so the same tree gives the same bytes."""
+    entries = [(d + "/", None) for d in dirs] + [(f[0], f[1]) for f in files]
+    entries.sort()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.comment = comment.encode()
+        for name, full in [(top + "/", None)] + [(top + "/" + n, f) for n, f in entries]:
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
+            if full is None:
+                info.external_attr = (0o40755 << 16) | 0x10  # a directory (MS-DOS bit too)
+                archive.writestr(info, b"", compress_type=zipfile.ZIP_STORED)
+                continue
+            info.external_attr = (0o100755 if os.access(full, os.X_OK) else 0o100644) << 16
+            with open(full, "rb") as f:
+                archive.writestr(info, f.read(), compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
 
 
 def parse_range(header, size):
@@ -292,7 +375,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     code = int(self._fault.get("status", 500))
                     self._error(code, "injected fault (%d)" % code, message="injected")
                 else:
-                    self._route(split.path)
+                    self._route(split.path, split.query)
             except (ClientGone, DroppedOnPurpose, ConnectionError, TimeoutError):
                 self.close_connection = True
             finally:
@@ -322,10 +405,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _route(self, path):
+    def _route(self, path, query):
         parts = urllib.parse.unquote(path).split("/")[1:]
-        if any(part in ("", ".", "..") or "\0" in part for part in parts):
+        # GitHub's tree route alone may end in "/" (torch.hub probes .../tree/main/).
+        tree_slash = len(parts) == 5 and parts[2] == "tree" and parts[4] == ""
+        checked = parts[:-1] if tree_slash else parts
+        if any(part in ("", ".", "..") or "\0" in part for part in checked):
             self._error(404, "path may not contain empty, . or .. segments")
+        elif tree_slash:
+            self._github_tree(parts[0], parts[1], parts[3])
         elif len(parts) >= 3 and parts[0] == "api" and parts[1] == "models":
             self._api(parts[2:])
         elif len(parts) >= 5 and parts[2] == "resolve":
@@ -334,6 +422,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._cdn(parts[1])
         elif len(parts) >= 2 and parts[0] == "files":
             self._files("/".join(parts[1:]))
+        elif len(parts) == 4 and parts[2] == "tree":
+            self._github_tree(parts[0], parts[1], parts[3])
+        elif len(parts) >= 4 and parts[2] == "zipball":
+            self._github_zipball(parts[0], parts[1], "/".join(parts[3:]))
+        elif len(parts) >= 5 and parts[0] == "codeload" and parts[3] == "legacy.zip":
+            self._github_codeload(parts[1], parts[2], "/".join(parts[4:]))
+        elif len(parts) == 5 and parts[0] == "ghapi" and parts[1] == "repos":
+            self._github_list(parts[2], parts[3], parts[4], query)
         else:
             self._error(404, "no route for %s" % path)
 
@@ -361,22 +457,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if repo_dir is None or not os.path.isdir(repo_dir):
             self._error(404, "Repository %s/%s not found" % (org, name), code="RepoNotFound")
             return None
-        files = []
-        for root, dirs, names in os.walk(repo_dir):
-            dirs[:] = [d for d in dirs if d != ".git"]
-            for file_name in names:
-                full = os.path.join(root, file_name)
-                if not os.path.isfile(full):
-                    continue
-                st = os.stat(full)
-                relative = os.path.relpath(full, repo_dir).replace(os.sep, "/")
-                files.append((relative, full, st))
-        files.sort()
-        commit = hashlib.sha1()
-        digests = self.server.digests
-        for relative, full, st in files:
-            commit.update(("%s\0%s\n" % (relative, digests.sha256(full, st))).encode())
-        commit = commit.hexdigest()
+        files, _ = list_files(repo_dir)
+        commit = commit_of(files, self.server.digests)
         if revision not in ("main", commit):
             self._error(
                 404, "Invalid rev id: %s" % revision, code="RevisionNotFound", commit=None
@@ -488,6 +570,135 @@ class Handler(http.server.BaseHTTPRequestHandler):
         etag = '"%s"' % self.server.digests.sha256(full, st)
         self._send_file(full, st.st_size, etag, {})
 
+    # ---- GitHub (as torch.hub uses it) ---------------------------------------------------
+
+    def _github_error(self, status, message):
+        self._send(
+            status,
+            {"Content-Type": "application/json; charset=utf-8"},
+            json.dumps({"message": message}).encode(),
+        )
+
+    def _github_repo_dir(self, owner, repo):
+        """DIR/<owner>/<repo> when --github has that repo, else None."""
+        github_dir = self.server.github_dir
+        if github_dir is None:
+            return None
+        repo_dir = os.path.join(github_dir, owner, repo)
+        return repo_dir if os.path.isdir(repo_dir) else None
+
+    @staticmethod
+    def _github_refs(repo_dir, kind):
+        """{name: folder} of the branches ("heads") or tags ("tags"), read afresh."""
+        kind_dir = os.path.join(repo_dir, kind)
+        try:
+            names = os.listdir(kind_dir)
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        folders = {name: os.path.join(kind_dir, name) for name in names}
+        return {name: folder for name, folder in folders.items() if os.path.isdir(folder)}
+
+    def _github_resolve(self, owner, repo, ref):
+        """(files, dirs, commit) of `ref` (a branch or tag name, refs/heads/<name>,
+        refs/tags/<name> or a commit id prefix of 7+ hex digits), or None after answering
+        404 (unknown) or 300 (a name that is both a branch and a tag)."""
+        repo_dir = self._github_repo_dir(owner, repo)
+        if repo_dir is None:
+            self._github_error(404, "Not Found")
+            return None
+        heads = self._github_refs(repo_dir, "heads")
+        tags = self._github_refs(repo_dir, "tags")
+        digests = self.server.digests
+        folder = None
+        qualified = re.fullmatch(r"refs/(heads|tags)/([^/]+)", ref)
+        if qualified is not None:
+            folder = (heads if qualified.group(1) == "heads" else tags).get(qualified.group(2))
+        elif ref in heads and ref in tags:
+            self._github_error(
+                300, "%s is both a branch and a tag: use refs/heads/%s or refs/tags/%s"
+                % (ref, ref, ref),
+            )
+            return None
+        elif ref in heads or ref in tags:
+            folder = heads.get(ref) or tags.get(ref)
+        elif re.fullmatch(r"[0-9a-fA-F]{7,40}", ref):
+            matches = {}
+            for candidate in list(heads.values()) + list(tags.values()):
+                files, dirs = list_files(candidate)
+                commit = commit_of(files, digests)
+                if commit.startswith(ref.lower()):
+                    matches[commit] = (files, dirs, commit)
+            if len(matches) == 1:
+                return next(iter(matches.values()))
+        if folder is None:
+            self._github_error(404, "No commit found for the ref %s" % ref)
+            return None
+        files, dirs = list_files(folder)
+        return files, dirs, commit_of(files, digests)
+
+    def _github_tree(self, owner, repo, branch):
+        repo_dir = self._github_repo_dir(owner, repo)
+        if repo_dir is None or branch not in self._github_refs(repo_dir, "heads"):
+            self._send(404, {"Content-Type": "text/html; charset=utf-8"}, b"Not Found\n")
+            return
+        body = "<html><body>%s/%s at %s</body></html>\n" % (owner, repo, branch)
+        self._send(200, {"Content-Type": "text/html; charset=utf-8"}, body.encode())
+
+    def _github_zipball(self, owner, repo, ref):
+        if self._github_resolve(owner, repo, ref) is None:
+            return
+        location = "http://localhost:%d/codeload/%s/%s/legacy.zip/%s" % (
+            self.server.port, *(urllib.parse.quote(p, safe="/") for p in (owner, repo, ref)),
+        )
+        self._send(302, {"Location": location}, b"")
+
+    def _github_codeload(self, owner, repo, ref):
+        resolved = self._github_resolve(owner, repo, ref)
+        if resolved is None:
+            return
+        files, dirs, commit = resolved
+        top = "%s-%s-%s" % (owner, repo, commit[:7])
+        data = build_zipball(top, files, dirs, commit)
+        headers = {
+            "Content-Type": "application/zip",
+            "Content-Disposition": "attachment; filename=%s.zip" % top,
+        }
+        etag = '"%s"' % hashlib.sha256(data).hexdigest()
+        self._send_file(None, len(data), etag, headers, data=data)
+
+    def _github_list(self, owner, repo, what, query):
+        if what not in ("branches", "tags"):
+            self._github_error(404, "Not Found")
+            return
+        repo_dir = self._github_repo_dir(owner, repo)
+        if repo_dir is None:
+            self._github_error(404, "Not Found")
+            return
+        numbers = {}
+        arguments = urllib.parse.parse_qs(query, keep_blank_values=True)
+        for key, default in (("per_page", GITHUB_PER_PAGE), ("page", 1)):
+            text = arguments.get(key, [str(default)])[0]
+            if not re.fullmatch(r"\d{1,9}", text) or int(text) < 1:
+                self._github_error(422, "Invalid %s: %r" % (key, text))
+                return
+            numbers[key] = int(text)
+        per_page = min(numbers["per_page"], GITHUB_MAX_PER_PAGE)
+        refs = self._github_refs(repo_dir, "heads" if what == "branches" else "tags")
+        names = sorted(refs)[(numbers["page"] - 1) * per_page:][:per_page]
+        listing = []
+        for name in names:
+            files, _ = list_files(refs[name])
+            commit = commit_of(files, self.server.digests)
+            url = "http://127.0.0.1:%d/ghapi/repos/%s/%s/commits/%s" % (
+                self.server.port, owner, repo, commit,
+            )
+            listing.append({"name": name, "commit": {"sha": commit, "url": url}})
+        self._send(
+            200,
+            {"Content-Type": "application/json; charset=utf-8"},
+            json.dumps(listing).encode(),
+        )
+
     # ---- responses -----------------------------------------------------------------------
 
     def _error(self, status, text, code=None, message=None, commit=None):
@@ -501,8 +712,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers["X-Repo-Commit"] = commit
         self._send(status, headers, json.dumps({"error": text}).encode())
 
-    def _send_file(self, path, size, etag, headers):
-        """200 or 206 (or 416) with the file's bytes, following Range and If-Range."""
+    def _send_file(self, path, size, etag, headers, data=None):
+        """200 or 206 (or 416) with the file's bytes (or those of `data`, bytes, when given:
+        `path` is then unused), following Range and If-Range."""
         headers = dict(headers)
         headers.update({"ETag": etag, "Accept-Ranges": "bytes"})
         headers.setdefault("Content-Type", "application/octet-stream")
@@ -520,7 +732,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if wanted is not None:
                     status, first, length = 206, wanted[0], wanted[1] - wanted[0] + 1
                     headers["Content-Range"] = "bytes %d-%d/%d" % (first, wanted[1], size)
-        self._send(status, headers, FileSpan(path, first, length), file_size=size)
+        self._send(status, headers, FileSpan(path, first, length, data), file_size=size)
 
     def _send(self, status, headers, body, file_size=None):
         """Sends status, headers and body (bytes or FileSpan), applying the request's fault."""
@@ -572,6 +784,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def _byte_at(body, index):
+        if isinstance(body, FileSpan) and body.data is not None:
+            return body.data[body.offset + index]
         if isinstance(body, FileSpan):
             with open(body.path, "rb") as f:
                 f.seek(body.offset + index)
@@ -594,6 +808,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if not isinstance(body, FileSpan):
             self._send_bytes(memoryview(body)[begin:end])
+            return
+        if body.data is not None:
+            self._send_bytes(memoryview(body.data)[body.offset + begin:body.offset + end])
             return
         out = self.connection.fileno()
         with open(body.path, "rb") as f:
@@ -666,6 +883,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repos", help="DIR/<org>/<name>/<files> served as the Hub")
     parser.add_argument("--files", help="DIR served at /files/<relative path>")
+    parser.add_argument(
+        "--github", help="DIR/<owner>/<repo>/{heads,tags}/<name>/<files> served as GitHub",
+    )
     parser.add_argument("--token", help="Hub routes require Authorization: Bearer TOKEN")
     parser.add_argument("--faults", help="JSON fault list, re-read when it changes")
     parser.add_argument("--log", help="append one JSON line per request here")
@@ -675,13 +895,16 @@ def main():
         help="exit when the process that started this one ends (e.g. a crashed test)",
     )
     args = parser.parse_args()
-    for flag, value in (("--repos", args.repos), ("--files", args.files)):
+    for flag, value in (
+        ("--repos", args.repos), ("--files", args.files), ("--github", args.github),
+    ):
         if value is not None and not os.path.isdir(value):
             parser.error("%s %s is not a directory" % (flag, value))
 
     server = Server(("127.0.0.1", args.port), Handler)
     server.repos_dir = None if args.repos is None else os.path.abspath(args.repos)
     server.files_dir = None if args.files is None else os.path.abspath(args.files)
+    server.github_dir = None if args.github is None else os.path.abspath(args.github)
     server.token = args.token
     server.faults = Faults(args.faults)
     server.log = Log(args.log)
