@@ -154,8 +154,8 @@ class DocumentChecker {
   std::optional<YAML::Node> field_;  // the top-level key being checked, for errors
 };
 
-// The bytes of card file `file`: AssetNotFoundError when it does not exist,
-// AssetCardError when it cannot be read or holds more than kMaxCardFileBytes.
+}  // namespace
+
 std::string ReadCardFile(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
@@ -178,8 +178,6 @@ std::string ReadCardFile(const std::string& file) {
   }
   return text;
 }
-
-}  // namespace
 
 AssetStore::AssetStore(std::vector<AssetSource> sources) : sources_(std::move(sources)) {
   for (const AssetSource& source : sources_) LoadSource(source);

@@ -52,6 +52,10 @@ constexpr uint64_t kMaxCardExpansion(uint64_t bytes) { return 100'000 + 2 * byte
 // A card's base chain may hold at most this many cards below it.
 inline constexpr size_t kMaxBaseChain = 100;
 
+// The bytes of card file `file`: AssetNotFoundError when it does not exist,
+// AssetCardError when it cannot be read or holds more than kMaxCardFileBytes.
+std::string ReadCardFile(const std::string& file);
+
 // One place cards are read from.
 struct AssetSource {
   std::string label;  // "built-in", "system", "user", "extra", ...: shown in errors

@@ -45,7 +45,9 @@ ModelGatedError::ModelGatedError(std::string name, std::string url)
       url_(std::move(url)) {}
 
 AssetCardError::AssetCardError(std::string name, const std::string& message)
-    : Error(absl::StrCat("asset card '", name, "': ", message)), name_(std::move(name)) {}
+    : Error(absl::StrCat("asset card '", name, "': ", message)),
+      name_(std::move(name)),
+      reason_(message) {}
 
 AssetNotFoundError::AssetNotFoundError(std::string name)
     : Error(absl::StrCat("asset '", name, "' is not found")), name_(std::move(name)) {}

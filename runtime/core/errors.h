@@ -74,9 +74,12 @@ class AssetCardError : public Error {
  public:
   AssetCardError(std::string name, const std::string& message);
   const std::string& name() const { return name_; }
+  // What is wrong and where, without the card's name.
+  const std::string& reason() const { return reason_; }
 
  private:
   std::string name_;
+  std::string reason_;
 };
 
 // An asset (a card, or a file it refers to) named `name` does not exist.

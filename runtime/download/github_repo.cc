@@ -14,7 +14,6 @@
 #include "runtime/core/errors.h"
 #include "runtime/download/archive_extract.h"
 #include "runtime/download/file_lock.h"
-#include "runtime/download/hf_hub.h"
 #include "runtime/download/http_client.h"
 #include "runtime/download/torch_hub_files.h"
 
@@ -269,7 +268,7 @@ GithubSettings GithubSettingsFromEnvironment() {
     settings.api_url = WithoutTrailingSlash(url);
   }
   settings.token = GetEnv("GITHUB_TOKEN");
-  settings.offline = HubSettingsFromEnvironment().offline;
+  settings.offline = EnvFlag("HF_HUB_OFFLINE");
   return settings;
 }
 

@@ -15,11 +15,6 @@ namespace modelhub {
 namespace fs = std::filesystem;
 namespace {
 
-bool EnvFlag(const char* name) {
-  const std::string value = absl::AsciiStrToLower(GetEnv(name));
-  return value == "1" || value == "true" || value == "yes" || value == "on";
-}
-
 bool ValidRepoPart(const std::string& part) {
   if (part.empty() || part == "." || part == ".." || part.size() > 96) return false;
   for (char c : part) {

@@ -8,9 +8,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "runtime/assets/yaml_values.h"
 #include "runtime/core/errors.h"
 #include "runtime/download/github_repo.h"
@@ -44,17 +44,11 @@ std::vector<std::string> HubconfCardPaths(const fs::path& dir, const std::string
     return CardRepositoryError(label,
                                absl::StrCat(mark.is_null() ? file : at.ToString(), ": ", why));
   };
-  std::ifstream in(file, std::ios::binary);
   std::string text;
-  if (in) {
-    text.resize(kMaxCardFileBytes + 1);
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<size_t>(in.gcount()));
-  }
-  if (!in.eof()) {
-    throw fail(YAML::Mark::null_mark(), text.size() > kMaxCardFileBytes
-                                            ? "longer than the 1 MiB a card file may hold"
-                                            : "cannot be read");
+  try {
+    text = ReadCardFile(file);
+  } catch (const AssetCardError& e) {  // unreadable, or longer than a card file may be
+    throw CardRepositoryError(label, e.reason());
   }
   std::vector<YAML::Node> documents;
   try {
@@ -176,9 +170,8 @@ CardRepository CardRepository::Open(std::string_view repo_or_dir,
   try {
     repository.store_ = std::make_unique<AssetStore>(std::move(sources));
   } catch (const AssetCardError& e) {
-    const std::string prefix = absl::StrCat("asset card '", e.name(), "': ");
-    throw AssetCardError(e.name(), absl::StrCat("in card repository ", repository.label_, ": ",
-                                                absl::StripPrefix(e.what(), prefix)));
+    throw AssetCardError(e.name(),
+                         absl::StrCat("in card repository ", repository.label_, ": ", e.reason()));
   }
   repository.names_ = repository.store_->card_names(repository.label_);
   return repository;

@@ -142,6 +142,9 @@ TEST_F(CardRepositoryTest, HubconfNamesTheCardFiles) {
   EXPECT_THAT(error_of("cards: [a.yaml, [x]]\n"), HasSubstr("cards[1] must be a path, not a list"));
   EXPECT_THAT(error_of("cards: [1]\n"), HasSubstr("cards[0] must be a path, not the integer 1"));
   EXPECT_THAT(error_of("cards: [a.yaml\n"), HasSubstr(hubconf + ":"));
+  // Bounded as a card file is (1 MiB), refused before it is parsed.
+  EXPECT_THAT(error_of("cards: [a.yaml]\n#" + std::string(kMaxCardFileBytes, 'x') + "\n"),
+              HasSubstr(hubconf + ":1:1: the card file is larger than 1048576 bytes"));
   fs::create_symlink("/etc", local / "etc");
   EXPECT_THAT(error_of("cards: [etc/passwd]\n"), HasSubstr("is a link that leaves the repository"));
 }
